@@ -1,0 +1,20 @@
+"""The edges: organisation sources, calendar invites, MIME and mail transports.
+
+Each integration builds a payload, sends it and parses the answer; vendor types stay inside.
+"""
+
+from strides.errors import StridesError
+
+
+class IntegrationError(StridesError):
+    """Root of the integrations' errors."""
+
+
+class DeliveryError(IntegrationError):
+    """A transport refused a message; carries the message key and the provider's answer."""
+
+    def __init__(self, key: str, answer: str, *, permanent: bool = False) -> None:
+        super().__init__(f"message {key}: {answer}")
+        self.key = key
+        self.answer = answer
+        self.permanent = permanent

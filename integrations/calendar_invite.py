@@ -1,0 +1,81 @@
+"""iTIP invites (RFC 5545/5546) built with icalendar: REQUEST now, CANCEL when unwanted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+PRODID = "-//strides//strides reminders//EN"
+Method = Literal["REQUEST", "CANCEL"]
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    email: str
+    role: Literal["REQ-PARTICIPANT", "OPT-PARTICIPANT", "CHAIR"] = "REQ-PARTICIPANT"
+
+
+@dataclass(frozen=True)
+class InviteSpec:
+    uid: str
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    organiser: Party
+    attendees: tuple[Party, ...]
+    sequence: int = 0
+    location: str | None = None
+
+
+def _address(party: Party, *, attendee: bool) -> vCalAddress:
+    address = vCalAddress(f"mailto:{party.email}")
+    address.params["CN"] = vText(party.name)
+    if attendee:
+        address.params["ROLE"] = vText(party.role)
+        address.params["PARTSTAT"] = vText("NEEDS-ACTION")
+        address.params["RSVP"] = vText("TRUE")
+        address.params["CUTYPE"] = vText("INDIVIDUAL")
+    return address
+
+
+def build_calendar(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUEST") -> Calendar:
+    if spec.start.tzinfo is None or spec.end.tzinfo is None:
+        raise ValueError("invite times must be timezone-aware")
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", spec.uid)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", spec.start)
+    event.add("dtend", spec.end)
+    event.add("summary", spec.summary)
+    if spec.description:
+        event.add("description", spec.description)
+    if spec.location:
+        event.add("location", spec.location)
+    event.add("sequence", spec.sequence)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    event.add("organizer", _address(spec.organiser, attendee=False))
+    for party in spec.attendees:
+        event.add("attendee", _address(party, attendee=True), encode=False)
+    calendar.add_component(event)
+    # One VTIMEZONE per TZID, over a narrow range so the file stays small.
+    calendar.add_missing_timezones(
+        first_date=(spec.start - timedelta(days=366)).date(),
+        last_date=(spec.end + timedelta(days=366)).date(),
+    )
+    return calendar
+
+
+def build_ics(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUEST") -> bytes:
+    ics: bytes = build_calendar(spec, stamp=stamp, method=method).to_ical()
+    return ics

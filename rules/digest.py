@@ -1,0 +1,144 @@
+"""What goes into a person's weekly digest: a pure function of the snapshot and the moment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
+
+DUE_SOON = timedelta(days=14)
+WINS_SINCE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class GoalLine:
+    goal: Goal
+    progress: float | None
+    days_left: int | None
+
+
+@dataclass(frozen=True)
+class DueItem:
+    title: str
+    goal_title: str
+    due: date
+    days_left: int
+
+
+@dataclass(frozen=True)
+class Win:
+    title: str
+    goal_title: str
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    person: Person
+    active_goals: int
+    overdue_milestones: int
+    wins: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    person: Person
+    as_of: datetime
+    goals: tuple[GoalLine, ...] = ()
+    due_soon: tuple[DueItem, ...] = ()
+    overdue: tuple[DueItem, ...] = ()
+    wins: tuple[Win, ...] = ()
+    reports: tuple[ReportLine, ...] = ()
+    next_step: str = ""
+    meetings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.goals or self.due_soon or self.overdue or self.wins or self.reports)
+
+
+def _days(until: date, today: date) -> int:
+    return (until - today).days
+
+
+def _open_overdue(milestones: list[Milestone], today: date) -> list[Milestone]:
+    return [m for m in milestones if not m.done and m.due < today]
+
+
+def _suggest(goals: tuple[GoalLine, ...], overdue: tuple[DueItem, ...], due_soon: tuple[DueItem, ...]) -> str:
+    if overdue:
+        first = overdue[0]
+        return f"Close or re-plan the overdue milestone “{first.title}” ({-first.days_left} days late)."
+    unmeasured = [line.goal for line in goals if line.goal.metric is None]
+    if unmeasured:
+        return f"Give “{unmeasured[0].title}” a measurable target, so you can see progress."
+    if due_soon:
+        return f"Block time for “{due_soon[0].title}”, due in {due_soon[0].days_left} days."
+    slowest = min(
+        (line for line in goals if line.progress is not None), key=lambda g: g.progress or 0.0, default=None
+    )
+    if slowest is not None:
+        return f"Take one small step on “{slowest.goal.title}” this week."
+    return "Set a goal for the next quarter: what would you like to be better at?"
+
+
+def compose_digest(person: Person, org: Organisation, now: datetime) -> Digest:
+    """The digest `person` should receive at `now` (their local calendar decides 'today')."""
+    today = now.astimezone(person.tz).date()
+    since = now - WINS_SINCE
+    goals = [g for g in org.goals_of(person.id)]
+    active = [g for g in goals if g.status is GoalStatus.ACTIVE]
+    lines = tuple(
+        GoalLine(g, g.metric.progress if g.metric else None, _days(g.deadline, today) if g.deadline else None)
+        for g in sorted(active, key=lambda g: (g.deadline or date.max, g.title))
+    )
+    due_soon: list[DueItem] = []
+    overdue: list[DueItem] = []
+    wins: list[Win] = []
+    for goal in goals:
+        milestones = org.milestones_of(goal.id)
+        if goal.status is GoalStatus.ACTIVE:
+            if goal.deadline and 0 <= _days(goal.deadline, today) <= DUE_SOON.days:
+                due_soon.append(DueItem(goal.title, goal.title, goal.deadline, _days(goal.deadline, today)))
+            for m in milestones:
+                if not m.done and 0 <= _days(m.due, today) <= DUE_SOON.days:
+                    due_soon.append(DueItem(m.title, goal.title, m.due, _days(m.due, today)))
+            for m in _open_overdue(milestones, today):
+                overdue.append(DueItem(m.title, goal.title, m.due, _days(m.due, today)))
+        for m in milestones:
+            if m.completed_at is not None and since <= m.completed_at <= now:
+                wins.append(Win(m.title, goal.title, m.completed_at))
+        if goal.completed_at is not None and since <= goal.completed_at <= now:
+            wins.append(Win(goal.title, goal.title, goal.completed_at))
+    reports = tuple(
+        _report_line(r, org, today, since, now)
+        for r in sorted(org.reports_of(person.id), key=lambda p: p.name)
+    )
+    due_t = tuple(sorted(due_soon, key=lambda d: (d.due, d.title)))
+    overdue_t = tuple(sorted(overdue, key=lambda d: (d.due, d.title)))
+    return Digest(
+        person=person,
+        as_of=now,
+        goals=lines,
+        due_soon=due_t,
+        overdue=overdue_t,
+        wins=tuple(sorted(wins, key=lambda w: w.completed_at)),
+        reports=reports,
+        next_step=_suggest(lines, overdue_t, due_t),
+    )
+
+
+def _report_line(
+    report: Person, org: Organisation, today: date, since: datetime, now: datetime
+) -> ReportLine:
+    goals = org.goals_of(report.id)
+    active = [g for g in goals if g.status is GoalStatus.ACTIVE]
+    overdue = sum(len(_open_overdue(org.milestones_of(g.id), today)) for g in active)
+    wins = sum(
+        1
+        for g in goals
+        for m in org.milestones_of(g.id)
+        if m.completed_at is not None and since <= m.completed_at <= now
+    )
+    return ReportLine(report, len(active), overdue, wins)

@@ -1,0 +1,70 @@
+"""What the planner decides: messages that should go out, and why some will not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from strides.rules.schema import Kind
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open span of time [start, end) that one tick plans for."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError(f"window ends ({self.end}) before it starts ({self.start})")
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Meeting:
+    uid: str
+    start: datetime
+    end: datetime
+    timezone: str
+    attendees: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One message to one recipient, identified by its idempotency key."""
+
+    key: str
+    rule_id: str
+    kind: Kind
+    subject: str
+    occurrence: datetime
+    recipient: str
+    send_at: datetime
+    title: str
+    body: str = ""
+    meeting: Meeting | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A message the rules wanted but could not address (for example, no mentor)."""
+
+    rule_id: str
+    subject: str
+    occurrence: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    intents: tuple[Intent, ...]
+    skips: tuple[Skip, ...] = ()

@@ -1,0 +1,103 @@
+"""Rule files from text to validated rules, with every problem located in one pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from strides.rules.errors import RuleError, RuleSetError
+from strides.rules.schema import Rule, RuleFile
+from strides.yamltext import LocatedDict, Location, YamlError
+from strides.yamltext import load as load_yaml
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+
+    @property
+    def enabled(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.enabled)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def _locate(document: Any, loc: tuple[int | str, ...], filename: str) -> tuple[Location, str | None]:
+    """Follow a pydantic error path through the located YAML to the nearest line."""
+    node: Any = document
+    where = document.where() if isinstance(document, LocatedDict) else Location(filename, 1)
+    rule_id: str | None = None
+    for part in loc:
+        if isinstance(node, LocatedDict) and isinstance(part, str) and part in node:
+            where = node.where(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            if isinstance(node, LocatedDict):
+                where = node.where()
+                if rule_id is None and isinstance(node.get("id"), str):
+                    rule_id = node["id"]
+        elif isinstance(node, LocatedDict) and isinstance(part, str):
+            continue  # a union member's name, or a missing key: stay on the mapping
+        else:
+            break
+    return where, rule_id
+
+
+def _message(error: Any) -> str:
+    loc = [str(p) for p in error["loc"] if not str(p)[0].isupper() and "[" not in str(p)]
+    field = ".".join(p for p in loc if not p.isdigit() and p != "rules")
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        msg = f"unknown key '{loc[-1]}'" if loc else "unknown key"
+    elif error["type"] == "missing":
+        msg = f"missing required key '{loc[-1]}'" if loc else msg
+    elif field:
+        msg = f"{field}: {msg}"
+    return msg
+
+
+def parse_rules(text: str, filename: str) -> tuple[Rule, ...]:
+    """Parse one rule file; raise RuleSetError listing every problem found."""
+    try:
+        document = load_yaml(text, filename)
+    except YamlError as exc:
+        raise RuleSetError([RuleError(exc.location, None, exc.message)]) from exc
+    if document is None:
+        return ()
+    try:
+        return RuleFile.model_validate(document).rules
+    except ValidationError as exc:
+        errors = []
+        seen: set[tuple[str, str]] = set()
+        for error in exc.errors():
+            where, rule_id = _locate(document, error["loc"], filename)
+            message = _message(error)
+            if (str(where), message) in seen:
+                continue
+            seen.add((str(where), message))
+            errors.append(RuleError(where, rule_id, message))
+        raise RuleSetError(errors) from None
+
+
+def combine(files: Iterable[tuple[str, tuple[Rule, ...]]]) -> RuleSet:
+    """Join parsed files into one set; rule ids are unique across files."""
+    seen: dict[str, str] = {}
+    errors: list[RuleError] = []
+    rules: list[Rule] = []
+    for filename, parsed in files:
+        for rule in parsed:
+            if rule.id in seen:
+                errors.append(
+                    RuleError(Location(filename, 1), rule.id, f"duplicate rule id (also in {seen[rule.id]})")
+                )
+                continue
+            seen[rule.id] = filename
+            rules.append(rule)
+    if errors:
+        raise RuleSetError(errors)
+    return RuleSet(tuple(rules))

@@ -1,0 +1,97 @@
+"""The demo: the sample organisation through a simulated span, one real Prefect tick a day."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from strides.config import Settings
+from strides.integrations.org_files import Rejection, load_organisation
+from strides.ruleset import load_rules
+from strides.store import Store, snapshot
+
+DEFAULT_START = date(2026, 11, 30)
+
+
+@dataclass
+class DemoResult:
+    settings: Settings
+    start: datetime
+    days: int
+    people: int
+    goals: int
+    milestones: int
+    rules: int
+    rejected: list[Rejection]
+    ticks: list[dict[str, int]] = field(default_factory=list)
+
+    @property
+    def outbox(self) -> Path:
+        return self.settings.outbox
+
+    @property
+    def files(self) -> list[Path]:
+        return sorted(self.outbox.glob("*.eml")) if self.outbox.exists() else []
+
+
+def demo_settings(base: Settings) -> Settings:
+    """The demo keeps its own store and outbox under the state folder, and shares Prefect's home."""
+    folder = base.state_dir / "demo"
+    return base.derived(
+        state_dir=folder,
+        database_url=None,
+        outbox_dir=folder / "outbox",
+        prefect_home=base.prefect_dir,
+    )
+
+
+def prepare(settings: Settings, *, keep: bool) -> Store:
+    if not keep and settings.state_dir.exists():
+        # Only the demo's own folder: never the user's real state.
+        shutil.rmtree(settings.state_dir)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.db_url)
+    store.migrate()
+    return store
+
+
+def run_demo(
+    settings: Settings,
+    start: date,
+    days: int,
+    *,
+    keep: bool = False,
+    on_day: Callable[[int, dict[str, int]], None] | None = None,
+) -> DemoResult:
+    from strides.flows.tick import tick  # imports Prefect: after the environment is prepared
+    from strides.prefect_env import no_heartbeats
+
+    store = prepare(settings, keep=keep)
+    loaded = load_organisation(settings.organisation)
+    rules = load_rules(settings.rules_dir)
+    with store.session() as session:
+        snapshot.save_organisation(session, loaded.organisation)
+    begin = datetime.combine(start, time(0), tzinfo=UTC)
+    org = loaded.organisation
+    result = DemoResult(
+        settings,
+        begin,
+        days,
+        len(org.people),
+        len(org.goals),
+        len(org.milestones),
+        len(rules),
+        loaded.rejected,
+    )
+    parameters = settings.model_dump(mode="json")
+    with no_heartbeats():
+        for day in range(days):
+            now = begin + timedelta(days=day + 1)
+            report = tick(now=now, settings=parameters, since=begin if day == 0 and not keep else None)
+            result.ticks.append(report)
+            if on_day is not None:
+                on_day(day, report)
+    return result

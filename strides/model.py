@@ -1,0 +1,247 @@
+"""The domain: people, their professional-development goals and the milestones on the way.
+
+Every datetime is timezone-aware. Deadlines and due dates are calendar days, read in the
+owner's own IANA timezone.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, time
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import holidays
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    model_validator,
+)
+
+
+@functools.cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@functools.cache
+def _known_countries() -> dict[str, tuple[str, ...]]:
+    return {code: tuple(subdivs) for code, subdivs in holidays.list_supported_countries().items()}
+
+
+def _check_timezone(name: str) -> str:
+    if name not in _known_timezones():
+        raise ValueError(f"unknown IANA timezone {name!r} (for example 'Europe/Berlin')")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:  # pragma: no cover - tzdata mismatch
+        raise ValueError(f"unknown IANA timezone {name!r}") from exc
+    return name
+
+
+def _check_country(code: str) -> str:
+    code = code.upper()
+    if code not in _known_countries():
+        raise ValueError(f"unknown country code {code!r} (ISO 3166-1 alpha-2, for example 'DE')")
+    return code
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekday(value: object) -> object:
+    """Accept ISO numbers (Monday = 1) or English names ('Mon', 'monday')."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        key = value.strip().lower()[:3]
+        if key not in _WEEKDAYS:
+            raise ValueError(f"unknown weekday {value!r}")
+        return _WEEKDAYS.index(key) + 1
+    return value
+
+
+TimezoneName = Annotated[str, AfterValidator(_check_timezone)]
+CountryCode = Annotated[str, AfterValidator(_check_country)]
+Weekday = Annotated[int, BeforeValidator(_weekday), Field(ge=1, le=7)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class WorkingHours(Strict):
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    # ISO weekdays, Monday = 1.
+    days: tuple[Weekday, ...] = (1, 2, 3, 4, 5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("working hours must end after they start")
+        if not self.days or any(d < 1 or d > 7 for d in self.days):
+            raise ValueError("working days are ISO weekdays 1 (Monday) to 7 (Sunday)")
+        return self
+
+
+class DigestPreferences(Strict):
+    enabled: bool = True
+    # ISO weekday, Monday = 1.
+    weekday: Weekday = 1
+    at: time = time(8, 0)
+    send_empty: bool = False
+
+
+class Person(Strict):
+    id: Identifier
+    name: str = Field(min_length=1)
+    email: EmailStr
+    timezone: TimezoneName
+    country: CountryCode
+    subdivision: str | None = None
+    locale: str = "en"
+    manager: Identifier | None = None
+    mentors: tuple[Identifier, ...] = ()
+    working_hours: WorkingHours = WorkingHours()
+    digest: DigestPreferences = DigestPreferences()
+    hired_on: date | None = None
+
+    @model_validator(mode="after")
+    def _subdivision_known(self) -> Person:
+        if self.subdivision is not None:
+            known = _known_countries()[self.country]
+            if self.subdivision not in known:
+                raise ValueError(
+                    f"unknown subdivision {self.subdivision!r} for {self.country}"
+                    + (f" (known: {', '.join(known[:8])}...)" if known else " (it has none)")
+                )
+        if self.manager is not None and self.manager == self.id:
+            raise ValueError("a person cannot be their own manager")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Horizon(StrEnum):
+    SHORT = "short"
+    LONG = "long"
+
+
+class GoalStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+
+
+class Metric(Strict):
+    """The measurable part of a SMART goal."""
+
+    name: str = Field(min_length=1)
+    target: float
+    current: float = 0.0
+    unit: str = ""
+
+    @property
+    def progress(self) -> float:
+        """Share of the target reached, clamped to [0, 1]."""
+        if self.target == 0:
+            return 1.0 if self.current >= 0 else 0.0
+        return max(0.0, min(1.0, self.current / self.target))
+
+
+class Goal(Strict):
+    id: Identifier
+    owner: Identifier
+    title: str = Field(min_length=1, max_length=200)
+    what: str = ""
+    why: str = ""
+    metric: Metric | None = None
+    deadline: date | None = None
+    horizon: Horizon = Horizon.SHORT
+    status: GoalStatus = GoalStatus.ACTIVE
+    tags: tuple[str, ...] = ()
+    created_at: AwareDatetime
+    completed_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _completion_consistent(self) -> Goal:
+        if self.status is GoalStatus.COMPLETED and self.completed_at is None:
+            raise ValueError("a completed goal needs completed_at")
+        return self
+
+    @property
+    def is_smart(self) -> bool:
+        return self.metric is not None and self.deadline is not None
+
+
+class Milestone(Strict):
+    id: Identifier
+    goal: Identifier
+    title: str = Field(min_length=1, max_length=200)
+    due: date
+    completed_at: AwareDatetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.completed_at is not None
+
+
+class Organisation(Strict):
+    """A consistent snapshot: every reference resolves."""
+
+    people: dict[str, Person]
+    goals: dict[str, Goal]
+    milestones: dict[str, Milestone]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Organisation:
+        for person in self.people.values():
+            for ref in (person.manager, *person.mentors):
+                if ref is not None and ref not in self.people:
+                    raise ValueError(f"person {person.id}: unknown person {ref!r}")
+        for goal in self.goals.values():
+            if goal.owner not in self.people:
+                raise ValueError(f"goal {goal.id}: unknown owner {goal.owner!r}")
+        for milestone in self.milestones.values():
+            if milestone.goal not in self.goals:
+                raise ValueError(f"milestone {milestone.id}: unknown goal {milestone.goal!r}")
+        return self
+
+    @functools.cached_property
+    def _goals_by_owner(self) -> dict[str, list[Goal]]:
+        index: dict[str, list[Goal]] = {}
+        for goal in self.goals.values():
+            index.setdefault(goal.owner, []).append(goal)
+        return index
+
+    @functools.cached_property
+    def _milestones_by_goal(self) -> dict[str, list[Milestone]]:
+        index: dict[str, list[Milestone]] = {}
+        for milestone in self.milestones.values():
+            index.setdefault(milestone.goal, []).append(milestone)
+        return index
+
+    @functools.cached_property
+    def _reports_by_manager(self) -> dict[str, list[Person]]:
+        index: dict[str, list[Person]] = {}
+        for person in self.people.values():
+            if person.manager is not None:
+                index.setdefault(person.manager, []).append(person)
+        return index
+
+    def goals_of(self, person_id: str) -> list[Goal]:
+        return self._goals_by_owner.get(person_id, [])
+
+    def milestones_of(self, goal_id: str) -> list[Milestone]:
+        return self._milestones_by_goal.get(goal_id, [])
+
+    def reports_of(self, person_id: str) -> list[Person]:
+        return self._reports_by_manager.get(person_id, [])

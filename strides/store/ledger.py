@@ -1,0 +1,213 @@
+"""The ledger: every message strides means to send, keyed so nothing goes out twice.
+
+A message is inserted once (its key is unique), claimed by one worker at a time, and
+marked sent only after the transport accepted it. A claim left behind by a crashed worker
+is taken over after a timeout; transports are idempotent per key, so a retried send of the
+same message replaces, never duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from strides.model import Organisation
+from strides.rules.intents import Intent, Meeting
+from strides.rules.schema import Kind
+from strides.store.tables import MessageRow, TickRow
+
+PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
+MAX_ATTEMPTS = 5
+
+
+def _payload(intent: Intent) -> dict[str, Any]:
+    meeting = intent.meeting
+    return {
+        "body": intent.body,
+        "meeting": None
+        if meeting is None
+        else {
+            "uid": meeting.uid,
+            "start": meeting.start.isoformat(),
+            "end": meeting.end.isoformat(),
+            "timezone": meeting.timezone,
+            "attendees": list(meeting.attendees),
+        },
+    }
+
+
+def intent_of(row: MessageRow) -> Intent:
+    """Rebuild the planner's intent from its ledger row."""
+    data = row.payload.get("meeting")
+    meeting = None
+    if data:
+        meeting = Meeting(
+            uid=data["uid"],
+            start=datetime.fromisoformat(data["start"]),
+            end=datetime.fromisoformat(data["end"]),
+            timezone=data["timezone"],
+            attendees=tuple(data["attendees"]),
+        )
+    return Intent(
+        key=row.key,
+        rule_id=row.rule_id,
+        kind=Kind(row.kind),
+        subject=row.subject,
+        occurrence=row.occurrence,
+        recipient=row.recipient,
+        send_at=row.send_at,
+        title=row.title,
+        body=row.payload.get("body", ""),
+        meeting=meeting,
+    )
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(MessageRow)
+    if dialect == "sqlite":
+        return sqlite.insert(MessageRow)
+    raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
+
+
+def record(session: Session, intents: Sequence[Intent], org: Organisation, now: datetime) -> int:
+    """Insert intents as pending messages; a key already present is left alone. Returns new rows."""
+    if not intents:
+        return 0
+    rows = [
+        {
+            "key": i.key,
+            "rule_id": i.rule_id,
+            "kind": i.kind.value,
+            "subject": i.subject,
+            "occurrence": i.occurrence,
+            "recipient": i.recipient,
+            "recipient_email": str(org.people[i.recipient].email),
+            "send_at": i.send_at,
+            "title": i.title,
+            "uid": i.meeting.uid if i.meeting else None,
+            "sequence": 0,
+            "status": PENDING,
+            "attempts": 0,
+            "planned_at": now,
+            "payload": _payload(i),
+        }
+        for i in intents
+    ]
+    inserted = 0
+    for start in range(0, len(rows), 500):
+        statement = _insert(session).values(rows[start : start + 500])
+        statement = statement.on_conflict_do_nothing(index_elements=["key"]).returning(MessageRow.id)
+        inserted += len(session.execute(statement).all())
+    return inserted
+
+
+def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    batch = list(keys)
+    for start in range(0, len(batch), 900):
+        chunk = batch[start : start + 900]
+        found.update(session.scalars(select(MessageRow.key).where(MessageRow.key.in_(chunk))))
+    return found
+
+
+def keys_between(session: Session, start: datetime, end: datetime) -> set[str]:
+    """Keys of messages whose occurrence falls in [start, end): what a window may already hold."""
+    query = select(MessageRow.key).where(MessageRow.occurrence >= start, MessageRow.occurrence < end)
+    return set(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Claim:
+    token: str
+    rows: list[MessageRow]
+
+
+def claim(
+    session: Session, now: datetime, limit: int, stale_after: timedelta = timedelta(minutes=10)
+) -> Claim:
+    """Atomically take up to `limit` due messages for this worker."""
+    token = uuid.uuid4().hex
+    due = or_(
+        and_(MessageRow.status.in_((PENDING, FAILED)), MessageRow.send_at <= now),
+        and_(MessageRow.status == SENDING, MessageRow.claimed_at < now - stale_after),
+    )
+    ids = select(MessageRow.id).where(due).order_by(MessageRow.send_at, MessageRow.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    session.execute(
+        update(MessageRow)
+        .where(MessageRow.id.in_(ids.scalar_subquery()), due)
+        .values(status=SENDING, claimed_by=token, claimed_at=now, attempts=MessageRow.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(
+        session.scalars(select(MessageRow).where(MessageRow.claimed_by == token).order_by(MessageRow.id))
+    )
+    return Claim(token, rows)
+
+
+def mark_sent(session: Session, key: str, token: str, now: datetime, transport: str, ref: str) -> None:
+    session.execute(
+        update(MessageRow)
+        .where(MessageRow.key == key, MessageRow.claimed_by == token)
+        .values(status=SENT, sent_at=now, transport=transport, transport_ref=ref, last_error=None)
+    )
+
+
+def mark_failed(session: Session, key: str, token: str, error: str, *, permanent: bool) -> None:
+    row = session.scalars(select(MessageRow).where(MessageRow.key == key)).one()
+    dead = permanent or row.attempts >= MAX_ATTEMPTS
+    session.execute(
+        update(MessageRow)
+        .where(MessageRow.key == key, MessageRow.claimed_by == token)
+        .values(status=DEAD if dead else FAILED, last_error=error[:2000])
+    )
+
+
+def last_tick_end(session: Session) -> datetime | None:
+    return session.scalar(select(func.max(TickRow.window_end)).where(TickRow.status == "done"))
+
+
+def messages(
+    session: Session,
+    *,
+    status: str | None = None,
+    rule: str | None = None,
+    recipient: str | None = None,
+    limit: int | None = None,
+) -> list[MessageRow]:
+    query = select(MessageRow).order_by(MessageRow.send_at, MessageRow.id)
+    if status:
+        query = query.where(MessageRow.status == status)
+    if rule:
+        query = query.where(MessageRow.rule_id == rule)
+    if recipient:
+        query = query.where(or_(MessageRow.recipient == recipient, MessageRow.recipient_email == recipient))
+    if limit:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def upcoming_meetings(session: Session, person_id: str, start: datetime, end: datetime) -> list[MessageRow]:
+    """Invites to `person_id` whose meetings start in [start, end)."""
+    query = (
+        select(MessageRow)
+        .where(
+            MessageRow.recipient == person_id,
+            MessageRow.kind == Kind.INVITE.value,
+            MessageRow.occurrence >= start,
+            MessageRow.occurrence < end,
+            MessageRow.status != DEAD,
+        )
+        .order_by(MessageRow.occurrence)
+    )
+    return list(session.scalars(query))

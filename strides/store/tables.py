@@ -1,0 +1,97 @@
+"""The tables. Snapshot rows keep the full record as JSON plus the columns queries need."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Date, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from strides.store.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))
+    manager: Mapped[str | None] = mapped_column(String(64), index=True)
+    data: Mapped[dict[str, Any]]
+
+
+class GoalRow(Base):
+    __tablename__ = "goals"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    data: Mapped[dict[str, Any]]
+
+
+class MilestoneRow(Base):
+    __tablename__ = "milestones"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    goal: Mapped[str] = mapped_column(String(64), index=True)
+    due: Mapped[date] = mapped_column(Date, index=True)
+    completed_at: Mapped[datetime | None]
+    data: Mapped[dict[str, Any]]
+
+
+class MessageRow(Base):
+    """The ledger: one row per message per recipient, unique by its idempotency key."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(140))
+    occurrence: Mapped[datetime]
+    recipient: Mapped[str] = mapped_column(String(64))
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    send_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(Text)
+    uid: Mapped[str | None] = mapped_column(String(140))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # pending -> sending -> sent | failed (retry later) | dead (never retried)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    planned_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    transport: Mapped[str | None] = mapped_column(String(32))
+    transport_ref: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+
+    __table_args__ = (
+        Index("ix_messages_status_send_at", "status", "send_at"),
+        Index("ix_messages_occurrence", "occurrence"),
+        Index("ix_messages_uid", "uid"),
+    )
+
+
+class TickRow(Base):
+    """One run of the tick: the window it planned and what came of it."""
+
+    __tablename__ = "ticks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    now: Mapped[datetime]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    planned: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
