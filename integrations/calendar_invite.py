@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -44,8 +45,9 @@ def _address(party: Party, *, attendee: bool) -> vCalAddress:
 
 
 def build_calendar(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUEST") -> Calendar:
-    if spec.start.tzinfo is None or spec.end.tzinfo is None:
-        raise ValueError("invite times must be timezone-aware")
+    if not isinstance(spec.start.tzinfo, ZoneInfo) or not isinstance(spec.end.tzinfo, ZoneInfo):
+        # A bare UTC offset has no VTIMEZONE and no daylight-saving rules: clients would drift.
+        raise ValueError("invite times must carry an IANA zone (zoneinfo.ZoneInfo)")
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

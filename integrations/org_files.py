@@ -86,6 +86,7 @@ def find_source_file(folder: Path, kind: str) -> Path | None:
 def _read_csv(path: Path, label: str) -> Iterator[_Raw]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
+        _ = reader.fieldnames  # reads the header, so line_num counts from it
         line = reader.line_num + 1
         for row in reader:
             cleaned = {

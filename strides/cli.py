@@ -268,6 +268,22 @@ def outbox(
     out.print(table)
 
 
+@app.command()
+def http(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+) -> None:
+    """Serve strides' HTTP endpoints (calendar feeds, webhooks, event intake)."""
+    import uvicorn
+
+    from strides.http.app import create_app
+
+    uvicorn.run(create_app(state.settings), host=host, port=port, log_level="info")
+
+
+# Command groups of other topics live in their own modules and register on `app` here.
+
+
 def main() -> None:
     try:
         app()

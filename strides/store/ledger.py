@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,10 +49,12 @@ def intent_of(row: MessageRow) -> Intent:
     data = row.payload.get("meeting")
     meeting = None
     if data:
+        # Back to the meeting's own zone: a fixed UTC offset would lose its VTIMEZONE and DST.
+        zone = ZoneInfo(data["timezone"])
         meeting = Meeting(
             uid=data["uid"],
-            start=datetime.fromisoformat(data["start"]),
-            end=datetime.fromisoformat(data["end"]),
+            start=datetime.fromisoformat(data["start"]).astimezone(zone),
+            end=datetime.fromisoformat(data["end"]).astimezone(zone),
             timezone=data["timezone"],
             attendees=tuple(data["attendees"]),
         )

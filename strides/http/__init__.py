@@ -1,0 +1,1 @@
+"""strides' one HTTP application: calendar feeds, webhooks and event intake live here."""

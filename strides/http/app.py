@@ -1,0 +1,21 @@
+"""The FastAPI application; each endpoint family is a router in its own module."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from strides import __version__
+from strides.config import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(title="strides", version=__version__)
+    app.state.settings = settings
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    # Routers register here, one line each (feeds, SendGrid webhooks, HR event intake).
+    return app

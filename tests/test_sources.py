@@ -1,0 +1,98 @@
+"""Loading an organisation: bad records are located and rejected, the rest loads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from strides.errors import SourceError
+from strides.integrations.org_files import load_organisation
+from strides.model import GoalStatus, Organisation
+
+from .conftest import FIXTURES, ROOT, SAMPLE_ORG
+
+BAD = FIXTURES / "org-bad"
+
+
+@pytest.fixture(scope="module")
+def bad():
+    return load_organisation(BAD, base=FIXTURES)
+
+
+def test_every_bad_record_is_reported_with_file_line_and_field(bad):
+    reported = {(r.file, r.line, r.record_id, r.field) for r in bad.rejected}
+    assert reported == {
+        ("org-bad/people.csv", 3, "bob", "timezone"),
+        ("org-bad/people.csv", 4, "carol", "email"),
+        ("org-bad/people.csv", 5, "dan", "manager"),
+        ("org-bad/people.csv", 6, "erin", "mentors"),
+        ("org-bad/people.csv", 7, "alice", "id"),
+        ("org-bad/people.csv", 8, "fay", "manager"),
+        ("org-bad/people.csv", 9, "gus", "manager"),
+        ("org-bad/goals.yaml", 14, "g3", "owner"),
+        ("org-bad/goals.yaml", 20, "g4", "created_at"),
+        ("org-bad/milestones.csv", 3, "m2", "due"),
+        ("org-bad/milestones.csv", 4, "m3", "goal"),
+    }
+
+
+def test_messages_say_what_is_wrong(bad):
+    text = "\n".join(str(r) for r in bad.rejected)
+    assert (
+        "org-bad/people.csv:3: person bob: field 'timezone': unknown IANA timezone 'Mars/Olympus_Mons'"
+        in text
+    )
+    assert "unknown person 'zed'" in text
+    assert "duplicate id 'alice' (first defined at org-bad/people.csv:2)" in text
+    assert "manager cycle: fay → gus → fay" in text
+    assert "person 'bob' was rejected" in text
+    assert "is after its goal's deadline 2026-12-20 (goal g1)" in text
+    assert "timezone" in next(str(r) for r in bad.rejected if r.record_id == "g4")
+
+
+def test_valid_records_still_load(bad):
+    org = bad.organisation
+    assert set(org.people) == {"alice", "hana"}
+    assert set(org.goals) == {"g1", "g2"}
+    assert set(org.milestones) == {"m1", "m4"}
+    assert not bad.ok
+
+
+def test_missing_folder_is_a_source_error(tmp_path: Path):
+    with pytest.raises(SourceError, match="not found"):
+        load_organisation(tmp_path / "nowhere")
+
+
+def test_yaml_syntax_error_is_located(tmp_path: Path):
+    (tmp_path / "people.yaml").write_text("people:\n  - id: a\n    name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"people.yaml:\d+:\d+: YAML syntax error"):
+        load_organisation(tmp_path, base=tmp_path)
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path: Path):
+    (tmp_path / "people.yaml").write_text("people:\n  - id: a\n    id: b\n    name: A\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"people.yaml:3:5: duplicate key 'id' \(first defined on line 2\)"):
+        load_organisation(tmp_path, base=tmp_path)
+
+
+def test_sample_organisation_is_realistic(sample_org: Organisation):
+    people = sample_org.people.values()
+    assert len(sample_org.people) >= 40
+    assert len({p.timezone for p in people}) >= 5
+    assert len({p.country for p in people}) >= 4
+    assert any(p.mentors for p in people) and any(p.manager for p in people)
+    horizons = Counter(g.horizon.value for g in sample_org.goals.values())
+    assert horizons["short"] and horizons["long"]
+    statuses = Counter(g.status for g in sample_org.goals.values())
+    assert statuses[GoalStatus.COMPLETED] and statuses[GoalStatus.ACTIVE]
+    demo_start = __import__("datetime").date(2026, 11, 30)
+    overdue = [m for m in sample_org.milestones.values() if not m.done and m.due < demo_start]
+    assert overdue, "the sample should have overdue milestones"
+
+
+def test_sample_folder_mixes_csv_and_yaml():
+    names = sorted(p.name for p in SAMPLE_ORG.iterdir())
+    assert names == ["goals.yaml", "milestones.csv", "people.csv"]
+    assert SAMPLE_ORG.is_relative_to(ROOT)
