@@ -62,7 +62,8 @@ def tick(
     now = now.astimezone(UTC)
     store = Store(config.db_url)
     window = engine.next_window(store, now, config.first_window, since)
-    planned = plan_task(config, window, now).planned if window else 0
+    outcome = plan_task(config, window, now) if window else None
+    planned = outcome.planned if outcome else 0
     delivery = engine.DeliveryOutcome()
     for _ in range(MAX_CHUNKS_PER_TICK):
         chunk = deliver_task(config, now)
@@ -71,4 +72,10 @@ def tick(
             break
     engine.record_tick(store, now, window, planned, delivery)
     _artifact(now, window, delivery)
-    return {"planned": planned, "sent": len(delivery.sent), "failed": len(delivery.failed)}
+    skipped = len(outcome.skips) if outcome else 0
+    return {
+        "planned": planned,
+        "sent": len(delivery.sent),
+        "failed": len(delivery.failed),
+        "skipped": skipped,
+    }

@@ -13,6 +13,7 @@ from strides.integrations import DeliveryError
 from strides.integrations.compose import Sender, compose, label
 from strides.integrations.render import local_time
 from strides.integrations.transport import Transport
+from strides.model import Person
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.schema import Kind
 from strides.store import Store, ledger, snapshot
@@ -69,13 +70,10 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
     return PlanOutcome(window, new, len(result.intents), result.skips)
 
 
-def _upcoming(store: Store, person_id: str, now: datetime) -> list[str]:
+def _upcoming(store: Store, person: Person, now: datetime) -> list[str]:
+    """The person's strides meetings in the next two weeks, in their own timezone."""
     with store.session() as session:
-        org = snapshot.load_organisation(session)
-        rows = ledger.upcoming_meetings(session, person_id, now, now + DIGEST_LOOKAHEAD)
-    person = org.people.get(person_id)
-    if person is None:
-        return []
+        rows = ledger.upcoming_meetings(session, person.id, now, now + DIGEST_LOOKAHEAD)
     return [f"{row.title}: {local_time(row.occurrence, person)}" for row in rows]
 
 
@@ -101,7 +99,8 @@ def deliver_due(
             outcome.failed.append((row.key, "recipient left the organisation"))
             continue
         try:
-            upcoming = _upcoming(store, intent.recipient, now) if intent.kind is Kind.DIGEST else None
+            person = org.people[intent.recipient]
+            upcoming = _upcoming(store, person, now) if intent.kind is Kind.DIGEST else None
             message = compose(intent, org, sender, now, upcoming)
             ref = transport.send(intent.key, message, label(intent))
         except DeliveryError as exc:
