@@ -157,7 +157,11 @@ def demo(
         out.print(f"{org_line}; {result.rules} rules")
         out.print(table)
         out.print(f"In all: {invites} invites and {emails} emails ({invites + emails} messages).")
-        out.print(f"Outbox: [bold]{result.outbox}[/] ({len(result.files)} .eml files)", highlight=False)
+        out.print(
+            f"Outbox: [bold]{result.outbox}[/] ({len(result.files)} .eml files)",
+            highlight=False,
+            soft_wrap=True,
+        )
         out.print("Look inside: [bold]strides outbox[/], or open an .eml in a mail client.", highlight=False)
     if result.rejected:
         raise typer.Exit(EXIT_REJECTED)
@@ -181,6 +185,7 @@ def run(
     _prefect(settings)
     try:
         loaded = load_organisation(settings.organisation)
+        _print_rejections(loaded.rejected)
         store = Store(settings.db_url)
         store.migrate()
         with store.session() as session:
@@ -194,7 +199,6 @@ def run(
             )
     except StridesError as exc:
         raise _fail(str(exc)) from None
-    _print_rejections(loaded.rejected)
     if as_json:
         out.print_json(
             json.dumps({"now": moment.isoformat(), **report, "rejected": [str(r) for r in loaded.rejected]})
@@ -204,6 +208,7 @@ def run(
             f"tick at {moment:%Y-%m-%d %H:%M} UTC: planned {report['planned']}, sent {report['sent']}, "
             f"failed {report['failed']} (outbox: {settings.outbox})",
             highlight=False,
+            soft_wrap=True,
         )
     if loaded.rejected:
         raise typer.Exit(EXIT_REJECTED)
