@@ -178,6 +178,7 @@ def run(
 ) -> None:
     """Load the organisation and run one tick: plan the window up to NOW and deliver what is due."""
     from strides.integrations.org_files import load_organisation
+    from strides.merge import keep_last_good
     from strides.store import Store, snapshot
 
     settings = state.settings if org is None else state.settings.derived(organisation=org)
@@ -189,7 +190,13 @@ def run(
         store = Store(settings.db_url)
         store.migrate()
         with store.session() as session:
-            snapshot.save_organisation(session, loaded.organisation)
+            organisation = loaded.organisation
+            if loaded.rejected:
+                # Nothing is lost: a record rejected now keeps its last good version.
+                organisation = keep_last_good(
+                    snapshot.load_organisation(session), organisation, loaded.rejected
+                )
+            snapshot.save_organisation(session, organisation)
         from strides.flows.tick import tick
         from strides.prefect_env import no_heartbeats
 
