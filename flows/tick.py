@@ -31,7 +31,9 @@ def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanO
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
 def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
     transport = OutboxTransport(settings.outbox)
-    return engine.deliver_due(Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size)
+    return engine.deliver_due(
+        Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size, settings.claim_timeout
+    )
 
 
 def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:
