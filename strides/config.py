@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     hr_secret: SecretStr | None = Field(
         default=None, description="Shared secret of the HR event endpoint (HMAC-SHA256)"
     )
+    notification_events: bool = Field(
+        default=True, description="Emit strides.notification.sent to Prefect for each message sent"
+    )
     hr_max_skew: timedelta = Field(
         default=timedelta(minutes=5), description="How old (or early) a signed HR request may be"
     )
