@@ -31,7 +31,14 @@ def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanO
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
 def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
     transport = OutboxTransport(settings.outbox)
-    return engine.deliver_due(Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size)
+    outcome = engine.deliver_due(
+        Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size, settings.claim_timeout
+    )
+    if settings.notification_events:
+        from strides.events import emit_sent
+
+        emit_sent(outcome.sent)
+    return outcome
 
 
 def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +39,26 @@ class Settings(BaseSettings):
     meeting_location: str | None = None
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     first_window: timedelta = Field(default=timedelta(days=1), description="Look-back of the very first tick")
+
+    # --- orchestration ---
+    claim_timeout: timedelta = Field(
+        default=timedelta(minutes=10), description="A delivery claim older than this is taken over"
+    )
+    task_runner: Literal["thread", "dask"] = Field(
+        default="thread", description="Prefect task runner of the flows: threads, or a Dask cluster"
+    )
+    dask_address: str | None = Field(
+        default=None, description="Dask scheduler address (tcp://host:8786); None starts a LocalCluster"
+    )
+    hr_secret: SecretStr | None = Field(
+        default=None, description="Shared secret of the HR event endpoint (HMAC-SHA256)"
+    )
+    notification_events: bool = Field(
+        default=True, description="Emit strides.notification.sent to Prefect for each message sent"
+    )
+    hr_max_skew: timedelta = Field(
+        default=timedelta(minutes=5), description="How old (or early) a signed HR request may be"
+    )
 
     @classmethod
     def settings_customise_sources(

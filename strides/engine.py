@@ -78,12 +78,20 @@ def _upcoming(store: Store, person: Person, now: datetime) -> list[str]:
 
 
 def deliver_due(
-    store: Store, transport: Transport, sender: Sender, now: datetime, limit: int
+    store: Store,
+    transport: Transport,
+    sender: Sender,
+    now: datetime,
+    limit: int,
+    stale_after: timedelta = timedelta(minutes=10),
 ) -> DeliveryOutcome:
-    """Claim up to `limit` due messages, send each, and record each outcome as it happens."""
+    """Claim up to `limit` due messages, send each, and record each outcome as it happens.
+
+    A claim older than `stale_after` belongs to a worker presumed dead and is taken over.
+    """
     outcome = DeliveryOutcome()
     with store.session() as session:
-        claim = ledger.claim(session, now, limit)
+        claim = ledger.claim(session, now, limit, stale_after)
     outcome.claimed = len(claim.rows)
     if not claim.rows:
         return outcome
@@ -115,9 +123,31 @@ def deliver_due(
             outcome.failed.append((row.key, f"cannot build: {exc}"))
             continue
         with store.session() as session:
-            ledger.mark_sent(session, row.key, claim.token, now, transport.name, ref)
+            if not ledger.mark_sent(session, row.key, claim.token, now, transport.name, ref):
+                # Taken over meanwhile: the rescuer sends it again under the same key, which an
+                # idempotent transport turns into one delivery; it is the rescuer's to report.
+                continue
         outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, ref))
     return outcome
+
+
+def drain(
+    store: Store,
+    transport: Transport,
+    sender: Sender,
+    now: datetime,
+    chunk_size: int,
+    stale_after: timedelta = timedelta(minutes=10),
+    max_chunks: int = 1000,
+) -> DeliveryOutcome:
+    """Deliver chunk after chunk until nothing due is left (or `max_chunks` were done)."""
+    total = DeliveryOutcome()
+    for _ in range(max_chunks):
+        chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after)
+        total.merge(chunk)
+        if chunk.claimed < chunk_size:
+            break
+    return total
 
 
 def next_window(

@@ -31,6 +31,14 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def normalise_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 (the `postgres` extra), not psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 @functools.cache
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -47,6 +55,7 @@ class Store:
     """One database: SQLite by default, PostgreSQL for scale; the same schema on both."""
 
     def __init__(self, url: str) -> None:
+        url = normalise_url(url)
         self.url = url
         self.engine = _engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

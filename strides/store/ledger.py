@@ -158,12 +158,14 @@ def claim(
     return Claim(token, rows)
 
 
-def mark_sent(session: Session, key: str, token: str, now: datetime, transport: str, ref: str) -> None:
-    session.execute(
+def mark_sent(session: Session, key: str, token: str, now: datetime, transport: str, ref: str) -> bool:
+    """Record the transport's acceptance; False when another worker has taken the claim over."""
+    result = session.execute(
         update(MessageRow)
         .where(MessageRow.key == key, MessageRow.claimed_by == token)
         .values(status=SENT, sent_at=now, transport=transport, transport_ref=ref, last_error=None)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def mark_failed(session: Session, key: str, token: str, error: str, *, permanent: bool) -> None:
