@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from strides import engine
 from strides.config import Settings
 from strides.integrations.compose import Sender
-from strides.integrations.outbox import OutboxTransport
+from strides.integrations.transport import build_transport
 from strides.rules import Window
 from strides.ruleset import load_rules
 from strides.store import Store
@@ -30,8 +30,20 @@ def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanO
 
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
 def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    transport = OutboxTransport(settings.outbox)
-    return engine.deliver_due(Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size)
+    transport = build_transport(settings)
+    try:
+        return engine.deliver_due(
+            Store(settings.db_url),
+            transport,
+            _sender(settings),
+            now,
+            settings.chunk_size,
+            settings.max_message_bytes,
+        )
+    finally:
+        close = getattr(transport, "close", None)
+        if close is not None:
+            close()
 
 
 def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:

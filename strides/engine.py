@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from strides.integrations import DeliveryError
-from strides.integrations.compose import Sender, compose, label
+from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
-from strides.integrations.transport import Transport
+from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.schema import Kind
 from strides.store import Store, ledger, snapshot
@@ -80,9 +80,13 @@ def _upcoming(store: Store, person_id: str, now: datetime) -> list[str]:
 
 
 def deliver_due(
-    store: Store, transport: Transport, sender: Sender, now: datetime, limit: int
+    store: Store, transport: Transport, sender: Sender, now: datetime, limit: int, max_bytes: int = 10_000_000
 ) -> DeliveryOutcome:
-    """Claim up to `limit` due messages, send each, and record each outcome as it happens."""
+    """Claim up to `limit` due messages, build them all, send them as one chunk, record each outcome.
+
+    A message that cannot be built (bad address, line break in a header, too large) is dead before
+    anything is sent; nothing goes out half-built.
+    """
     outcome = DeliveryOutcome()
     with store.session() as session:
         claim = ledger.claim(session, now, limit)
@@ -91,33 +95,37 @@ def deliver_due(
         return outcome
     with store.session() as session:
         org = snapshot.load_organisation(session)
+    with_data = bool(getattr(transport, "wants_template_data", False))
+    ready: list[tuple[MessageRow, Outgoing]] = []
+    refused: list[tuple[str, str]] = []
     for row in claim.rows:
         intent = ledger.intent_of(row)
         if intent.recipient not in org.people:
-            with store.session() as session:
-                ledger.mark_failed(
-                    session, row.key, claim.token, "recipient left the organisation", permanent=True
-                )
-            outcome.failed.append((row.key, "recipient left the organisation"))
+            refused.append((row.key, "recipient left the organisation"))
             continue
         try:
             upcoming = _upcoming(store, intent.recipient, now) if intent.kind is Kind.DIGEST else None
-            message = compose(intent, org, sender, now, upcoming)
-            ref = transport.send(intent.key, message, label(intent))
-        except DeliveryError as exc:
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, exc.answer, permanent=exc.permanent)
-            outcome.failed.append((row.key, exc.answer))
-            continue
+            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data)
+            size = len(item.message.as_bytes())
+            if size > max_bytes:
+                raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
         except (ValueError, KeyError) as exc:
             # A message that cannot be built will not build on retry either.
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, f"cannot build: {exc}", permanent=True)
-            outcome.failed.append((row.key, f"cannot build: {exc}"))
+            refused.append((row.key, f"cannot build: {exc}"))
             continue
-        with store.session() as session:
-            ledger.mark_sent(session, row.key, claim.token, now, transport.name, ref)
-        outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, ref))
+        ready.append((row, item))
+    results = send_all(transport, [item for _, item in ready]) if ready else []
+    with store.session() as session:
+        for key, reason in refused:
+            ledger.mark_failed(session, key, claim.token, reason, permanent=True)
+            outcome.failed.append((key, reason))
+        for (row, _item), result in zip(ready, results, strict=True):
+            if isinstance(result, DeliveryError):
+                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
+                outcome.failed.append((row.key, result.answer))
+                continue
+            ledger.mark_sent(session, row.key, claim.token, now, transport.name, result)
+            outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result))
     return outcome
 
 
