@@ -10,8 +10,8 @@ from prefect.artifacts import create_markdown_artifact
 
 from strides import engine
 from strides.config import Settings
+from strides.flows.common import send_due
 from strides.integrations.compose import Sender
-from strides.integrations.outbox import OutboxTransport
 from strides.rules import Window
 from strides.ruleset import load_rules
 from strides.store import Store
@@ -30,15 +30,7 @@ def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanO
 
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
 def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    transport = OutboxTransport(settings.outbox)
-    outcome = engine.deliver_due(
-        Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size, settings.claim_timeout
-    )
-    if settings.notification_events:
-        from strides.events import emit_sent
-
-        emit_sent(outcome.sent)
-    return outcome
+    return send_due(settings, now)
 
 
 def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:

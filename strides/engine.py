@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from strides.integrations import DeliveryError
-from strides.integrations.compose import Sender, compose, label
+from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
-from strides.integrations.transport import Transport
+from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Person
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.schema import Kind
@@ -84,10 +84,13 @@ def deliver_due(
     now: datetime,
     limit: int,
     stale_after: timedelta = timedelta(minutes=10),
+    max_bytes: int = 10_000_000,
 ) -> DeliveryOutcome:
-    """Claim up to `limit` due messages, send each, and record each outcome as it happens.
+    """Claim up to `limit` due messages, build them all, send them as one chunk, record each outcome.
 
-    A claim older than `stale_after` belongs to a worker presumed dead and is taken over.
+    A message that cannot be built (bad address, line break in a header, too large) is dead before
+    anything is sent; nothing goes out half-built. A claim older than `stale_after` belongs to a
+    worker presumed dead and is taken over.
     """
     outcome = DeliveryOutcome()
     with store.session() as session:
@@ -97,37 +100,43 @@ def deliver_due(
         return outcome
     with store.session() as session:
         org = snapshot.load_organisation(session)
+    with_data = bool(getattr(transport, "wants_template_data", False))
+    ready: list[tuple[MessageRow, Outgoing]] = []
+    refused: list[tuple[str, str]] = []
     for row in claim.rows:
         intent = ledger.intent_of(row)
         if intent.recipient not in org.people:
-            with store.session() as session:
-                ledger.mark_failed(
-                    session, row.key, claim.token, "recipient left the organisation", permanent=True
-                )
-            outcome.failed.append((row.key, "recipient left the organisation"))
+            refused.append((row.key, "recipient left the organisation"))
             continue
         try:
             person = org.people[intent.recipient]
             upcoming = _upcoming(store, person, now) if intent.kind is Kind.DIGEST else None
-            message = compose(intent, org, sender, now, upcoming)
-            ref = transport.send(intent.key, message, label(intent))
-        except DeliveryError as exc:
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, exc.answer, permanent=exc.permanent)
-            outcome.failed.append((row.key, exc.answer))
-            continue
+            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data)
+            size = len(item.message.as_bytes())
+            if size > max_bytes:
+                raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
         except (ValueError, KeyError) as exc:
             # A message that cannot be built will not build on retry either.
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, f"cannot build: {exc}", permanent=True)
-            outcome.failed.append((row.key, f"cannot build: {exc}"))
+            refused.append((row.key, f"cannot build: {exc}"))
             continue
-        with store.session() as session:
-            if not ledger.mark_sent(session, row.key, claim.token, now, transport.name, ref):
+        ready.append((row, item))
+    # What cannot be built is recorded before anything is sent.
+    with store.session() as session:
+        for key, reason in refused:
+            ledger.mark_failed(session, key, claim.token, reason, permanent=True)
+            outcome.failed.append((key, reason))
+    results = send_all(transport, [item for _, item in ready]) if ready else []
+    with store.session() as session:
+        for (row, _item), result in zip(ready, results, strict=True):
+            if isinstance(result, DeliveryError):
+                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
+                outcome.failed.append((row.key, result.answer))
+                continue
+            if not ledger.mark_sent(session, row.key, claim.token, now, transport.name, result):
                 # Taken over meanwhile: the rescuer sends it again under the same key, which an
                 # idempotent transport turns into one delivery; it is the rescuer's to report.
                 continue
-        outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, ref))
+            outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result))
     return outcome
 
 
@@ -139,11 +148,12 @@ def drain(
     chunk_size: int,
     stale_after: timedelta = timedelta(minutes=10),
     max_chunks: int = 1000,
+    max_bytes: int = 10_000_000,
 ) -> DeliveryOutcome:
     """Deliver chunk after chunk until nothing due is left (or `max_chunks` were done)."""
     total = DeliveryOutcome()
     for _ in range(max_chunks):
-        chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after)
+        chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after, max_bytes)
         total.merge(chunk)
         if chunk.claimed < chunk_size:
             break
