@@ -35,7 +35,7 @@ from strides.integrations.sendgrid_payload import (
     parts_of,
     template_item,
 )
-from strides.integrations.transport import Outgoing
+from strides.integrations.transport import OnResult, Outgoing
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -240,8 +240,16 @@ class SendGridTransport:
     def send(self, key: str, message: EmailMessage, label: str) -> str:
         return self.deliver(key, build_payload(message, self.options))
 
-    def send_many(self, items: Sequence[Outgoing]) -> list[str | DeliveryError]:
+    def send_many(
+        self, items: Sequence[Outgoing], on_result: OnResult | None = None
+    ) -> list[str | DeliveryError]:
         results: list[str | DeliveryError | None] = [None] * len(items)
+
+        def done(index: int, outcome: str | DeliveryError) -> None:
+            results[index] = outcome
+            if on_result is not None:
+                on_result(index, outcome)
+
         rendered: list[int] = []
         templated: list[int] = []
         for index, item in enumerate(items):
@@ -253,13 +261,13 @@ class SendGridTransport:
             batch = templated[start : start + MAX_PERSONALIZATIONS]
             outcome = self._send_template_batch([items[i] for i in batch])
             for i in batch:
-                results[i] = outcome
+                done(i, outcome)
         if rendered:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 for index, outcome in zip(
                     rendered, pool.map(self._send_one, [items[i] for i in rendered]), strict=True
                 ):
-                    results[index] = outcome
+                    done(index, outcome)
         return [r if r is not None else DeliveryError("?", "not sent") for r in results]
 
     def _send_one(self, item: Outgoing) -> str | DeliveryError:

@@ -6,7 +6,7 @@ strides calls `send` (one message) or `send_all` (a chunk, which a transport may
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -37,24 +37,36 @@ class Outgoing:
     template_data: Mapping[str, Any] | None = None
 
 
+# Told of each item's result (its index, its reference or error) as soon as it is known, so the
+# caller can record it at once: a crash mid-chunk then repeats at most the messages in flight.
+OnResult = Callable[[int, "str | DeliveryError"], None]
+
+
 @runtime_checkable
 class BatchTransport(Protocol):
     name: str
     wants_template_data: bool
 
-    def send_many(self, items: Sequence[Outgoing]) -> list[str | DeliveryError]: ...
+    def send_many(
+        self, items: Sequence[Outgoing], on_result: OnResult | None = None
+    ) -> list[str | DeliveryError]: ...
 
 
-def send_all(transport: Transport, items: Sequence[Outgoing]) -> list[str | DeliveryError]:
+def send_all(
+    transport: Transport, items: Sequence[Outgoing], on_result: OnResult | None = None
+) -> list[str | DeliveryError]:
     """Send a chunk; one result per item, in order: the reference, or the DeliveryError it met."""
     if isinstance(transport, BatchTransport):
-        return transport.send_many(items)
+        return transport.send_many(items, on_result)
     results: list[str | DeliveryError] = []
-    for item in items:
+    for index, item in enumerate(items):
         try:
-            results.append(transport.send(item.key, item.message, item.label))
+            result: str | DeliveryError = transport.send(item.key, item.message, item.label)
         except DeliveryError as exc:
-            results.append(exc)
+            result = exc
+        results.append(result)
+        if on_result is not None:
+            on_result(index, result)
     return results
 
 

@@ -125,18 +125,23 @@ def deliver_due(
         for key, reason in refused:
             ledger.mark_failed(session, key, claim.token, reason, permanent=True)
             outcome.failed.append((key, reason))
-    results = send_all(transport, [item for _, item in ready]) if ready else []
-    with store.session() as session:
-        for (row, _item), result in zip(ready, results, strict=True):
+
+    def record(index: int, result: str | DeliveryError) -> None:
+        # Each outcome in its own short transaction, as soon as the transport knows it.
+        row = ready[index][0]
+        with store.session() as session:
             if isinstance(result, DeliveryError):
                 ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
                 outcome.failed.append((row.key, result.answer))
-                continue
-            if not ledger.mark_sent(session, row.key, claim.token, now, transport.name, result):
-                # Taken over meanwhile: the rescuer sends it again under the same key, which an
-                # idempotent transport turns into one delivery; it is the rescuer's to report.
-                continue
-            outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result))
+            elif ledger.mark_sent(session, row.key, claim.token, now, transport.name, result):
+                outcome.sent.append(
+                    Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result)
+                )
+            # else: taken over meanwhile; the rescuer sends it again under the same key (an
+            # idempotent transport turns that into one delivery) and it is the rescuer's to report.
+
+    if ready:
+        send_all(transport, [item for _, item in ready], record)
     return outcome
 
 
