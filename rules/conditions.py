@@ -15,7 +15,7 @@ import difflib
 import functools
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,18 +123,25 @@ def compile_condition(expression: str) -> cel.Program:
     return program
 
 
+def condition_roots(expression: str) -> frozenset[str]:
+    """The variables (goal, person, ...) a valid condition uses."""
+    variables = compile_condition(expression).references()["variables"]
+    return frozenset(v for v in variables if v in ROOTS)
+
+
 # -- values -------------------------------------------------------------------------------------
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tz)
+    return datetime.combine(day, time(), tz).astimezone(UTC)
 
 
 def _value(value: Any, tz: ZoneInfo) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        return value
+        # The CEL binding converts fixed offsets only, not IANA zones: hand it UTC.
+        return value.astimezone(UTC)
     if isinstance(value, date):
         return _midnight(value, tz)
     if isinstance(value, time):
@@ -177,7 +184,7 @@ def milestone_view(milestone: Milestone | None, tz: ZoneInfo, today: date) -> di
 
 def build_context(variables: Mapping[str, Any]) -> cel.Context:
     """One context per record, reused by every rule's condition."""
-    return cel.Context(dict(variables))
+    return cel.Context({k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in variables.items()})
 
 
 def evaluate(program: cel.Program, context: cel.Context) -> tuple[bool, str | None]:

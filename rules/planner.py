@@ -185,19 +185,23 @@ class _Planner:
                     yield _Occasion(rule, f"goal:{goal.id}", owner, created + offset, goal=goal)
             else:
                 for milestone in self.org.milestones_of(goal.id):
-                    if milestone.done:
+                    if self._done(milestone):
                         continue
                     for offset in trigger.offsets:
                         yield _Occasion(
                             rule, f"milestone:{milestone.id}", owner, milestone.due + offset, goal, milestone
                         )
 
+    def _done(self, milestone: Milestone) -> bool:
+        """Completed as of planning "now" (a fixture may hold a completion still in the future)."""
+        return milestone.completed_at is not None and milestone.completed_at <= self.now
+
     def _escalation(self, rule: Rule, trigger: EscalationTrigger) -> Iterator[_Occasion]:
         """Each rung of the ladder for each open milestone; stops once the milestone is completed."""
         last = trigger.steps[-1]
         for goal, owner in self._active_goals():
             for milestone in self.org.milestones_of(goal.id):
-                if milestone.done:
+                if self._done(milestone):
                     continue
                 for step in trigger.steps:
                     day = milestone.due + step.after
@@ -412,20 +416,22 @@ class _Planner:
         fired = self._moment(occasion, occasion.owner)
         if not self._in_reach(fired):
             return
-        if not self._applies(occasion, fired):
+        resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
+        if resolved.missing:
+            if self.window.contains(fired) and self._applies(occasion, fired):
+                self.skips.append(Skip(rule.id, occasion.subject, fired, resolved.missing))
             return
-        found = self._recipients(occasion, fired)
-        if found is None:
-            return
-        people, addresses = found
         targets: list[tuple[str, datetime, Person | None]] = [
-            (p.id, self._deliverable(rule, self._moment(occasion, p), p), p) for p in people
+            (p.id, self._deliverable(rule, self._moment(occasion, p), p), p) for p in resolved.people
         ]
-        targets += [(a, fired, None) for a in addresses]
+        targets += [(a, fired, None) for a in resolved.addresses]
+        # Notices arrive at the local time of whoever receives them.
+        targets = [t for t in targets if self.window.contains(t[1])]
+        if not targets or not self._applies(occasion, fired):
+            return
+        for note in resolved.fallbacks:
+            self.fallbacks.append(Skip(rule.id, occasion.subject, fired, note))
         for recipient, moment, person in targets:
-            # Notices arrive at the local time of whoever receives them.
-            if not self.window.contains(moment):
-                continue
             if self.now - moment > _lateness(rule):
                 self.skips.append(
                     Skip(rule.id, occasion.subject, moment, f"{recipient}: later than max_lateness, skipped")
@@ -487,7 +493,7 @@ class _Planner:
         subject = f"milestone:{milestone.id}" if milestone else f"goal:{goal.id}"
         for rule in self.rules.enabled:
             trigger = rule.trigger
-            if not isinstance(trigger, EventTrigger) or trigger.on is not event.kind:
+            if not isinstance(trigger, EventTrigger) or trigger.event is not event.kind:
                 continue
             moment = event.at + trigger.delay
             day = moment.astimezone(owner.tz).date()

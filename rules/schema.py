@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from strides.model import CountryCode, TimezoneName
-from strides.rules.conditions import ConditionError, compile_condition
+from strides.rules.conditions import ConditionError, compile_condition, condition_roots
 from strides.rules.durations import Duration
 
 
@@ -158,7 +158,7 @@ class DigestTrigger(_Strict):
 class EventTrigger(_Strict):
     """Fire when something happens to a goal or milestone."""
 
-    on: EventKind
+    event: EventKind
     # How long after the event; with `at`, on that day at this local time instead.
     delay: Duration = timedelta(0)
     at: LocalTime | None = None
@@ -245,7 +245,7 @@ def _trigger_kind(value: Any) -> str | None:
     if "every" in keys:
         every = value.get("every") if isinstance(value, dict) else getattr(value, "every", None)
         return "DigestTrigger" if every == "digest-preference" else "CadenceTrigger"
-    if "on" in keys:
+    if "event" in keys:
         return "EventTrigger"
     if "escalate" in keys:
         return "EscalationTrigger"
@@ -261,7 +261,7 @@ Trigger = Annotated[
     Discriminator(
         _trigger_kind,
         custom_error_type="trigger",
-        custom_error_message="a trigger needs one of: anchor (with offsets), every, on, escalate",
+        custom_error_message="a trigger needs one of: anchor (with offsets), every, event, escalate",
     ),
 ]
 
@@ -383,7 +383,38 @@ class Rule(_Strict):
             raise ValueError("a rule cannot inhibit itself")
         if self.inhibits and not isinstance(self.trigger, EscalationTrigger):
             raise ValueError("only escalation rules inhibit other rules (Alertmanager-style)")
+        if self.when is not None:
+            missing = condition_roots(self.when) - subject_roots(self.trigger)
+            if missing:
+                raise ValueError(
+                    f"the condition uses {', '.join(sorted(missing))}, which this trigger does not have "
+                    f"(it fires per {subject_of(self.trigger)})"
+                )
         return self
+
+
+_PERSON_ROOTS = frozenset({"person", "manager", "mentor", "now"})
+
+
+def subject_of(trigger: Trigger) -> str:
+    """What a trigger fires for: a person, a goal or a milestone."""
+    if isinstance(trigger, EscalationTrigger):
+        return "milestone"
+    if isinstance(trigger, EventTrigger):
+        return "milestone" if trigger.event.value.startswith("milestone.") else "goal"
+    if isinstance(trigger, AnchorTrigger):
+        return {Anchor.MILESTONE_DUE: "milestone", Anchor.PERSON_HIRED: "person"}.get(trigger.anchor, "goal")
+    if isinstance(trigger, CadenceTrigger) and trigger.anchor is CadenceAnchor.GOAL_CREATED:
+        return "goal"
+    return "person"
+
+
+def subject_roots(trigger: Trigger) -> frozenset[str]:
+    """The condition variables a trigger provides."""
+    subject = subject_of(trigger)
+    if subject == "person":
+        return _PERSON_ROOTS
+    return _PERSON_ROOTS | {"goal"} | ({"milestone"} if subject == "milestone" else set())
 
 
 class RuleFile(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -84,4 +85,70 @@ def check(
         else:
             err.print(f"{len(errors)} problem(s) in {len(files)} file(s)", highlight=False)
     if errors:
+        raise typer.Exit(1)
+
+
+def _test_rule_loader(base: Path):  # type: ignore[no-untyped-def]
+    from collections.abc import Sequence
+
+    from strides.rules import RuleSet
+    from strides.rules.check import load_checked
+    from strides.ruleset import builtin_rule_files
+
+    def load(names: Sequence[str]) -> RuleSet:
+        files: list[tuple[str, str]] = []
+        for name in names:
+            if name == "builtin":
+                files.extend(builtin_rule_files())
+                continue
+            path = (base / name).resolve()
+            members = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+            files.extend((str(p), p.read_text(encoding="utf-8")) for p in members)
+        return load_checked(files)
+
+    return load
+
+
+def _test_files(folder: Path) -> list[Path]:
+    """The test files of a folder: YAML files with a top-level `tests:` (rule files sit beside them)."""
+    return [
+        p for p in sorted(folder.rglob("*.yaml")) if re.search(r"(?m)^tests:", p.read_text(encoding="utf-8"))
+    ]
+
+
+def run_rule_tests(paths: list[Path]) -> tuple[list[str], bool]:
+    """Run test files (folders: every *.yaml in them); the report lines and whether all passed."""
+    from strides.rules import RuleSetError
+    from strides.rules.testing import describe, run_test_file
+
+    lines: list[str] = []
+    ok = True
+    files = [p for path in paths for p in (_test_files(path) if path.is_dir() else [path])]
+    for path in files:
+        try:
+            result = run_test_file(
+                path.read_text(encoding="utf-8"), str(path), _test_rule_loader(path.parent)
+            )
+        except (RuleSetError, OSError, ValueError) as exc:
+            lines.append(f"ERROR {path}:\n{exc}")
+            ok = False
+            continue
+        lines.extend(describe(result))
+        ok = ok and result.ok
+    return lines, ok
+
+
+@rules_app.command("test")
+def test_rules(
+    paths: Annotated[list[Path], typer.Argument(help="Rule test files (or folders of them).")],
+) -> None:
+    """Run rule unit tests: fixture organisation, controlled clock, exact expected messages."""
+    lines, ok = run_rule_tests(paths)
+    for line in lines:
+        style = "green" if line.startswith("PASS") else "red" if line.startswith(("FAIL", "ERROR")) else None
+        out.print(line, style=style, highlight=False, soft_wrap=True, markup=False)
+    passed = sum(1 for line in lines if line.startswith("PASS"))
+    failed = sum(1 for line in lines if line.startswith(("FAIL", "ERROR")))
+    (out if ok else err).print(f"{passed} passed, {failed} failed", highlight=False)
+    if not ok:
         raise typer.Exit(1)

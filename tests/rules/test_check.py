@@ -59,7 +59,7 @@ def test_every_problem_of_a_file_is_reported_in_one_run_with_its_location() -> N
         "many-problems.yaml:20:35: rule five: trigger.timezone: unknown IANA timezone 'Mars/Base' (for"
         " example 'Europe/Berlin')",
         "many-problems.yaml:23:5: rule six: trigger: a trigger needs one of: anchor (with offsets), every,"
-        " on, escalate",
+        " event, escalate",
     ]
 
 
