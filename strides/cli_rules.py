@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from strides.rules import RuleSet
 
 rules_app = typer.Typer(
     name="rules",
@@ -91,7 +95,6 @@ def check(
 def _test_rule_loader(base: Path):  # type: ignore[no-untyped-def]
     from collections.abc import Sequence
 
-    from strides.rules import RuleSet
     from strides.rules.check import load_checked
     from strides.ruleset import builtin_rule_files
 
@@ -152,3 +155,101 @@ def test_rules(
     (out if ok else err).print(f"{passed} passed, {failed} failed", highlight=False)
     if not ok:
         raise typer.Exit(1)
+
+
+def _load_rule_dir(folder: Path | None) -> RuleSet:
+    from strides.rules import RuleSetError
+    from strides.ruleset import load_rules
+
+    try:
+        return load_rules(folder)
+    except RuleSetError as exc:
+        for error in exc.errors:
+            err.print(str(error), highlight=False, soft_wrap=True, markup=False)
+        err.print(f"[bold red]error:[/] the rules in {folder} have problems; see above", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def plan_command(
+    start: Annotated[
+        datetime, typer.Option("--from", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"], help="First day (UTC).")
+    ],
+    days: Annotated[int, typer.Option(min=1, max=3660, help="How many days to plan.")] = 7,
+    person: Annotated[str | None, typer.Option(help="Only messages to this person id.")] = None,
+    rules: Annotated[
+        Path | None, typer.Option(help="Rules folder (default: configured, else built-in).")
+    ] = None,
+    org: Annotated[Path | None, typer.Option(help="Organisation folder (default: configured).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    ics: Annotated[
+        Path | None, typer.Option(help="Also write the planned meetings to this .ics file.")
+    ] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="Compare with these rules: what the change adds, removes or moves.")
+    ] = None,
+) -> None:
+    """Every invite, email and digest item the rules would produce over a horizon (a dry run)."""
+    from rich.table import Table
+
+    from strides.cli import state
+    from strides.errors import StridesError
+    from strides.integrations.org_files import load_organisation
+    from strides.planview import compare, meetings_ics, rows
+    from strides.rules import Window, plan
+
+    settings = state.settings
+    moment = start if start.tzinfo else start.replace(tzinfo=UTC)
+    window = Window(moment, moment + timedelta(days=days))
+    try:
+        loaded = load_organisation(org or settings.organisation)
+    except StridesError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    organisation = loaded.organisation
+    if person is not None and person not in organisation.people:
+        err.print(f"[bold red]error:[/] no person {person!r} in the organisation", highlight=False)
+        raise typer.Exit(2)
+    current = plan(_load_rule_dir(rules or settings.rules_dir), organisation, window)
+    if against is not None:
+        listed = compare(plan(_load_rule_dir(against), organisation, window), current, person)
+    else:
+        listed = rows(current, person)
+    if ics is not None:
+        data = meetings_ics([r.intent for r in listed if r.change != "removed"], organisation, moment)
+        ics.write_bytes(data)
+        err.print(f"wrote {ics}", highlight=False)
+    if as_json:
+        payload = {
+            "from": window.start.isoformat(),
+            "until": window.end.isoformat(),
+            "messages": [r.as_json(organisation) for r in listed],
+            "skipped": [
+                {"rule": s.rule_id, "subject": s.subject, "at": s.occurrence.isoformat(), "reason": s.reason}
+                for s in current.skips
+            ],
+            "fallbacks": [
+                {"rule": s.rule_id, "subject": s.subject, "note": s.reason} for s in current.fallbacks
+            ],
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    title = f"Plan {window.start:%Y-%m-%d} + {days} days" + (f" vs {against}" if against else "")
+    table = Table(title=title)
+    columns = (["change"] if against else []) + ["local time", "kind", "rule", "to", "title"]
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in listed:
+        when = row.local(organisation)
+        if row.before is not None:
+            when = f"{row.local(organisation, row.before)} -> {when}"
+        cells = [row.change] if against else []
+        table.add_row(
+            *cells, when, row.intent.kind.value, row.intent.rule_id, row.intent.recipient, row.intent.title
+        )
+    out.print(table)
+    kinds = {k: sum(1 for r in listed if r.intent.kind.value == k) for k in ("invite", "email", "digest")}
+    out.print(
+        f"{len(listed)} message(s): {kinds['invite']} invites, {kinds['email']} emails, "
+        f"{kinds['digest']} digests; {len(current.skips)} skipped",
+        highlight=False,
+    )
