@@ -13,7 +13,7 @@ from strides.config import Settings
 from strides.flows.common import send_due
 from strides.integrations.compose import Sender
 from strides.rules import Window
-from strides.ruleset import load_rules
+from strides.ruleset import load_rules_safely
 from strides.store import Store
 
 MAX_CHUNKS_PER_TICK = 1000
@@ -25,7 +25,10 @@ def _sender(settings: Settings) -> Sender:
 
 @task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])
 def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanOutcome:
-    return engine.plan_window(Store(settings.db_url), load_rules(settings.rules_dir), window, now)
+    loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
+    if loaded.warning:
+        print(f"WARNING: {loaded.warning}")
+    return engine.plan_window(Store(settings.db_url), loaded.rules, window, now)
 
 
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])

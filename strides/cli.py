@@ -294,6 +294,10 @@ def http(
 
 
 # Command groups of other topics live in their own modules and register on `app` here.
+from strides.cli_rules import plan_command, rules_app  # noqa: E402
+
+app.add_typer(rules_app)
+app.command("plan")(plan_command)
 
 
 def main() -> None:
