@@ -87,6 +87,18 @@ def test_successive_claims_never_share_a_message(any_loaded_store: Store, sample
     assert len(set(claimed)) == 7
 
 
+def test_a_claim_never_takes_more_than_its_limit(any_loaded_store: Store, sample_org: Organisation):
+    # Regression: `UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` let PostgreSQL
+    # re-run the subquery per row and claim every due message at once, starving the other workers.
+    with any_loaded_store.session() as session:
+        ledger.record(session, intents(200), sample_org, NOW)
+    with any_loaded_store.session() as session:
+        claim = ledger.claim(session, NOW, limit=5)
+    assert len(claim.rows) == 5
+    assert count(any_loaded_store, status=ledger.SENDING) == 5
+    assert count(any_loaded_store, status=ledger.PENDING) == 195
+
+
 def test_only_the_claimant_marks_a_message_sent(any_loaded_store: Store, sample_org: Organisation):
     with any_loaded_store.session() as session:
         ledger.record(session, intents(1), sample_org, NOW)
