@@ -19,7 +19,7 @@ from dateutil.rrule import rrulestr
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.rules.digest import compose_digest
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
-from strides.rules.keys import meeting_uid, message_key
+from strides.rules.keys import meeting_slot, meeting_uid, message_key
 from strides.rules.parse import RuleSet
 from strides.rules.schema import (
     Anchor,
@@ -62,13 +62,24 @@ class _Occasion:
     moment_day: date
     goal: Goal | None = None
     milestone: Milestone | None = None
+    # Anchored occasions: days from the anchor. Names the meeting independently of its date.
+    offset_days: int | None = None
+
+    @property
+    def slot(self) -> str:
+        if self.offset_days is not None:
+            return meeting_slot(offset_days=self.offset_days)
+        return meeting_slot(day=self.moment_day)
 
 
 class _Planner:
-    def __init__(self, org: Organisation, window: Window, already: Container[str]) -> None:
+    def __init__(
+        self, org: Organisation, window: Window, already: Container[str], known: Container[str]
+    ) -> None:
         self.org = org
         self.window = window
         self.already = already
+        self.known = known
         self.intents: list[Intent] = []
         self.skips: list[Skip] = []
 
@@ -108,14 +119,27 @@ class _Planner:
             if trigger.anchor is Anchor.GOAL_DEADLINE:
                 if goal.deadline is not None:
                     for offset in trigger.offsets:
-                        yield _Occasion(rule, f"goal:{goal.id}", owner, goal.deadline + offset, goal=goal)
+                        yield _Occasion(
+                            rule,
+                            f"goal:{goal.id}",
+                            owner,
+                            goal.deadline + offset,
+                            goal=goal,
+                            offset_days=offset.days,
+                        )
             else:
                 for milestone in self.org.milestones_of(goal.id):
                     if milestone.done:
                         continue
                     for offset in trigger.offsets:
                         yield _Occasion(
-                            rule, f"milestone:{milestone.id}", owner, milestone.due + offset, goal, milestone
+                            rule,
+                            f"milestone:{milestone.id}",
+                            owner,
+                            milestone.due + offset,
+                            goal,
+                            milestone,
+                            offset.days,
                         )
 
     def _at(self, rule: Rule, person: Person) -> time:
@@ -177,8 +201,11 @@ class _Planner:
         rule, owner = occasion.rule, occasion.owner
         start = local_moment(occasion.moment_day, self._at(rule, owner), owner.tz)
         send_at = start - rule.action.lead
+        uid = meeting_uid(rule.id, occasion.subject, occasion.slot)
         # Useful until the meeting starts: a late invite still goes out, a past meeting does not.
-        if not (send_at < self.window.end and start > self.window.start):
+        # A meeting already invited to (`known`) is wanted whenever it lies ahead, so the
+        # reconciler can tell a moved meeting from one that is no longer wanted.
+        if not (start > self.window.start and (send_at < self.window.end or uid in self.known)):
             return
         people, missing = self.recipients(occasion)
         if missing:
@@ -187,7 +214,7 @@ class _Planner:
             return
         context = self.context(occasion, start)
         meeting = Meeting(
-            uid=meeting_uid(rule.id, occasion.subject, start),
+            uid=uid,
             start=start,
             end=start + rule.action.duration,
             timezone=owner.timezone,
@@ -227,7 +254,8 @@ class _Planner:
     ) -> None:
         rule = occasion.rule
         key = message_key(rule.id, occasion.subject, occurrence, person.id)
-        if key in self.already:
+        # Invites are not filtered here: rules/reconcile.py compares them with what was sent.
+        if meeting is None and key in self.already:
             return
         title = render_text(rule.action.title, context) if rule.action.title else "Your weekly strides digest"
         self.intents.append(
@@ -246,9 +274,19 @@ class _Planner:
         )
 
 
-def plan(rules: RuleSet, org: Organisation, window: Window, already: Container[str] = frozenset()) -> Plan:
-    """Every message the enabled rules want sent in `window` that `already` does not hold."""
-    planner = _Planner(org, window, already)
+def plan(
+    rules: RuleSet,
+    org: Organisation,
+    window: Window,
+    already: Container[str] = frozenset(),
+    known: Container[str] = frozenset(),
+) -> Plan:
+    """Every message the enabled rules want sent in `window` that `already` does not hold.
+
+    Invites are the exception: every wanted meeting that is due, or whose UID is in `known`
+    (already invited to) and still ahead, is returned; rules/reconcile.py decides what to send.
+    """
+    planner = _Planner(org, window, already, known)
     for rule in rules.enabled:
         planner.plan_rule(rule)
     intents = sorted(planner.intents, key=lambda i: (i.send_at, i.rule_id, i.recipient, i.key))
