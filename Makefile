@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Independent parsers the tests check invites with (ical.js), in a project-local node_modules.
 
 .PHONY: demo test lint typecheck unit install tools clean help
 
@@ -20,14 +21,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install strides with its dev tools
 
-# Test-only tools from npm (Prism serves SendGrid's API description), project-local in node_modules/.
-# Without npm the recipe only warns: those tests skip on a laptop and fail under CI=true.
-PRISM := node_modules/.bin/prism
-$(PRISM): package.json package-lock.json
+# Test-only tools from npm, project-local in node_modules/: Prism serves SendGrid's API description,
+# ical.js (Thunderbird's parser) checks every invite. Without npm (and no root to install Node.js)
+# the recipe only warns: those tests skip on a laptop and fail under CI=true.
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq nodejs npm; } || true
 	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
-	else echo "npm not found: the SendGrid contract tests will be skipped"; fi
+	else echo "npm not found: the SendGrid contract and ical.js tests will be skipped"; fi
 
-tools: $(PRISM) ## Install the test-only tools (Prism)
+tools: $(NODE_STAMP) ## Install the test-only tools (Prism, ical.js) into node_modules/
 
 demo: $(STAMP) ## Run the main job: the sample organisation over four simulated weeks
 	$(BIN)/strides demo
@@ -39,10 +42,10 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict on the rules and the model)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(PRISM) ## pytest only
+unit: $(STAMP) $(NODE_STAMP) ## pytest only
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit ## Everything CI runs: ruff, mypy, pytest
 
 clean: ## Remove the virtualenv and the state folder
-	rm -rf $(VENV) .strides
+	rm -rf $(VENV) .strides tests/tools/node_modules

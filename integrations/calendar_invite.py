@@ -44,6 +44,21 @@ def _address(party: Party, *, attendee: bool) -> vCalAddress:
     return address
 
 
+def _add_local(event: Event, name: str, moment: datetime) -> None:
+    """Wall-clock time with the person's own TZID.
+
+    icalendar would otherwise write the first of several equivalent zone names, or UTC
+    for zones that match it (Africa/Abidjan), and the attendee would see a zone that
+    is not theirs. Found by the property tests in tests/invites/test_properties.py.
+    """
+    zone = moment.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    if zone.key == "UTC":
+        event.add(name, moment)
+    else:
+        event.add(name, moment.replace(tzinfo=None), parameters={"TZID": zone.key})
+
+
 def build_calendar(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUEST") -> Calendar:
     if not isinstance(spec.start.tzinfo, ZoneInfo) or not isinstance(spec.end.tzinfo, ZoneInfo):
         # A bare UTC offset has no VTIMEZONE and no daylight-saving rules: clients would drift.
@@ -56,8 +71,8 @@ def build_calendar(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUE
     event = Event()
     event.add("uid", spec.uid)
     event.add("dtstamp", stamp.astimezone(UTC))
-    event.add("dtstart", spec.start)
-    event.add("dtend", spec.end)
+    _add_local(event, "dtstart", spec.start)
+    _add_local(event, "dtend", spec.end)
     event.add("summary", spec.summary)
     if spec.description:
         event.add("description", spec.description)

@@ -92,15 +92,29 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
         end=meeting.end,
         organiser=Party(sender.name, sender.email, "CHAIR"),
         attendees=attendees,
+        sequence=meeting.sequence,
         location=sender.location,
     )
-    ics = build_ics(spec, stamp=now, method="REQUEST")
+    ics = build_ics(spec, stamp=now, method=meeting.method)
     when = local_time(meeting.start, person)
     with_whom = ", ".join(p.name for p in attendees if p.email != str(person.email)) or "just you"
-    text, html = render_notice(person, intent.title, intent.body, f"{when} · with {with_whom}")
-    return invite_message(
-        _envelope(intent, person, sender, now, f"Invitation: {intent.title}"), text, html, ics, "REQUEST"
-    )
+    prefix, note = _invite_wording(meeting.method, meeting.sequence)
+    body = f"{note}\n\n{intent.body}" if note else intent.body
+    text, html = render_notice(person, intent.title, body, f"{when} · with {with_whom}")
+    subject = f"{prefix}: {intent.title}"
+    return invite_message(_envelope(intent, person, sender, now, subject), text, html, ics, meeting.method)
+
+
+def _invite_wording(method: str, sequence: int) -> tuple[str, str]:
+    """Subject prefix and a first line, in the words calendar clients use."""
+    if method == "CANCEL":
+        return "Canceled", "This meeting was cancelled for you; your calendar will remove it."
+    if sequence > 0:
+        return (
+            "Updated invitation",
+            "This meeting has changed; the invitation below replaces the earlier one.",
+        )
+    return "Invitation", ""
 
 
 def outgoing(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from strides.rules.schema import Kind
 
@@ -29,13 +30,25 @@ class Window:
         return self.end - self.start
 
 
+Method = Literal["REQUEST", "CANCEL"]
+
+
 @dataclass(frozen=True)
 class Meeting:
+    """A calendar meeting as one iTIP message carries it.
+
+    The planner fills in what the rules want (sequence 0, REQUEST, every attendee);
+    rules/reconcile.py sets the sequence, the method and, for a CANCEL to a removed
+    attendee, the attendee list of each message it decides to send.
+    """
+
     uid: str
     start: datetime
     end: datetime
     timezone: str
     attendees: tuple[str, ...]
+    sequence: int = 0
+    method: Method = "REQUEST"
 
 
 @dataclass(frozen=True)

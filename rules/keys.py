@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def occurrence_stamp(moment: datetime) -> str:
@@ -20,6 +20,29 @@ def message_key(rule_id: str, subject: str, occurrence: datetime, recipient: str
     return _digest(rule_id, subject, occurrence_stamp(occurrence), recipient)
 
 
-def meeting_uid(rule_id: str, subject: str, occurrence: datetime, domain: str = "strides") -> str:
-    """Calendar UID: stable per (rule, subject, occurrence), shared by every attendee's copy."""
-    return f"{_digest('meeting', rule_id, subject, occurrence_stamp(occurrence))}@{domain}"
+def meeting_uid(rule_id: str, subject: str, slot: str, domain: str = "strides") -> str:
+    """Calendar UID: stable per (rule, subject, slot), shared by every attendee's copy.
+
+    The slot names the occurrence without its clock time (see `occurrence_name`), so a meeting
+    that moves keeps its UID and is updated instead of being invited to twice.
+    """
+    return f"{_digest('meeting', rule_id, subject, slot)}@{domain}"
+
+
+def occurrence_name(*, offset_days: int | None = None, day: date | None = None) -> str:
+    """Which occurrence of a rule a meeting is, independent of when it takes place.
+
+    Anchored meetings are named by their offset from the anchor ("7 days before the
+    deadline"), so moving the deadline moves the meeting. Cadence meetings are named by the
+    local day of the recurrence, so editing the rule's time of day moves the meeting too.
+    """
+    if offset_days is not None:
+        return f"offset:{offset_days:+d}d"
+    if day is not None:
+        return f"day:{day.isoformat()}"
+    raise ValueError("a meeting slot needs an offset or a day")
+
+
+def invite_message_key(uid: str, sequence: int, method: str, recipient: str) -> str:
+    """Idempotency key of one iTIP message about one meeting to one attendee."""
+    return _digest("invite", uid, str(sequence), method, recipient)

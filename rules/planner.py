@@ -42,7 +42,7 @@ from strides.rules.conditions import (
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
-from strides.rules.keys import meeting_uid, message_key
+from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
 from strides.rules.recipients import resolve
 from strides.rules.schema import (
@@ -81,12 +81,21 @@ class _Occasion:
     moment_day: date
     goal: Goal | None = None
     milestone: Milestone | None = None
+    # Anchored occasions: days from the anchor. Names the meeting independently of its date.
+    offset_days: int | None = None
     # An exact moment (events without `at`) instead of `at` on `moment_day`.
     moment: datetime | None = None
     # Escalation steps name their own recipients and may have their own title.
     to: tuple[str, ...] | None = None
     title: str | None = None
     at: time | None = None
+
+    @property
+    def slot(self) -> str:
+        """Which occurrence this is, independent of its date (so a moved deadline moves the meeting)."""
+        if self.offset_days is not None:
+            return occurrence_name(offset_days=self.offset_days)
+        return occurrence_name(day=self.moment_day)
 
 
 def _lateness(rule: Rule) -> timedelta:
@@ -102,6 +111,8 @@ class _Planner:
     already: Container[str]
     # Planning "now": the window's end for ticks, the given moment for events.
     now: datetime
+    # UIDs of meetings already invited to: wanted whenever they lie ahead (see `_plan_invite`).
+    known: Container[str] = frozenset()
     intents: list[Intent] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     fallbacks: list[Skip] = field(default_factory=list)
@@ -172,24 +183,45 @@ class _Planner:
             for person in self.org.people.values():
                 if person.hired_on is not None:
                     for offset in trigger.offsets:
-                        yield _Occasion(rule, f"person:{person.id}", person, person.hired_on + offset)
+                        yield _Occasion(
+                            rule,
+                            f"person:{person.id}",
+                            person,
+                            person.hired_on + offset,
+                            offset_days=offset.days,
+                        )
             return
         for goal, owner in self._active_goals():
             if trigger.anchor is Anchor.GOAL_DEADLINE:
                 if goal.deadline is not None:
                     for offset in trigger.offsets:
-                        yield _Occasion(rule, f"goal:{goal.id}", owner, goal.deadline + offset, goal=goal)
+                        yield _Occasion(
+                            rule,
+                            f"goal:{goal.id}",
+                            owner,
+                            goal.deadline + offset,
+                            goal=goal,
+                            offset_days=offset.days,
+                        )
             elif trigger.anchor is Anchor.GOAL_CREATED:
                 created = goal.created_at.astimezone(owner.tz).date()
                 for offset in trigger.offsets:
-                    yield _Occasion(rule, f"goal:{goal.id}", owner, created + offset, goal=goal)
+                    yield _Occasion(
+                        rule, f"goal:{goal.id}", owner, created + offset, goal=goal, offset_days=offset.days
+                    )
             else:
                 for milestone in self.org.milestones_of(goal.id):
                     if self._done(milestone):
                         continue
                     for offset in trigger.offsets:
                         yield _Occasion(
-                            rule, f"milestone:{milestone.id}", owner, milestone.due + offset, goal, milestone
+                            rule,
+                            f"milestone:{milestone.id}",
+                            owner,
+                            milestone.due + offset,
+                            goal,
+                            milestone,
+                            offset.days,
                         )
 
     def _done(self, milestone: Milestone) -> bool:
@@ -365,8 +397,11 @@ class _Planner:
         rule, owner = occasion.rule, occasion.owner
         start = self._moment(occasion, owner)
         send_at = start - rule.action.lead
+        uid = meeting_uid(rule.id, occasion.subject, occasion.slot)
         # Useful until the meeting starts: a late invite still goes out, a past meeting does not.
-        if not (send_at < self.window.end and start > self.window.start):
+        # A meeting already invited to (`known`) is wanted whenever it lies ahead, so the
+        # reconciler can tell a moved meeting from one that is no longer wanted.
+        if not (start > self.window.start and (send_at < self.window.end or uid in self.known)):
             return
         if not self._applies(occasion, start):
             return
@@ -400,7 +435,7 @@ class _Planner:
             return
         context = self.context(occasion, start)
         meeting = Meeting(
-            uid=meeting_uid(rule.id, occasion.subject, start),
+            uid=uid,
             start=start,
             end=start + rule.action.duration,
             timezone=owner.timezone,
@@ -463,7 +498,8 @@ class _Planner:
     ) -> None:
         rule = occasion.rule
         key = message_key(rule.id, occasion.subject, occurrence, recipient)
-        if key in self.already:
+        # Invites are not filtered here: rules/reconcile.py compares them with what was sent.
+        if meeting is None and key in self.already:
             return
         template = occasion.title or rule.action.title
         title = render_text(template, context) if template else "Your weekly strides digest"
@@ -546,13 +582,21 @@ def _finish(planner: _Planner) -> Plan:
     return Plan(tuple(unique), tuple(planner.skips), tuple(planner.fallbacks))
 
 
-def plan(rules: RuleSet, org: Organisation, window: Window, already: Container[str] = frozenset()) -> Plan:
+def plan(
+    rules: RuleSet,
+    org: Organisation,
+    window: Window,
+    already: Container[str] = frozenset(),
+    known: Container[str] = frozenset(),
+) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
 
+    Invites are the exception: every wanted meeting that is due, or whose UID is in `known`
+    (already invited to) and still ahead, is returned; rules/reconcile.py decides what to send.
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
     """
-    planner = _Planner(rules, org, window, already, now=window.end)
+    planner = _Planner(rules, org, window, already, now=window.end, known=known)
     for rule in rules.enabled:
         planner.plan_rule(rule)
     if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):

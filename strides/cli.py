@@ -95,10 +95,17 @@ def demo(
         bool, typer.Option(help="Continue the previous demo instead of starting afresh.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    changes: Annotated[
+        Path | None,
+        typer.Option(
+            help="Organisation changes to apply on given days (default: the sample's, with --org unset)."
+        ),
+    ] = None,
 ) -> None:
     """Run the built-in rules over the sample organisation, day by day, into a local outbox."""
-    from strides.demo import demo_settings, run_demo
+    from strides.demo import SAMPLE_CHANGES, demo_settings, run_demo
     from strides.engine import summarise
+    from strides.org_changes import load_changes
     from strides.store import Store
 
     settings = demo_settings(state.settings if org is None else state.settings.derived(organisation=org))
@@ -128,7 +135,9 @@ def demo(
                 sent += report["sent"]
                 progress.update(task, advance=1, sent=sent)
 
-            result = run_demo(settings, start.date(), days, keep=keep, on_day=on_day)
+            script = changes or (SAMPLE_CHANGES if org is None and SAMPLE_CHANGES.exists() else None)
+            scripted = load_changes(script) if script else []
+            result = run_demo(settings, start.date(), days, keep=keep, on_day=on_day, changes=scripted)
     except StridesError as exc:
         raise _fail(str(exc)) from None
     _print_rejections(result.rejected)
@@ -141,6 +150,7 @@ def demo(
             "days": days,
             "organisation": {"people": result.people, "goals": result.goals, "milestones": result.milestones},
             "rejected": [str(r) for r in result.rejected],
+            "changes": [str(c) for c in result.applied],
             "rules": [vars(line) for line in lines],
         }
         out.print_json(json.dumps(payload))
@@ -151,10 +161,12 @@ def demo(
         for line in lines:
             statuses = ", ".join(f"{k} {v}" for k, v in sorted(line.statuses.items()))
             table.add_row(line.rule_id, line.kind, str(line.messages), str(line.recipients), statuses)
-        invites = sum(line.messages for line in lines if line.kind == "invite")
-        emails = sum(line.messages for line in lines if line.kind != "invite")
+        invites = sum(line.messages for line in lines if line.kind.startswith("invite"))
+        emails = sum(line.messages for line in lines if not line.kind.startswith("invite"))
         org_line = f"{result.people} people, {result.goals} goals, {result.milestones} milestones"
         out.print(f"{org_line}; {result.rules} rules")
+        for change in result.applied:
+            out.print(f"  changed {change}", highlight=False)
         out.print(table)
         out.print(f"In all: {invites} invites and {emails} emails ({invites + emails} messages).")
         out.print(

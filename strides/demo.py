@@ -10,10 +10,14 @@ from pathlib import Path
 
 from strides.config import Settings
 from strides.integrations.org_files import Rejection, load_organisation
+from strides.org_changes import OrgChange, apply_change
 from strides.ruleset import load_rules
 from strides.store import Store, snapshot
 
 DEFAULT_START = date(2026, 11, 30)
+# Scripted organisation changes for the sample organisation (a deadline moves, a goal is
+# dropped, a mentor changes): they show invites being updated and cancelled.
+SAMPLE_CHANGES = Path(__file__).resolve().parent.parent / "examples" / "org-changes.yaml"
 
 
 @dataclass
@@ -27,6 +31,7 @@ class DemoResult:
     rules: int
     rejected: list[Rejection]
     ticks: list[dict[str, int]] = field(default_factory=list)
+    applied: list[OrgChange] = field(default_factory=list)
 
     @property
     def outbox(self) -> Path:
@@ -65,7 +70,9 @@ def run_demo(
     *,
     keep: bool = False,
     on_day: Callable[[int, dict[str, int]], None] | None = None,
+    changes: list[OrgChange] | None = None,
 ) -> DemoResult:
+    """Simulate `days` days from `start`; each change in `changes` is applied before its day's tick."""
     from strides.flows.tick import tick  # imports Prefect: after the environment is prepared
     from strides.prefect_env import no_heartbeats
 
@@ -90,6 +97,13 @@ def run_demo(
     with no_heartbeats():
         for day in range(days):
             now = begin + timedelta(days=day + 1)
+            todays = [c for c in changes or [] if c.day == (begin + timedelta(days=day)).date()]
+            if todays:
+                for change in todays:
+                    org = apply_change(org, change)
+                with store.session() as session:
+                    snapshot.save_organisation(session, org)
+                result.applied.extend(todays)
             report = tick(now=now, settings=parameters, since=begin if day == 0 and not keep else None)
             result.ticks.append(report)
             if on_day is not None:

@@ -15,8 +15,9 @@ from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Person
 from strides.rules import RuleSet, Skip, Window, plan
+from strides.rules.reconcile import reconcile
 from strides.rules.schema import Kind
-from strides.store import Store, ledger, snapshot
+from strides.store import Store, invites, ledger, snapshot
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -65,16 +66,27 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         already = ledger.keys_between(
             session, window.start - timedelta(days=1), window.end + lookahead(rules)
         )
-        result = plan(rules, org, window, already)
-        new = ledger.record(session, result.intents, org, now)
+        # Invites are reconciled against the meetings already sent (rules/reconcile.py):
+        # new ones are requested, moved or re-staffed ones updated, unwanted ones cancelled.
+        known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
+        result = plan(rules, org, window, already, known=known.keys())
+        notices = [i for i in result.intents if i.meeting is None]
+        wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
+        sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
+        new = ledger.record(session, notices, org, now)
+        new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
     return PlanOutcome(window, new, len(result.intents), result.skips)
 
 
 def _upcoming(store: Store, person: Person, now: datetime) -> list[str]:
     """The person's strides meetings in the next two weeks, in their own timezone."""
     with store.session() as session:
-        rows = ledger.upcoming_meetings(session, person.id, now, now + DIGEST_LOOKAHEAD)
-    return [f"{row.title}: {local_time(row.occurrence, person)}" for row in rows]
+        rows = invites.meetings(session, person=person.id, after=now)
+    return [
+        f"{row.title}: {local_time(row.start, person)}"
+        for row in rows
+        if row.status == "active" and row.start < now + DIGEST_LOOKAHEAD
+    ]
 
 
 def deliver_due(
@@ -200,13 +212,23 @@ class SummaryLine:
     statuses: dict[str, int]
 
 
+def kind_label(row: MessageRow) -> str:
+    """'invite', 'invite update' or 'invite cancel' for invites; the kind otherwise."""
+    meeting = row.payload.get("meeting") or {}
+    if row.kind != Kind.INVITE.value:
+        return row.kind
+    if meeting.get("method") == "CANCEL":
+        return "invite cancel"
+    return "invite update" if row.sequence > 0 else "invite"
+
+
 def summarise(store: Store) -> list[SummaryLine]:
     """Per rule and kind: how many messages, to how many people, in which states."""
     with store.session() as session:
         rows = ledger.messages(session)
     groups: dict[tuple[str, str], list[MessageRow]] = {}
     for row in rows:
-        groups.setdefault((row.rule_id, row.kind), []).append(row)
+        groups.setdefault((row.rule_id, kind_label(row)), []).append(row)
     return [
         SummaryLine(
             rule_id,

@@ -25,6 +25,8 @@ from strides.rules.schema import Kind
 from strides.store.tables import MessageRow, TickRow
 
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
+# An invite message not yet sent when a newer SEQUENCE of the same meeting replaced it.
+SUPERSEDED = "superseded"
 MAX_ATTEMPTS = 5
 
 
@@ -40,6 +42,8 @@ def _payload(intent: Intent) -> dict[str, Any]:
             "end": meeting.end.isoformat(),
             "timezone": meeting.timezone,
             "attendees": list(meeting.attendees),
+            "sequence": meeting.sequence,
+            "method": meeting.method,
         },
     }
 
@@ -57,6 +61,8 @@ def intent_of(row: MessageRow) -> Intent:
             end=datetime.fromisoformat(data["end"]).astimezone(zone),
             timezone=data["timezone"],
             attendees=tuple(data["attendees"]),
+            sequence=data.get("sequence", 0),
+            method=data.get("method", "REQUEST"),
         )
     return Intent(
         key=row.key,
@@ -97,7 +103,7 @@ def record(session: Session, intents: Sequence[Intent], org: Organisation, now: 
             "send_at": i.send_at,
             "title": i.title,
             "uid": i.meeting.uid if i.meeting else None,
-            "sequence": 0,
+            "sequence": i.meeting.sequence if i.meeting else 0,
             "status": PENDING,
             "attempts": 0,
             "planned_at": now,

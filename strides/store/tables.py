@@ -95,3 +95,37 @@ class TickRow(Base):
     planned: Mapped[int] = mapped_column(Integer, default=0)
     sent: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InviteRow(Base):
+    """A calendar meeting as last sent (one row per UID): what rules/reconcile.py compares against."""
+
+    __tablename__ = "invites"
+
+    uid: Mapped[str] = mapped_column(String(140), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(140))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # active | cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    end: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    # [{"id": person id, "email": ..., "partstat": "NEEDS-ACTION" | "ACCEPTED" | ...}, ...]
+    attendees: Mapped[list[dict[str, Any]]] = mapped_column(JSON())
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class FeedTokenRow(Base):
+    """A person's calendar-feed token; only its SHA-256 is stored. Revoked tokens stay for audit."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(64), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

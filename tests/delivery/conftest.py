@@ -19,7 +19,7 @@ from strides.integrations.mime import Envelope, invite_message
 from strides.integrations.transport import Outgoing
 from strides.model import Organisation
 from strides.rules.intents import Intent, Meeting
-from strides.rules.keys import meeting_uid, message_key
+from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.schema import Kind
 
 from ..conftest import FIXTURES, ROOT
@@ -51,7 +51,7 @@ def meeting(org: Organisation) -> Meeting:
     zone = ZoneInfo("Europe/Berlin")
     start = datetime(2026, 12, 3, 10, 0, tzinfo=zone)
     return Meeting(
-        uid=meeting_uid("checkin", "p002", NOW),
+        uid=meeting_uid("checkin", "person:p002", occurrence_name(day=start.date())),
         start=start,
         end=start + timedelta(minutes=30),
         timezone="Europe/Berlin",

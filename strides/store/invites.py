@@ -1,0 +1,150 @@
+"""The invite ledger: each meeting as last sent, so the next tick can update or cancel it.
+
+One row per UID holds the SEQUENCE, time, attendees (with their PARTSTAT) and text of the
+last message sent about the meeting. Each message itself is an ordinary ledger row
+(strides/store/ledger.py) keyed by (UID, SEQUENCE, method, recipient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from strides.model import Organisation
+from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
+from strides.store import ledger
+from strides.store.tables import InviteRow, MessageRow
+
+NEEDS_ACTION = "NEEDS-ACTION"
+
+
+def sent_meeting(row: InviteRow) -> SentMeeting:
+    return SentMeeting(
+        uid=row.uid,
+        rule_id=row.rule_id,
+        subject=row.subject,
+        sequence=row.sequence,
+        status=row.status,
+        start=row.start,
+        end=row.end,
+        timezone=row.timezone,
+        attendees=tuple(a["id"] for a in row.attendees),
+        title=row.title,
+        body=row.body,
+    )
+
+
+def upcoming(session: Session, after: datetime) -> list[SentMeeting]:
+    """Active meetings that start after `after`: the ones a tick must keep in line with the rules."""
+    query = select(InviteRow).where(InviteRow.status == ACTIVE, InviteRow.start > after)
+    return [sent_meeting(row) for row in session.scalars(query)]
+
+
+def load(session: Session, uids: Iterable[str]) -> list[SentMeeting]:
+    wanted = sorted(set(uids))
+    found: list[SentMeeting] = []
+    for start in range(0, len(wanted), 900):
+        query = select(InviteRow).where(InviteRow.uid.in_(wanted[start : start + 900]))
+        found.extend(sent_meeting(row) for row in session.scalars(query))
+    return found
+
+
+def _attendees(
+    decision: Decision, org: Organisation, previous: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Attendees with their PARTSTAT: kept across a change unless the meeting moved."""
+    keep = previous is not None and Reason.TIME not in decision.reasons
+    before = {a["id"]: a for a in previous or []}
+    result = []
+    for person_id in decision.state.attendees:
+        person = org.people.get(person_id)
+        old = before.get(person_id, {})
+        email = str(person.email) if person else old.get("email", "")
+        partstat = old.get("partstat", NEEDS_ACTION) if keep else NEEDS_ACTION
+        result.append({"id": person_id, "email": email, "partstat": partstat})
+    return result
+
+
+def _insert_new(session: Session, values: dict[str, Any]) -> bool:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(InviteRow).values(values).on_conflict_do_nothing(index_elements=["uid"])
+    return bool(session.execute(statement.returning(InviteRow.uid)).all())
+
+
+def apply(session: Session, decisions: Sequence[Decision], org: Organisation, now: datetime) -> int:
+    """Record each decision (state and messages) in the caller's transaction. Returns new messages.
+
+    A decision is recorded only if the meeting still has the sequence it was decided against,
+    so a decision repeated after a crash, or raced by another tick, records nothing twice.
+    """
+    new_messages = 0
+    for decision in decisions:
+        state = decision.state
+        values: dict[str, Any] = {
+            "rule_id": state.rule_id,
+            "subject": state.subject,
+            "sequence": state.sequence,
+            "status": state.status,
+            "start": state.start,
+            "end": state.end,
+            "timezone": state.timezone,
+            "title": state.title,
+            "body": state.body,
+            "updated_at": now,
+        }
+        if decision.previous is None:
+            values["attendees"] = _attendees(decision, org, None)
+            if not _insert_new(session, {"uid": state.uid, "created_at": now, **values}):
+                continue
+        else:
+            row = session.get(InviteRow, state.uid)
+            if row is None or row.sequence != decision.previous:
+                continue
+            values["attendees"] = _attendees(decision, org, row.attendees)
+            result = session.execute(
+                update(InviteRow)
+                .where(InviteRow.uid == state.uid, InviteRow.sequence == decision.previous)
+                .values(values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            session.expire(row)
+        # A person who left cannot be mailed; the others still hear of the change.
+        messages = [m for m in decision.messages if m.recipient in org.people]
+        recipients = {m.recipient for m in messages}
+        # An older message about this meeting that has not gone out yet would only confuse.
+        session.execute(
+            update(MessageRow)
+            .where(
+                and_(
+                    MessageRow.uid == state.uid,
+                    MessageRow.recipient.in_(recipients),
+                    MessageRow.sequence < state.sequence,
+                    MessageRow.status.in_((ledger.PENDING, ledger.FAILED)),
+                )
+            )
+            .values(status=ledger.SUPERSEDED)
+            .execution_options(synchronize_session=False)
+        )
+        new_messages += ledger.record(session, messages, org, now)
+    return new_messages
+
+
+def meetings(
+    session: Session, *, person: str | None = None, after: datetime | None = None
+) -> list[InviteRow]:
+    """Remembered meetings, soonest first; optionally one attendee's, or only those after `after`."""
+    query = select(InviteRow).order_by(InviteRow.start, InviteRow.uid)
+    if after is not None:
+        query = query.where(InviteRow.start > after)
+    rows = list(session.scalars(query))
+    if person is not None:
+        rows = [r for r in rows if any(a["id"] == person for a in r.attendees)]
+    return rows
