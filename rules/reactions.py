@@ -15,11 +15,8 @@ from enum import StrEnum
 
 from strides.model import Goal, Milestone, Organisation
 from strides.rules.intents import Intent, Plan, Window
-from strides.rules.keys import message_key
 from strides.rules.parse import RuleSet
 from strides.rules.planner import plan
-from strides.rules.schema import Kind
-from strides.rules.templates import render_text
 
 
 class Change(StrEnum):
@@ -123,39 +120,8 @@ def diff(old: Organisation, new: Organisation) -> list[Happening]:
 
 # -- the built-in event rule: congratulate on a completed milestone ------------------------------
 
+# The built-in pack's event rule that congratulates on each completed milestone.
 CONGRATULATION = "milestone-congratulation"
-CONGRATULATION_TITLE = "Milestone reached: {milestone.title}"
-CONGRATULATION_BODY = (
-    "Well done, {owner.name}: you completed “{milestone.title}” on the way to “{goal.title}”. "
-    "Take a moment to note what helped, and pick the next step while it is fresh."
-)
-
-
-def congratulate(org: Organisation, milestone_id: str, send_at: datetime) -> Plan:
-    """The congratulation a completed milestone brings its goal's owner (none if not completed).
-
-    The key derives from the completion moment, so the same completion reported twice (by a
-    sync and by the HR system, say) is one message.
-    """
-    milestone = org.milestones.get(milestone_id)
-    if milestone is None or milestone.completed_at is None:
-        return Plan(())
-    goal = org.goals[milestone.goal]
-    owner = org.people[goal.owner]
-    context = {"owner": owner, "person": owner, "goal": goal, "milestone": milestone}
-    subject = f"milestone:{milestone.id}"
-    intent = Intent(
-        key=message_key(CONGRATULATION, subject, milestone.completed_at, owner.id),
-        rule_id=CONGRATULATION,
-        kind=Kind.EMAIL,
-        subject=subject,
-        occurrence=milestone.completed_at,
-        recipient=owner.id,
-        send_at=send_at,
-        title=render_text(CONGRATULATION_TITLE, context),
-        body=render_text(CONGRATULATION_BODY, context),
-    )
-    return Plan((intent,))
 
 
 # -- a moved deadline: plan the goal again -------------------------------------------------------

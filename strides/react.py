@@ -19,7 +19,10 @@ from strides.events import StridesEvent
 from strides.integrations.org_files import Rejection, load_organisation
 from strides.model import Organisation
 from strides.rules import RuleSet, Window
-from strides.rules.reactions import Change, Happening, congratulate, diff, goal_subjects, replan_goal
+from strides.rules.events import Event
+from strides.rules.planner import plan_event
+from strides.rules.reactions import Change, Happening, diff, goal_subjects, replan_goal
+from strides.rules.schema import EventKind
 from strides.store import Store, ledger, snapshot
 from strides.store.tables import GoalRow, MessageRow, MilestoneRow
 
@@ -56,7 +59,7 @@ def _set_deadline(session: Session, org: Organisation, goal_id: str, deadline: d
 
 
 def _milestone_completed(
-    session: Session, org: Organisation, event: StridesEvent, now: datetime, out: Reaction
+    session: Session, org: Organisation, rules: RuleSet, event: StridesEvent, now: datetime, out: Reaction
 ) -> None:
     milestone_id = str(event.payload.get("milestone") or "")
     milestone = org.milestones.get(milestone_id)
@@ -71,8 +74,13 @@ def _milestone_completed(
             return
         _set_milestone_done(session, org, milestone_id, when)
         org = snapshot.load_organisation(session)
-    wanted = congratulate(org, milestone_id, now)
-    out.recorded = ledger.record(session, wanted.intents, org, now)
+    completed = org.milestones[milestone_id]
+    assert completed.completed_at is not None
+    # The rule pack's milestone.completed rules decide (the congratulation among them). A tick that
+    # later sees the same completion in the snapshot plans the same keys, so nothing goes twice.
+    happened = Event(EventKind.MILESTONE_COMPLETED, completed.completed_at, completed.goal, milestone_id)
+    wanted = plan_event(rules, org, happened, now)
+    out.recorded = ledger.record(session, [i for i in wanted.intents if i.meeting is None], org, now)
     out.note = "congratulated" if out.recorded else "already congratulated"
 
 
@@ -120,7 +128,7 @@ def react(store: Store, rules: RuleSet, event: StridesEvent, now: datetime) -> R
     with store.session() as session:
         org = snapshot.load_organisation(session)
         if event.name == Change.MILESTONE_COMPLETED:
-            _milestone_completed(session, org, event, now, out)
+            _milestone_completed(session, org, rules, event, now, out)
         elif event.name == Change.DEADLINE_MOVED:
             _deadline_moved(session, org, rules, event, now, out)
         else:

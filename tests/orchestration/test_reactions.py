@@ -10,7 +10,10 @@ from strides import engine, react
 from strides.events import EventError, StridesEvent, about_of, resource_id
 from strides.model import Organisation
 from strides.rules import RuleSet, Window
-from strides.rules.reactions import CONGRATULATION, Change, congratulate, diff, replan_goal
+from strides.rules.events import Event
+from strides.rules.planner import plan, plan_event
+from strides.rules.reactions import CONGRATULATION, Change, diff, replan_goal
+from strides.rules.schema import EventKind
 from strides.store import Store, ledger
 from tests.conftest import at
 
@@ -58,18 +61,18 @@ def test_people_who_join_or_leave_are_reported(sample_org: Organisation):
 # -- the congratulation ------------------------------------------------------------------------------
 
 
-def test_a_completed_milestone_brings_one_congratulation_to_its_owner(sample_org: Organisation):
+def test_a_completed_milestone_brings_one_congratulation_to_its_owner(
+    sample_org: Organisation, builtin_rules: RuleSet
+):
     done = with_milestone_done(sample_org, "m000007", at("2026-12-03 15:30"))
-    (intent,) = congratulate(done, "m000007", NOW).intents
-    assert (intent.rule_id, intent.recipient, intent.send_at) == (CONGRATULATION, "p002", NOW)
-    assert intent.title.startswith("Milestone reached: ")
-    # The same completion seen later (a second report of it) is the same message.
-    assert congratulate(done, "m000007", NOW + timedelta(hours=1)).intents[0].key == intent.key
-
-
-def test_an_open_milestone_brings_no_congratulation(sample_org: Organisation):
-    assert congratulate(sample_org, "m000007", NOW).intents == ()
-    assert congratulate(sample_org, "no-such-milestone", NOW).intents == ()
+    event = Event(EventKind.MILESTONE_COMPLETED, at("2026-12-03 15:30"), "g00003", "m000007")
+    (intent,) = plan_event(builtin_rules, done, event, NOW).intents
+    assert (intent.rule_id, intent.recipient) == (CONGRATULATION, "p002")
+    assert intent.title.startswith("Well done: ")
+    # The same completion seen later (a second report of it, or a tick) is the same message.
+    assert plan_event(builtin_rules, done, event, NOW + timedelta(hours=1)).intents[0].key == intent.key
+    ticked = plan(builtin_rules, done, Window(at("2026-12-03 00:00"), at("2026-12-04 00:00")))
+    assert intent.key in {i.key for i in ticked.intents}
 
 
 def deadline_rules(rules: RuleSet) -> RuleSet:
