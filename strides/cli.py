@@ -282,6 +282,9 @@ def http(
 
 
 # Command groups of other topics live in their own modules and register on `app` here.
+from strides import cli_orchestration  # noqa: E402
+
+cli_orchestration.register(app)
 
 
 def main() -> None:
