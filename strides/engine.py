@@ -9,13 +9,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from strides.integrations import DeliveryError
 from strides.integrations.compose import Sender, compose, label
 from strides.integrations.render import local_time
 from strides.integrations.transport import Transport
+from strides.model import Organisation
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.schema import Kind
-from strides.store import Store, ledger, snapshot
+from strides.store import Store, ledger, slices, snapshot
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -69,14 +72,16 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
     return PlanOutcome(window, new, len(result.intents), result.skips)
 
 
-def _upcoming(store: Store, person_id: str, now: datetime) -> list[str]:
-    with store.session() as session:
-        org = snapshot.load_organisation(session)
-        rows = ledger.upcoming_meetings(session, person_id, now, now + DIGEST_LOOKAHEAD)
-    person = org.people.get(person_id)
-    if person is None:
-        return []
-    return [f"{row.title}: {local_time(row.occurrence, person)}" for row in rows]
+def _upcoming_of(
+    session: Session, org: Organisation, people: set[str], now: datetime
+) -> dict[str, list[str]]:
+    """Each digest recipient's invites in the next two weeks, in one query for the whole chunk."""
+    found: dict[str, list[str]] = {pid: [] for pid in people}
+    for row in ledger.upcoming_meetings_of(session, sorted(people), now, now + DIGEST_LOOKAHEAD):
+        person = org.people.get(row.recipient)
+        if person is not None:
+            found[row.recipient].append(f"{row.title}: {local_time(row.occurrence, person)}")
+    return found
 
 
 def deliver_due(
@@ -89,7 +94,8 @@ def deliver_due(
 ) -> DeliveryOutcome:
     """Claim up to `limit` due messages, send each, and record each outcome as it happens.
 
-    A claim older than `stale_after` belongs to a worker presumed dead and is taken over.
+    A claim older than `stale_after` belongs to a worker presumed dead and is taken over. Only
+    the slice of the organisation the chunk needs is loaded (strides.store.slices).
     """
     outcome = DeliveryOutcome()
     with store.session() as session:
@@ -97,10 +103,13 @@ def deliver_due(
     outcome.claimed = len(claim.rows)
     if not claim.rows:
         return outcome
+    intents = [ledger.intent_of(row) for row in claim.rows]
+    needed = {i.recipient for i in intents} | {a for i in intents if i.meeting for a in i.meeting.attendees}
+    digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
-        org = snapshot.load_organisation(session)
-    for row in claim.rows:
-        intent = ledger.intent_of(row)
+        org = slices.load_slice(session, sorted(needed))
+        upcoming = _upcoming_of(session, org, digests, now) if digests else {}
+    for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people:
             with store.session() as session:
                 ledger.mark_failed(
@@ -109,8 +118,7 @@ def deliver_due(
             outcome.failed.append((row.key, "recipient left the organisation"))
             continue
         try:
-            upcoming = _upcoming(store, intent.recipient, now) if intent.kind is Kind.DIGEST else None
-            message = compose(intent, org, sender, now, upcoming)
+            message = compose(intent, org, sender, now, upcoming.get(intent.recipient))
             ref = transport.send(intent.key, message, label(intent))
         except DeliveryError as exc:
             with store.session() as session:
