@@ -55,13 +55,21 @@ def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOut
     create_markdown_artifact(markdown="\n".join(lines), key="strides-tick", description="What the tick sent")
 
 
-@flow(name="tick", flow_run_name="tick {now:%Y-%m-%d %H:%M}", log_prints=True)
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    now = flow_run.parameters.get("now")
+    return f"tick {now.astimezone(UTC):%Y-%m-%d %H:%M}" if isinstance(now, datetime) else "tick now"
+
+
+@flow(name="tick", flow_run_name=_run_name, log_prints=True)
 def tick(
-    now: datetime, settings: dict[str, Any] | None = None, since: datetime | None = None
+    now: datetime | None = None, settings: dict[str, Any] | None = None, since: datetime | None = None
 ) -> dict[str, int]:
-    """Plan the window since the last tick up to `now`, then deliver everything due by `now`."""
+    """Plan the window since the last tick up to `now` (default: the clock), then deliver what is due."""
     config = Settings.model_validate(settings or {})
-    now = now.astimezone(UTC)
+    # A scheduled run has no `now`: the flow (never the logic below it) reads the clock.
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     store = Store(config.db_url)
     window = engine.next_window(store, now, config.first_window, since)
     outcome = plan_task(config, window, now) if window else None

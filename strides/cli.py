@@ -311,6 +311,10 @@ from strides.cli_rules import plan_command, rules_app  # noqa: E402
 app.add_typer(rules_app)
 app.command("plan")(plan_command)
 
+from strides import cli_orchestration  # noqa: E402
+
+cli_orchestration.register(app)
+
 
 def main() -> None:
     try:

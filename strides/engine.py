@@ -9,15 +9,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from strides.integrations import DeliveryError
 from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
-from strides.model import Person
+from strides.model import Organisation
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.reconcile import reconcile
 from strides.rules.schema import Kind
-from strides.store import Store, invites, ledger, snapshot
+from strides.store import Store, invites, ledger, slices, snapshot
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -78,15 +80,19 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
     return PlanOutcome(window, new, len(result.intents), result.skips)
 
 
-def _upcoming(store: Store, person: Person, now: datetime) -> list[str]:
-    """The person's strides meetings in the next two weeks, in their own timezone."""
-    with store.session() as session:
-        rows = invites.meetings(session, person=person.id, after=now)
-    return [
-        f"{row.title}: {local_time(row.start, person)}"
-        for row in rows
-        if row.status == "active" and row.start < now + DIGEST_LOOKAHEAD
-    ]
+def _upcoming_of(
+    session: Session, org: Organisation, people: set[str], now: datetime
+) -> dict[str, list[str]]:
+    """Each digest recipient's strides meetings in the next two weeks, in one query for the chunk."""
+    found: dict[str, list[str]] = {pid: [] for pid in people}
+    for row in invites.meetings(session, after=now):
+        if row.status != "active" or row.start >= now + DIGEST_LOOKAHEAD:
+            continue
+        for attendee in row.attendees:
+            person = org.people.get(attendee["id"]) if attendee["id"] in found else None
+            if person is not None:
+                found[person.id].append(f"{row.title}: {local_time(row.start, person)}")
+    return found
 
 
 def deliver_due(
@@ -102,7 +108,8 @@ def deliver_due(
 
     A message that cannot be built (bad address, line break in a header, too large) is dead before
     anything is sent; nothing goes out half-built. A claim older than `stale_after` belongs to a
-    worker presumed dead and is taken over.
+    worker presumed dead and is taken over. Only the slice of the organisation the chunk needs is
+    loaded (strides.store.slices).
     """
     outcome = DeliveryOutcome()
     with store.session() as session:
@@ -110,20 +117,21 @@ def deliver_due(
     outcome.claimed = len(claim.rows)
     if not claim.rows:
         return outcome
+    intents = [ledger.intent_of(row) for row in claim.rows]
+    needed = {i.recipient for i in intents} | {a for i in intents if i.meeting for a in i.meeting.attendees}
+    digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
-        org = snapshot.load_organisation(session)
+        org = slices.load_slice(session, sorted(needed))
+        upcoming = _upcoming_of(session, org, digests, now) if digests else {}
     with_data = bool(getattr(transport, "wants_template_data", False))
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
-    for row in claim.rows:
-        intent = ledger.intent_of(row)
+    for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people:
             refused.append((row.key, "recipient left the organisation"))
             continue
         try:
-            person = org.people[intent.recipient]
-            upcoming = _upcoming(store, person, now) if intent.kind is Kind.DIGEST else None
-            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data)
+            item = outgoing(intent, org, sender, now, upcoming.get(intent.recipient), with_data=with_data)
             size = len(item.message.as_bytes())
             if size > max_bytes:
                 raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")

@@ -85,12 +85,27 @@ def emit(event: StridesEvent, occurred: datetime | None = None) -> str | None:
     return None if sent is None else str(sent.id)
 
 
-def emit_all(events: Iterable[StridesEvent]) -> int:
-    count = 0
-    for event in events:
-        emit(event)
-        count += 1
-    return count
+async def publish(events: Iterable[StridesEvent], occurred: datetime | None = None) -> list[str]:
+    """Send events now, over one connection, and return their ids (for short-lived processes:
+    the CLI, the HTTP endpoint). PREFECT_API_URL must point at the server."""
+    from prefect.events import Event
+    from prefect.events.clients import get_events_client
+
+    ids: list[str] = []
+    async with get_events_client() as client:
+        for event in events:
+            fields: dict[str, Any] = {
+                "event": event.name,
+                "resource": event.resource(),
+                "related": event.related(),
+                "payload": dict(event.payload),
+            }
+            if occurred is not None:
+                fields["occurred"] = occurred
+            prepared = Event.model_validate(fields)
+            await client.emit(prepared)
+            ids.append(str(prepared.id))
+    return ids
 
 
 def emit_sent(sent: Iterable[Any]) -> int:

@@ -229,3 +229,26 @@ def upcoming_meetings(session: Session, person_id: str, start: datetime, end: da
         .order_by(MessageRow.occurrence)
     )
     return list(session.scalars(query))
+
+
+def upcoming_meetings_of(
+    session: Session, person_ids: Sequence[str], start: datetime, end: datetime
+) -> list[MessageRow]:
+    """Invites to any of `person_ids` whose meetings start in [start, end), in occurrence order."""
+    found: list[MessageRow] = []
+    for first in range(0, len(person_ids), 900):
+        query = select(MessageRow).where(
+            MessageRow.recipient.in_(person_ids[first : first + 900]),
+            MessageRow.kind == Kind.INVITE.value,
+            MessageRow.occurrence >= start,
+            MessageRow.occurrence < end,
+            MessageRow.status != DEAD,
+        )
+        found += session.scalars(query)
+    return sorted(found, key=lambda row: (row.occurrence, row.id))
+
+
+def count_due(session: Session, now: datetime) -> int:
+    """How many messages a delivery at `now` would claim (stale claims aside)."""
+    query = select(func.count()).where(MessageRow.status.in_((PENDING, FAILED)), MessageRow.send_at <= now)
+    return session.scalar(query) or 0
