@@ -282,6 +282,9 @@ def http(
 
 
 # Command groups of other topics live in their own modules and register on `app` here.
+from strides.cli_email import email_app  # noqa: E402
+
+app.add_typer(email_app)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.schema import Kind
-from strides.store import Store, ledger, snapshot
+from strides.store import Store, ledger, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -95,6 +95,7 @@ def deliver_due(
         return outcome
     with store.session() as session:
         org = snapshot.load_organisation(session)
+        blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
     with_data = bool(getattr(transport, "wants_template_data", False))
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
@@ -102,6 +103,13 @@ def deliver_due(
         intent = ledger.intent_of(row)
         if intent.recipient not in org.people:
             refused.append((row.key, "recipient left the organisation"))
+            continue
+        stop = blocked.get(str(org.people[intent.recipient].email).lower())
+        if stop is not None:
+            why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (
+                f" ({stop.detail})" if stop.detail else ""
+            )
+            refused.append((row.key, why))
             continue
         try:
             upcoming = _upcoming(store, intent.recipient, now) if intent.kind is Kind.DIGEST else None

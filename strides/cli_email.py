@@ -1,0 +1,114 @@
+"""`strides email ...`: what admins need about delivery: suppressed addresses and provider events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from strides.errors import StridesError
+from strides.store import Store, suppressions
+
+email_app = typer.Typer(
+    name="email", help="Email delivery: suppressed addresses and provider events.", no_args_is_help=True
+)
+
+
+def _store() -> Store:
+    from strides.cli import _fail, state
+
+    settings = state.settings
+    if settings.database_url is None and not (settings.state_dir / "strides.db").exists():
+        raise _fail(f"no store at {settings.state_dir}: run `strides run` first")
+    store = Store(settings.db_url)
+    try:
+        store.migrate()
+    except StridesError as exc:
+        raise _fail(str(exc)) from None
+    return store
+
+
+@email_app.command("suppressions")
+def list_suppressions(
+    reason: Annotated[
+        str | None, typer.Option(help="Only this reason: bounce, spamreport, unsubscribe, manual.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+) -> None:
+    """Addresses strides will not mail (hard bounces, spam reports, unsubscribes, admins' entries)."""
+    from strides.cli import out
+
+    with _store().session() as session:
+        rows = suppressions.suppressions(session, reason)
+    records = [
+        {
+            "email": r.email,
+            "reason": r.reason,
+            "detail": r.detail,
+            "message_key": r.message_key,
+            "since": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
+    if as_json:
+        out.print_json(json.dumps(records))
+        return
+    table = Table(title=f"Suppressed addresses ({len(rows)})")
+    for column in ("since (UTC)", "email", "reason", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(f"{r.created_at:%Y-%m-%d %H:%M}", r.email, r.reason, r.detail or "")
+    out.print(table)
+
+
+@email_app.command()
+def suppress(
+    address: Annotated[str, typer.Argument(help="The email address to stop mailing.")],
+    note: Annotated[str | None, typer.Option(help="Why (kept with the entry).")] = None,
+) -> None:
+    """Stop mailing an address (reason 'manual')."""
+    from strides.cli import out
+
+    with _store().session() as session:
+        added = suppressions.suppress(session, address, "manual", note, None, datetime.now(UTC))
+    out.print(f"{address}: {'suppressed' if added else 'already suppressed'}")
+
+
+@email_app.command()
+def unsuppress(address: Annotated[str, typer.Argument(help="The email address to mail again.")]) -> None:
+    """Mail an address again (after the person fixed their mailbox, for example)."""
+    from strides.cli import _fail, out
+
+    with _store().session() as session:
+        removed = suppressions.unsuppress(session, address)
+    if not removed:
+        raise _fail(f"{address} is not suppressed")
+    out.print(f"{address}: will be mailed again")
+
+
+@email_app.command()
+def events(
+    key: Annotated[str, typer.Argument(help="The message's idempotency key (see `strides outbox --json`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+) -> None:
+    """What the provider reported about one message: processed, delivered, bounced..."""
+    from strides.cli import out
+
+    with _store().session() as session:
+        rows = suppressions.events_of(session, key)
+    records = [
+        {"at": r.occurred_at.isoformat(), "event": r.event, "email": r.email, "reason": r.reason}
+        for r in rows
+    ]
+    if as_json:
+        out.print_json(json.dumps(records))
+        return
+    table = Table(title=f"Events of {key} ({len(rows)})")
+    for column in ("at (UTC)", "event", "email", "reason"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(f"{r.occurred_at:%Y-%m-%d %H:%M:%S}", r.event, r.email, r.reason or "")
+    out.print(table)
