@@ -7,6 +7,8 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
+from email_validator import EmailNotValidError, validate_email
+
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.digest_data import digest_data
 from strides.integrations.mime import Envelope, invite_message, simple_message
@@ -37,7 +39,14 @@ class Sender:
 
 
 def _address(person: Person) -> Address:
-    user, domain = str(person.email).rsplit("@", 1)
+    """The person's address, checked again here: snapshots and hand-edited stores can hold anything."""
+    if "\r" in person.name or "\n" in person.name:
+        raise ValueError(f"line break in the name of {person.id}: {person.name!r}")
+    try:
+        checked = validate_email(str(person.email), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"invalid address for {person.id}: {exc}") from exc
+    user, domain = checked.normalized.rsplit("@", 1)
     return Address(person.name, user, domain)
 
 
