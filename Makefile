@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit install tools clean help
+.PHONY: demo test lint typecheck unit install tools browser clean help
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +27,15 @@ $(PRISM): package.json package-lock.json
 	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the SendGrid contract tests will be skipped"; fi
 
-tools: $(PRISM) ## Install the test-only tools (Prism)
+tools: $(PRISM) browser ## Install the test-only tools (Prism, Chromium)
+
+# Headless Chromium (Debian) takes the digest screenshots; an emoji font so they show as people see them.
+browser:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null; \
+	else echo "chromium not found (apt-get install chromium): the screenshot tests will be skipped"; fi
 
 demo: $(STAMP) ## Run the main job: the sample organisation over four simulated weeks
 	$(BIN)/strides demo
@@ -39,7 +47,7 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict on the rules and the model)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(PRISM) ## pytest only
+unit: $(STAMP) $(PRISM) browser ## pytest only
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit ## Everything CI runs: ruff, mypy, pytest

@@ -6,6 +6,7 @@ import functools
 from datetime import datetime
 from typing import Any
 
+import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from strides.model import Person
@@ -16,11 +17,15 @@ from strides.rules.digest import Digest
 def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("strides.integrations", "templates"),
+        # Strings are marked for translation (`_`, `ngettext`); English until a catalogue is installed.
+        extensions=["jinja2.ext.i18n"],
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=False,
         keep_trailing_newline=True,
     )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters["day"] = lambda d: f"{d:%a} {d.day} {d:%b %Y}"  # Mon 30 Nov 2026
     env.globals["bar"] = lambda share, width=10: (
         "#" * round(share * width) + "." * (width - round(share * width))
     )
@@ -28,7 +33,14 @@ def environment() -> Environment:
 
 
 def _render(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+    text = environment().get_template(name).render(**context)
+    return _inliner().inline(text) if name.endswith(".html.j2") else text
+
+
+@functools.cache
+def _inliner() -> css_inline.CSSInliner:
+    """Mail clients drop <style> blocks: inline every rule; keep @media (narrow screens, dark mode)."""
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
 def local_time(moment: datetime, person: Person) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -112,3 +113,29 @@ def events(
     for r in rows:
         table.add_row(f"{r.occurred_at:%Y-%m-%d %H:%M:%S}", r.event, r.email, r.reason or "")
     out.print(table)
+
+
+@email_app.command()
+def preview(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the previews.")] = Path("docs/email"),
+    at: Annotated[
+        str | None, typer.Option(help="The digest's moment, ISO 8601 (default: now). Dates in the sample.")
+    ] = None,
+    pictures: Annotated[bool, typer.Option(help="Also take Chromium screenshots (375/600 px, dark).")] = True,
+) -> None:
+    """Render sample digests of the organisation to HTML, text and pictures, to look at them."""
+    from strides.cli import _fail, out
+    from strides.cli import state as cli_state
+    from strides.digest_preview import write_previews
+    from strides.integrations.org_files import load_organisation
+
+    moment = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise _fail("--at needs a timezone, for example 2026-11-30T07:00:00+00:00")
+    loaded = load_organisation(cli_state.settings.organisation)
+    try:
+        written = write_previews(loaded.organisation, moment, out_dir, pictures=pictures)
+    except StridesError as exc:
+        raise _fail(str(exc)) from None
+    for path in written:
+        out.print(str(path))

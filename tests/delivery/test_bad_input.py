@@ -70,7 +70,7 @@ def test_markup_and_template_syntax_in_a_goal_title_arrive_as_text(sample_org):
     html = item.message.get_body(("html",)).get_content()
     text = item.message.get_body(("plain",)).get_content()
     assert "&lt;img src=x onerror=alert(1)&gt; {{ 7*7 }} {% raw %}{{ config }}" in html
-    assert "<img src=x" not in html and "49" not in html
+    assert "<img src=x" not in html and "&gt; 49" not in html
     assert HOSTILE_TITLE in text
     assert any(goal["title"] == HOSTILE_TITLE for goal in (item.template_data or {})["goals"])
 
