@@ -12,6 +12,7 @@ from strides import engine
 from strides.config import Settings
 from strides.integrations.compose import Sender
 from strides.integrations.transport import build_transport
+from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.rules import Window
 from strides.ruleset import load_rules
 from strides.store import Store
@@ -20,7 +21,10 @@ MAX_CHUNKS_PER_TICK = 1000
 
 
 def _sender(settings: Settings) -> Sender:
-    return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location)
+    links = None
+    if settings.public_url and settings.unsubscribe_secret:
+        links = UnsubscribeLinks(settings.public_url, settings.unsubscribe_secret.get_secret_value())
+    return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location, links)
 
 
 @task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])

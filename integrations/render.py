@@ -48,15 +48,30 @@ def local_time(moment: datetime, person: Person) -> str:
     return f"{local:%A %d %B %Y, %H:%M} ({person.timezone})"
 
 
-def render_digest(digest: Digest, meetings: list[str]) -> tuple[str, str]:
+def render_digest(digest: Digest, meetings: list[str], unsubscribe_url: str | None = None) -> tuple[str, str]:
     local_date = f"{digest.as_of.astimezone(digest.person.tz):%A %d %B %Y}"
-    context = {"digest": digest, "person": digest.person, "meetings": meetings, "local_date": local_date}
+    context = {
+        "digest": digest,
+        "person": digest.person,
+        "meetings": meetings,
+        "local_date": local_date,
+        "unsubscribe_url": unsubscribe_url,
+    }
     return (
         _render("digest.txt.j2", **context),
         _render("digest.html.j2", title="Your weekly strides digest", lang=digest.person.locale, **context),
     )
 
 
-def render_notice(person: Person, title: str, body: str, when: str = "") -> tuple[str, str]:
-    context = {"person": person, "title": title, "body": body, "when": when, "lang": person.locale}
+def render_notice(
+    person: Person, title: str, body: str, when: str = "", unsubscribe_url: str | None = None
+) -> tuple[str, str]:
+    context = {
+        "person": person,
+        "title": title,
+        "body": body,
+        "when": when,
+        "lang": person.locale,
+        "unsubscribe_url": unsubscribe_url,
+    }
     return _render("notice.txt.j2", **context), _render("notice.html.j2", **context)

@@ -139,3 +139,73 @@ def preview(
         raise _fail(str(exc)) from None
     for path in written:
         out.print(str(path))
+
+
+def _category(value: str) -> str:
+    from strides.integrations.unsubscribe import CATEGORIES
+
+    if value not in CATEGORIES:
+        raise typer.BadParameter(f"one of {', '.join(CATEGORIES)}")
+    return value
+
+
+@email_app.command("opt-out")
+def opt_out_command(
+    person: Annotated[str, typer.Argument(help="Person id.")],
+    category: Annotated[str, typer.Argument(help="digest, email (reminders) or invite.", callback=_category)],
+) -> None:
+    """Stop one category of mail for a person (as their unsubscribe link would)."""
+    from strides.cli import out
+    from strides.store import preferences
+
+    with _store().session() as session:
+        changed = preferences.opt_out(session, person, category, datetime.now(UTC), "admin")
+    out.print(f"{person}: {'opted out of' if changed else 'already opted out of'} {category}")
+
+
+@email_app.command("opt-in")
+def opt_in_command(
+    person: Annotated[str, typer.Argument(help="Person id.")],
+    category: Annotated[str, typer.Argument(help="digest, email (reminders) or invite.", callback=_category)],
+) -> None:
+    """Resume one category of mail for a person."""
+    from strides.cli import out
+    from strides.store import preferences
+
+    with _store().session() as session:
+        changed = preferences.opt_in(session, person, category, datetime.now(UTC))
+    out.print(f"{person}: {'opted in to' if changed else 'was not opted out of'} {category}")
+
+
+@email_app.command()
+def pause(
+    person: Annotated[str, typer.Argument(help="Person id.")],
+    until: Annotated[str, typer.Option(help="End of the pause, ISO 8601 with a timezone.")],
+    start: Annotated[str | None, typer.Option("--from", help="Start (default: now), ISO 8601.")] = None,
+) -> None:
+    """Pause all mail to a person (holidays, leave); messages due inside the pause are skipped."""
+    from strides.cli import _fail, out
+    from strides.store import preferences
+
+    now = datetime.now(UTC)
+    try:
+        begin = datetime.fromisoformat(start) if start else now
+        end = datetime.fromisoformat(until)
+        if begin.tzinfo is None or end.tzinfo is None:
+            raise ValueError("dates need a timezone, for example 2026-12-24T00:00:00+01:00")
+        with _store().session() as session:
+            preferences.pause(session, person, begin, end, now)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    out.print(f"{person}: paused from {begin.isoformat()} until {end.isoformat()}")
+
+
+@email_app.command()
+def resume(person: Annotated[str, typer.Argument(help="Person id.")]) -> None:
+    """End a person's pause now."""
+    from strides.cli import out
+    from strides.store import preferences
+
+    with _store().session() as session:
+        preferences.resume(session, person, datetime.now(UTC))
+    out.print(f"{person}: mail resumed")

@@ -15,7 +15,7 @@ from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.schema import Kind
-from strides.store import Store, ledger, snapshot, suppressions
+from strides.store import Store, ledger, preferences, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -96,6 +96,7 @@ def deliver_due(
     with store.session() as session:
         org = snapshot.load_organisation(session)
         blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
+        held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)
     with_data = bool(getattr(transport, "wants_template_data", False))
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
@@ -103,6 +104,9 @@ def deliver_due(
         intent = ledger.intent_of(row)
         if intent.recipient not in org.people:
             refused.append((row.key, "recipient left the organisation"))
+            continue
+        if (row.recipient, row.kind) in held:
+            refused.append((row.key, held[(row.recipient, row.kind)]))
             continue
         stop = blocked.get(str(org.people[intent.recipient].email).lower())
         if stop is not None:

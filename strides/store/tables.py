@@ -125,3 +125,15 @@ class SuppressionRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     message_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class EmailPreferenceRow(Base):
+    """A person's own choices (not HR's data): categories opted out of, and a pause."""
+
+    __tablename__ = "email_preferences"
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out: Mapped[dict[str, Any]]  # {"digest": "2026-11-30T08:00:00+00:00 via one-click", ...}
+    paused_from: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

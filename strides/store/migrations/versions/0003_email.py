@@ -1,4 +1,4 @@
-"""email: provider events and suppressed addresses
+"""email: provider events, suppressed addresses, people's email preferences
 
 Revision ID: 0003
 Revises: 0001
@@ -47,8 +47,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("email"),
     )
 
+    op.create_table(
+        "email_preferences",
+        sa.Column("person_id", sa.String(length=64), nullable=False),
+        sa.Column("opted_out", sa.JSON(), nullable=False),
+        sa.Column("paused_from", UTCDateTime(), nullable=True),
+        sa.Column("paused_until", UTCDateTime(), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("person_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("email_preferences")
     op.drop_table("suppressions")
     with op.batch_alter_table("email_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_email_events_message_key"))
