@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Independent parsers the tests check invites with (ical.js), in a project-local node_modules.
 
-.PHONY: demo test lint typecheck unit install tools clean help
+.PHONY: demo test lint typecheck unit install tools browser clean help
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,7 +30,15 @@ $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the SendGrid contract and ical.js tests will be skipped"; fi
 
-tools: $(NODE_STAMP) ## Install the test-only tools (Prism, ical.js) into node_modules/
+tools: $(NODE_STAMP) browser ## Install the test-only tools (Prism, ical.js into node_modules/; Chromium)
+
+# Headless Chromium (Debian) takes the digest screenshots; an emoji font so they show as people see them.
+browser:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null; \
+	else echo "chromium not found (apt-get install chromium): the screenshot tests will be skipped"; fi
 
 demo: $(STAMP) ## Run the main job: the sample organisation over four simulated weeks
 	$(BIN)/strides demo
@@ -42,7 +50,7 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict on the rules and the model)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_STAMP) ## pytest only
+unit: $(STAMP) $(NODE_STAMP) browser ## pytest only
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit ## Everything CI runs: ruff, mypy, pytest

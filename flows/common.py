@@ -14,13 +14,18 @@ from strides.config import Settings
 from strides.errors import ConfigError
 from strides.integrations.compose import Sender
 from strides.integrations.transport import build_transport
+from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.store import Store
 
 ARTIFACT_ROWS = 500
 
 
 def sender(settings: Settings) -> Sender:
-    return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location)
+    """Who mails; with a public URL and a secret, every message carries one-click unsubscribe links."""
+    links = None
+    if settings.public_url and settings.unsubscribe_secret:
+        links = UnsubscribeLinks(settings.public_url, settings.unsubscribe_secret.get_secret_value())
+    return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location, links)
 
 
 def task_runner(settings: Settings) -> TaskRunner[Any]:

@@ -11,16 +11,11 @@ from prefect.artifacts import create_markdown_artifact
 from strides import engine
 from strides.config import Settings
 from strides.flows.common import send_due
-from strides.integrations.compose import Sender
 from strides.rules import Window
 from strides.ruleset import load_rules_safely
 from strides.store import Store
 
 MAX_CHUNKS_PER_TICK = 1000
-
-
-def _sender(settings: Settings) -> Sender:
-    return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location)
 
 
 @task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])

@@ -7,11 +7,14 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
+from email_validator import EmailNotValidError, validate_email
+
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.digest_data import digest_data
 from strides.integrations.mime import Envelope, invite_message, simple_message
 from strides.integrations.render import local_time, render_digest, render_notice
 from strides.integrations.transport import Outgoing
+from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.model import Organisation, Person
 from strides.rules.digest import compose_digest
 from strides.rules.intents import Intent
@@ -25,6 +28,18 @@ class Sender:
     email: str
     name: str = "strides"
     location: str | None = None
+    links: UnsubscribeLinks | None = None
+
+    def unsubscribe(self, intent: Intent) -> tuple[tuple[str, str], ...]:
+        """List-Unsubscribe headers for digests and reminders (invites are meetings, not mailings)."""
+        if self.links is None or intent.kind is Kind.INVITE:
+            return ()
+        return self.links.headers(intent.recipient, intent.kind.value)
+
+    def unsubscribe_url(self, intent: Intent) -> str | None:
+        if self.links is None or intent.kind is Kind.INVITE:
+            return None
+        return self.links.url(intent.recipient, intent.kind.value)
 
     @property
     def domain(self) -> str:
@@ -37,7 +52,14 @@ class Sender:
 
 
 def _address(person: Person) -> Address:
-    user, domain = str(person.email).rsplit("@", 1)
+    """The person's address, checked again here: snapshots and hand-edited stores can hold anything."""
+    if "\r" in person.name or "\n" in person.name:
+        raise ValueError(f"line break in the name of {person.id}: {person.name!r}")
+    try:
+        checked = validate_email(str(person.email), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"invalid address for {person.id}: {exc}") from exc
+    user, domain = checked.normalized.rsplit("@", 1)
     return Address(person.name, user, domain)
 
 
@@ -58,6 +80,7 @@ def _envelope(intent: Intent, person: Person, sender: Sender, now: datetime, sub
             ("X-Strides-Key", intent.key),
             ("X-Strides-Person", intent.recipient),
             ("X-Strides-Kind", intent.kind.value),
+            *sender.unsubscribe(intent),
         ),
     )
 
@@ -70,10 +93,10 @@ def compose(
         return _invite(intent, org, person, sender, now)
     if intent.kind is Kind.DIGEST:
         digest = compose_digest(person, org, intent.occurrence)
-        text, html = render_digest(digest, upcoming or [])
+        text, html = render_digest(digest, upcoming or [], sender.unsubscribe_url(intent))
         subject = f"Your week in growth: {len(digest.goals)} goals, {len(digest.due_soon)} due soon"
         return simple_message(_envelope(intent, person, sender, now, subject), text, html)
-    text, html = render_notice(person, intent.title, intent.body)
+    text, html = render_notice(person, intent.title, intent.body, "", sender.unsubscribe_url(intent))
     return simple_message(_envelope(intent, person, sender, now, intent.title), text, html)
 
 

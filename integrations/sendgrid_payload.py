@@ -44,7 +44,8 @@ class Options:
 
     categories: tuple[str, ...] = ("strides",)
     sandbox: bool = False
-    asm_group_id: int | None = None
+    # SendGrid unsubscribe group (ASM) per category: ("digest", 123), ("email", 124)...
+    asm_groups: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,15 +129,16 @@ def _categories(options: Options, args: Mapping[str, str]) -> list[str]:
     return unique[:MAX_CATEGORIES]
 
 
-def _settings(options: Options, *, invite: bool) -> dict[str, Any]:
+def _settings(options: Options, *, invite: bool, category: str = "") -> dict[str, Any]:
     payload: dict[str, Any] = {}
     if options.sandbox:
         payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
     if invite:
         # Click tracking rewrites links and, with them, the calendar part; invites go untouched.
         payload["tracking_settings"] = {"click_tracking": {"enable": False, "enable_text": False}}
-    if options.asm_group_id is not None:
-        payload["asm"] = {"group_id": options.asm_group_id}
+    group = dict(options.asm_groups).get(category)
+    if group is not None:
+        payload["asm"] = {"group_id": group}
     return payload
 
 
@@ -159,7 +161,7 @@ def build_payload(message: EmailMessage, options: Options) -> dict[str, Any]:
     categories = _categories(options, parts.args)
     if categories:
         payload["categories"] = categories
-    payload.update(_settings(options, invite=parts.is_invite))
+    payload.update(_settings(options, invite=parts.is_invite, category=parts.args.get("strides_kind", "")))
     return payload
 
 
@@ -202,5 +204,5 @@ def build_template_payload(
     }
     categories = list(dict.fromkeys([*options.categories, "digest"]))[:MAX_CATEGORIES]
     payload["categories"] = categories
-    payload.update(_settings(options, invite=False))
+    payload.update(_settings(options, invite=False, category="digest"))
     return payload

@@ -315,6 +315,10 @@ from strides import cli_orchestration  # noqa: E402
 
 cli_orchestration.register(app)
 
+from strides.cli_email import email_app  # noqa: E402
+
+app.add_typer(email_app)
+
 
 def main() -> None:
     try:

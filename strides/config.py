@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         default=timedelta(minutes=10), description="Oldest signed timestamp the webhook accepts"
     )
     max_message_bytes: int = Field(default=10_000_000, ge=10_000, description="Larger messages are dead")
+    public_url: str | None = Field(
+        default=None, description="Where strides' HTTP app is reachable; enables one-click unsubscribe links"
+    )
+    unsubscribe_secret: SecretStr | None = Field(default=None, description="Signs unsubscribe links")
+    sendgrid_asm_groups: dict[str, int] = Field(
+        default_factory=dict, description="SendGrid unsubscribe group per category: digest, email, invite"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -19,7 +19,7 @@ from strides.model import Organisation
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.reconcile import reconcile
 from strides.rules.schema import Kind
-from strides.store import Store, invites, ledger, slices, snapshot
+from strides.store import Store, invites, ledger, preferences, slices, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -123,12 +123,24 @@ def deliver_due(
     with store.session() as session:
         org = slices.load_slice(session, sorted(needed))
         upcoming = _upcoming_of(session, org, digests, now) if digests else {}
+        blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
+        held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)
     with_data = bool(getattr(transport, "wants_template_data", False))
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people:
             refused.append((row.key, "recipient left the organisation"))
+            continue
+        if (row.recipient, row.kind) in held:
+            refused.append((row.key, held[(row.recipient, row.kind)]))
+            continue
+        stop = blocked.get(str(org.people[intent.recipient].email).lower())
+        if stop is not None:
+            why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (
+                f" ({stop.detail})" if stop.detail else ""
+            )
+            refused.append((row.key, why))
             continue
         try:
             item = outgoing(intent, org, sender, now, upcoming.get(intent.recipient), with_data=with_data)

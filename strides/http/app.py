@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from strides import __version__
 from strides.config import Settings
-from strides.http import hr_events
+from strides.http import hr_events, sendgrid_webhook, unsubscribe
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,4 +20,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Routers register here, one line each (feeds, SendGrid webhooks, HR event intake).
     app.include_router(hr_events.router)
+    app.include_router(sendgrid_webhook.router)
+    app.include_router(unsubscribe.router)
     return app

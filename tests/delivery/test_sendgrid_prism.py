@@ -70,3 +70,18 @@ def test_a_bad_address_is_named_by_field(prism):
     }
     with pytest.raises(DeliveryError, match=r"body\.personalizations\.0\.to\.0\.email: .*format"):
         sender.deliver("k2", payload)
+
+
+def test_a_digest_with_one_click_unsubscribe_and_an_unsubscribe_group_is_accepted(prism, sample_org):
+    from dataclasses import replace
+
+    from strides.integrations.compose import outgoing
+    from strides.integrations.unsubscribe import UnsubscribeLinks
+    from strides.rules.schema import Kind
+
+    from .conftest import NOW, SENDER, intent
+
+    sender = replace(SENDER, links=UnsubscribeLinks("https://strides.example.com", "s"))
+    item = outgoing(intent(Kind.DIGEST, "p003", "weekly-digest", "Digest"), sample_org, sender, NOW)
+    grouped = SendGridTransport("SG.k", host=prism, options=Options(asm_groups=(("digest", 4242),)))
+    assert grouped.send(item.key, item.message, item.label)
