@@ -12,19 +12,26 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_ORG
+from tests.conftest import FIXTURES, ROOT, SAMPLE_ORG
 
 STRIDES = [str(Path(sys.executable).with_name("strides"))]
 
 
 def clean_environment(state: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "STRIDES_"))}
-    return {**env, "STRIDES_STATE_DIR": str(state), "STRIDES_ORGANISATION": str(SAMPLE_ORG)}
+    return {
+        **env,
+        "STRIDES_STATE_DIR": str(state),
+        "STRIDES_ORGANISATION": str(SAMPLE_ORG),
+        # The pack's congratulation minus quiet hours: the served flows read the real clock.
+        "STRIDES_RULES_DIR": str(FIXTURES / "rules-congratulate"),
+    }
 
 
 def wait_for(condition, what: str, limit: float) -> None:
@@ -51,6 +58,7 @@ def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an
             return "being served" in log.read_text(errors="replace")
 
         wait_for(serving, "the deployments to be served", 180)
+        completed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
         api_url = re.search(r"against (http://\S+/api)", log.read_text()).group(1)  # type: ignore[union-attr]
         emit = [
             *STRIDES,
@@ -58,7 +66,9 @@ def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an
             "milestone.completed",
             "--goal=g00003",
             "--set=milestone=m000007",
-            "--set=completed_at=2026-12-03T15:30:00+00:00",
+            # A moment just past: the served flows plan at the real clock, and a completion
+            # "in the future" would not count as done yet.
+            f"--set=completed_at={completed_at.isoformat()}",
             f"--api-url={api_url}",
         ]
         outbox = state / "outbox"
@@ -77,7 +87,7 @@ def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an
                 continue
         assert congratulated(), log.read_text()[-3000:]
         message = next(outbox.glob("*milestone-congratulation-p002-*.eml")).read_text()
-        assert "Subject: Milestone reached:" in message
+        assert "Subject: Well done:" in message
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
