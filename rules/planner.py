@@ -41,6 +41,7 @@ from strides.rules.conditions import (
 )
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
+from strides.rules.index import OrgIndex, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key
 from strides.rules.parse import RuleSet
@@ -56,16 +57,22 @@ from strides.rules.schema import (
     Kind,
     NoOverlap,
     Rule,
+    Shift,
 )
 from strides.rules.templates import render_text
 
 __all__ = ["local_moment", "plan", "plan_event"]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
+def _parsed(rrule: str, starts: date) -> Any:
+    return rrulestr(rrule, dtstart=datetime.combine(starts, time()))
+
+
+@functools.lru_cache(maxsize=65536)
 def _recurrence_days(rrule: str, starts: date, first: date, last: date) -> tuple[date, ...]:
     """The days in [first, last] on which `rrule` (counted from `starts`) falls."""
-    rule = rrulestr(rrule, dtstart=datetime.combine(starts, time()))
+    rule = _parsed(rrule, starts)
     begin = datetime.combine(max(first, starts), time())
     end = datetime.combine(last, time())
     return tuple(d.date() for d in rule.between(begin, end, inc=True))
@@ -107,6 +114,10 @@ class _Planner:
     fallbacks: list[Skip] = field(default_factory=list)
     _contexts: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
+    @functools.cached_property
+    def index(self) -> OrgIndex:
+        return index_of(self.org)
+
     # -- when ---------------------------------------------------------------------------------
 
     def _local_days(self, tz: Any, before: timedelta, after: timedelta) -> tuple[date, date]:
@@ -119,28 +130,35 @@ class _Planner:
             if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
                 yield goal, self.org.people[goal.owner]
 
+    def _span(self, rule: Rule) -> tuple[date, date]:
+        """The owner-local days an occasion of `rule` may fall on and still matter to this window."""
+        lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
+        slack = timedelta(days=8) if rule.calendar.business_days is not Shift.NONE else timedelta(0)
+        first = (self.window.start - timedelta(days=1) - slack).date()
+        last = (self.window.end + lead + timedelta(days=1) + slack).date()
+        return first, last
+
+    def _owner(self, goal: Goal) -> Person | None:
+        return self.org.people.get(goal.owner)
+
     def occasions(self, rule: Rule) -> Iterator[_Occasion]:
         trigger = rule.trigger
         lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
-        # Days far enough back for catch-up and shifts, and forward for invite lead times.
-        back = (
-            min(trigger.max_lateness, timedelta(days=400)) if not isinstance(trigger, DigestTrigger) else None
-        )
-        before = timedelta(days=2) + (back or timedelta(0)) + timedelta(days=7)
+        # Days far enough back for shifts, and forward for invite lead times.
+        before = timedelta(days=10)
         after = lead + timedelta(days=9)
         if isinstance(trigger, AnchorTrigger):
             yield from self._anchored(rule, trigger)
         elif isinstance(trigger, CadenceTrigger):
             yield from self._cadence(rule, trigger, before, after)
         elif isinstance(trigger, DigestTrigger):
-            for person in self.org.people.values():
-                if not person.digest.enabled:
-                    continue
-                first, last = self._local_days(person.tz, timedelta(days=1), timedelta(days=1))
+            for zone, people in self.index.people_by_zone.items():
+                first, last = self._local_days(_zone(zone), timedelta(days=1), timedelta(days=1))
                 day = first
                 while day <= last:
-                    if day.isoweekday() == person.digest.weekday:
-                        yield _Occasion(rule, f"person:{person.id}", person, day)
+                    for person in people:
+                        if person.digest.enabled and day.isoweekday() == person.digest.weekday:
+                            yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
         elif isinstance(trigger, EscalationTrigger):
             yield from self._escalation(rule, trigger)
@@ -156,41 +174,52 @@ class _Planner:
                 for day in _recurrence_days(trigger.every, starts, first, last):
                     yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
             return
-        for person in self.org.people.values():
-            starts = trigger.starts
-            if trigger.anchor is CadenceAnchor.PERSON_HIRED:
-                if person.hired_on is None:
-                    continue
-                starts = person.hired_on
-            tz = person.tz if trigger.timezone is None else _zone(trigger.timezone)
+        # Computed once per timezone (the rule's phase), not per person.
+        for zone, people in self.index.people_by_zone.items():
+            tz = _zone(trigger.timezone or zone)
             first, last = self._local_days(tz, before, after)
-            for day in _recurrence_days(trigger.every, starts, first, last):
-                yield _Occasion(rule, f"person:{person.id}", person, day)
+            if trigger.anchor is CadenceAnchor.ORGANISATION:
+                days = _recurrence_days(trigger.every, trigger.starts, first, last)
+                for day in days:
+                    for person in people:
+                        yield _Occasion(rule, f"person:{person.id}", person, day)
+                continue
+            for person in people:
+                if person.hired_on is not None:
+                    for day in _recurrence_days(trigger.every, person.hired_on, first, last):
+                        yield _Occasion(rule, f"person:{person.id}", person, day)
 
     def _anchored(self, rule: Rule, trigger: AnchorTrigger) -> Iterator[_Occasion]:
+        first, last = self._span(rule)
         if trigger.anchor is Anchor.PERSON_HIRED:
             for person in self.org.people.values():
                 if person.hired_on is not None:
                     for offset in trigger.offsets:
-                        yield _Occasion(rule, f"person:{person.id}", person, person.hired_on + offset)
+                        if first <= person.hired_on + offset <= last:
+                            yield _Occasion(rule, f"person:{person.id}", person, person.hired_on + offset)
             return
-        for goal, owner in self._active_goals():
-            if trigger.anchor is Anchor.GOAL_DEADLINE:
-                if goal.deadline is not None:
-                    for offset in trigger.offsets:
-                        yield _Occasion(rule, f"goal:{goal.id}", owner, goal.deadline + offset, goal=goal)
-            elif trigger.anchor is Anchor.GOAL_CREATED:
-                created = goal.created_at.astimezone(owner.tz).date()
-                for offset in trigger.offsets:
-                    yield _Occasion(rule, f"goal:{goal.id}", owner, created + offset, goal=goal)
-            else:
-                for milestone in self.org.milestones_of(goal.id):
-                    if self._done(milestone):
-                        continue
-                    for offset in trigger.offsets:
+        for offset in trigger.offsets:
+            if trigger.anchor is Anchor.MILESTONE_DUE:
+                for milestone in self.index.milestones_due(first - offset, last - offset):
+                    goal = self.org.goals[milestone.goal]
+                    owner = self._owner(goal)
+                    if owner is not None and not self._done(milestone):
                         yield _Occasion(
                             rule, f"milestone:{milestone.id}", owner, milestone.due + offset, goal, milestone
                         )
+                continue
+            goals = (
+                self.index.goals_due(first - offset, last - offset)
+                if trigger.anchor is Anchor.GOAL_DEADLINE
+                else self.index.goals_created(first - offset, last - offset)
+            )
+            for goal in goals:
+                owner = self._owner(goal)
+                if owner is None:
+                    continue
+                base = goal.deadline if trigger.anchor is Anchor.GOAL_DEADLINE else None
+                day = (base or goal.created_at.astimezone(owner.tz).date()) + offset
+                yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
 
     def _done(self, milestone: Milestone) -> bool:
         """Completed as of planning "now" (a fixture may hold a completion still in the future)."""
@@ -198,44 +227,48 @@ class _Planner:
 
     def _escalation(self, rule: Rule, trigger: EscalationTrigger) -> Iterator[_Occasion]:
         """Each rung of the ladder for each open milestone; stops once the milestone is completed."""
+        first, last_day = self._span(rule)
         last = trigger.steps[-1]
-        for goal, owner in self._active_goals():
-            for milestone in self.org.milestones_of(goal.id):
-                if self._done(milestone):
+        for step in trigger.steps:
+            for milestone in self.index.milestones_due(first - step.after, last_day - step.after):
+                goal = self.org.goals[milestone.goal]
+                owner = self._owner(goal)
+                if owner is None or self._done(milestone):
                     continue
-                for step in trigger.steps:
-                    day = milestone.due + step.after
-                    yield _Occasion(
-                        rule,
-                        f"milestone:{milestone.id}",
-                        owner,
-                        day,
-                        goal,
-                        milestone,
-                        to=step.to,
-                        title=step.title,
-                    )
-                if trigger.repeat is None:
-                    continue
-                # Repeats of the last rung that can fall in this window (days in the owner's zone).
-                first = milestone.due + last.after
-                window_first = (self.window.start - trigger.max_lateness).astimezone(owner.tz).date()
-                window_last = self.window.end.astimezone(owner.tz).date()
-                every = trigger.repeat.days or 1
-                count = max(1, -(-((window_first - first).days) // every))
-                day = first + timedelta(days=count * every)
-                while day <= window_last:
-                    yield _Occasion(
-                        rule,
-                        f"milestone:{milestone.id}",
-                        owner,
-                        day,
-                        goal,
-                        milestone,
-                        to=last.to,
-                        title=last.title,
-                    )
-                    day += timedelta(days=every)
+                yield _Occasion(
+                    rule,
+                    f"milestone:{milestone.id}",
+                    owner,
+                    milestone.due + step.after,
+                    goal,
+                    milestone,
+                    to=step.to,
+                    title=step.title,
+                )
+        if trigger.repeat is None:
+            return
+        every = trigger.repeat.days or 1
+        # Repeats of the last rung: every open milestone at least `after + repeat` overdue.
+        for milestone in self.index.milestones_due_before(last_day - last.after - trigger.repeat):
+            goal = self.org.goals[milestone.goal]
+            owner = self._owner(goal)
+            if owner is None or self._done(milestone):
+                continue
+            rung = milestone.due + last.after
+            count = max(1, -(-((first - rung).days) // every))
+            day = rung + timedelta(days=count * every)
+            while day <= last_day:
+                yield _Occasion(
+                    rule,
+                    f"milestone:{milestone.id}",
+                    owner,
+                    day,
+                    goal,
+                    milestone,
+                    to=last.to,
+                    title=last.title,
+                )
+                day += timedelta(days=every)
 
     def _at(self, occasion: _Occasion, person: Person) -> time:
         trigger = occasion.rule.trigger

@@ -94,11 +94,14 @@ def deliver_due(
     for row in claim.rows:
         intent = ledger.intent_of(row)
         if intent.recipient not in org.people:
+            why = (
+                "fixed addresses are planned but not delivered yet (compose needs a person)"
+                if "@" in intent.recipient
+                else "recipient left the organisation"
+            )
             with store.session() as session:
-                ledger.mark_failed(
-                    session, row.key, claim.token, "recipient left the organisation", permanent=True
-                )
-            outcome.failed.append((row.key, "recipient left the organisation"))
+                ledger.mark_failed(session, row.key, claim.token, why, permanent=True)
+            outcome.failed.append((row.key, why))
             continue
         try:
             upcoming = _upcoming(store, intent.recipient, now) if intent.kind is Kind.DIGEST else None

@@ -1,0 +1,98 @@
+"""Date indexes over an organisation, so planning costs what is due, not what exists.
+
+Built once per organisation snapshot (cached by identity) and queried by day: goals by
+deadline and by creation day (the owner's calendar), open milestones by due day, people by
+timezone. The store can answer the same questions with indexed window queries.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
+
+T = TypeVar("T")
+
+
+@dataclass
+class OrgIndex:
+    goals_by_deadline: dict[date, list[Goal]] = field(default_factory=lambda: defaultdict(list))
+    goals_by_created: dict[date, list[Goal]] = field(default_factory=lambda: defaultdict(list))
+    milestones_by_due: dict[date, list[Milestone]] = field(default_factory=lambda: defaultdict(list))
+    # Milestones not completed (or completed late), by due day, for escalation repeats.
+    open_dues: list[date] = field(default_factory=list)
+    people_by_zone: dict[str, list[Person]] = field(default_factory=lambda: defaultdict(list))
+    # Events read from the state: creations and completions by UTC day.
+    moments_by_day: dict[date, list[tuple[datetime, str, Goal, Milestone | None]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    @classmethod
+    def build(cls, org: Organisation) -> OrgIndex:
+        index = cls()
+        for person in org.people.values():
+            index.people_by_zone[person.timezone].append(person)
+        dues: set[date] = set()
+        for goal in org.goals.values():
+            owner = org.people.get(goal.owner)
+            index.moments_by_day[goal.created_at.date()].append((goal.created_at, "created", goal, None))
+            if goal.completed_at is not None:
+                index.moments_by_day[goal.completed_at.date()].append(
+                    (goal.completed_at, "completed", goal, None)
+                )
+            for milestone in org.milestones_of(goal.id):
+                if milestone.completed_at is not None:
+                    day = milestone.completed_at.date()
+                    index.moments_by_day[day].append((milestone.completed_at, "completed", goal, milestone))
+            if goal.status is not GoalStatus.ACTIVE or owner is None:
+                continue
+            if goal.deadline is not None:
+                index.goals_by_deadline[goal.deadline].append(goal)
+            index.goals_by_created[goal.created_at.astimezone(owner.tz).date()].append(goal)
+            for milestone in org.milestones_of(goal.id):
+                index.milestones_by_due[milestone.due].append(milestone)
+                dues.add(milestone.due)
+        index.open_dues = sorted(dues)
+        return index
+
+    def goals_due(self, first: date, last: date) -> Iterator[Goal]:
+        yield from _span(self.goals_by_deadline, first, last)
+
+    def goals_created(self, first: date, last: date) -> Iterator[Goal]:
+        yield from _span(self.goals_by_created, first, last)
+
+    def milestones_due(self, first: date, last: date) -> Iterator[Milestone]:
+        yield from _span(self.milestones_by_due, first, last)
+
+    def milestones_due_before(self, last: date) -> Iterator[Milestone]:
+        for day in self.open_dues:
+            if day > last:
+                break
+            yield from self.milestones_by_due[day]
+
+
+def _span(table: dict[date, list[T]], first: date, last: date) -> Iterator[T]:
+    day = first
+    while day <= last:
+        found = table.get(day)
+        if found:
+            yield from found
+        day += timedelta(days=1)
+
+
+_CACHE: dict[int, OrgIndex] = {}
+
+
+def index_of(org: Organisation) -> OrgIndex:
+    """The index of this snapshot, built on first use and dropped with the snapshot."""
+    key = id(org)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = OrgIndex.build(org)
+        weakref.finalize(org, _CACHE.pop, key, None)
+    return found
