@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dateutil.rrule import rrulestr
-
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.rules.calendar import (
     into_working_hours,
@@ -46,6 +44,7 @@ from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key
 from strides.rules.parse import RuleSet
 from strides.rules.recipients import resolve
+from strides.rules.recurrence import recurrence_days
 from strides.rules.schema import (
     Anchor,
     AnchorTrigger,
@@ -64,18 +63,8 @@ from strides.rules.templates import render_text
 __all__ = ["local_moment", "plan", "plan_event"]
 
 
-@functools.lru_cache(maxsize=65536)
-def _parsed(rrule: str, starts: date) -> Any:
-    return rrulestr(rrule, dtstart=datetime.combine(starts, time()))
-
-
-@functools.lru_cache(maxsize=65536)
-def _recurrence_days(rrule: str, starts: date, first: date, last: date) -> tuple[date, ...]:
-    """The days in [first, last] on which `rrule` (counted from `starts`) falls."""
-    rule = _parsed(rrule, starts)
-    begin = datetime.combine(max(first, starts), time())
-    end = datetime.combine(last, time())
-    return tuple(d.date() for d in rule.between(begin, end, inc=True))
+# Kept as a name of this module: callers and the benchmark look it up here.
+_recurrence_days = recurrence_days
 
 
 @dataclass(frozen=True)
@@ -144,9 +133,10 @@ class _Planner:
     def occasions(self, rule: Rule) -> Iterator[_Occasion]:
         trigger = rule.trigger
         lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
-        # Days far enough back for shifts, and forward for invite lead times.
-        before = timedelta(days=10)
-        after = lead + timedelta(days=9)
+        # Days far enough back for business-day shifts, and forward for invite lead times.
+        slack = timedelta(days=8) if rule.calendar.business_days is not Shift.NONE else timedelta(0)
+        before = timedelta(days=1) + slack
+        after = lead + timedelta(days=1) + slack
         if isinstance(trigger, AnchorTrigger):
             yield from self._anchored(rule, trigger)
         elif isinstance(trigger, CadenceTrigger):
