@@ -34,30 +34,33 @@ class OrgIndex:
 
     @classmethod
     def build(cls, org: Organisation) -> OrgIndex:
+        """One pass over people, goals and milestones (no per-goal lookups)."""
         index = cls()
-        for person in org.people.values():
+        people = org.people
+        for person in people.values():
             index.people_by_zone[person.timezone].append(person)
-        dues: set[date] = set()
+        active: set[str] = set()
+        moments = index.moments_by_day
         for goal in org.goals.values():
-            owner = org.people.get(goal.owner)
-            index.moments_by_day[goal.created_at.date()].append((goal.created_at, "created", goal, None))
+            moments[goal.created_at.date()].append((goal.created_at, "created", goal, None))
             if goal.completed_at is not None:
-                index.moments_by_day[goal.completed_at.date()].append(
-                    (goal.completed_at, "completed", goal, None)
-                )
-            for milestone in org.milestones_of(goal.id):
-                if milestone.completed_at is not None:
-                    day = milestone.completed_at.date()
-                    index.moments_by_day[day].append((milestone.completed_at, "completed", goal, milestone))
+                moments[goal.completed_at.date()].append((goal.completed_at, "completed", goal, None))
+            owner = people.get(goal.owner)
             if goal.status is not GoalStatus.ACTIVE or owner is None:
                 continue
+            active.add(goal.id)
             if goal.deadline is not None:
                 index.goals_by_deadline[goal.deadline].append(goal)
             index.goals_by_created[goal.created_at.astimezone(owner.tz).date()].append(goal)
-            for milestone in org.milestones_of(goal.id):
+        goals = org.goals
+        for milestone in org.milestones.values():
+            if milestone.completed_at is not None and milestone.goal in goals:
+                moments[milestone.completed_at.date()].append(
+                    (milestone.completed_at, "completed", goals[milestone.goal], milestone)
+                )
+            if milestone.goal in active:
                 index.milestones_by_due[milestone.due].append(milestone)
-                dues.add(milestone.due)
-        index.open_dues = sorted(dues)
+        index.open_dues = sorted(index.milestones_by_due)
         return index
 
     def goals_due(self, first: date, last: date) -> Iterator[Goal]:

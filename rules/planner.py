@@ -104,6 +104,15 @@ class _Planner:
     _contexts: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     @functools.cached_property
+    def inhibitors(self) -> dict[str, list[Rule]]:
+        """For each rule id, the enabled escalation rules that inhibit it."""
+        found: dict[str, list[Rule]] = {}
+        for rule in self.rules.enabled:
+            for target in rule.inhibits:
+                found.setdefault(target, []).append(rule)
+        return found
+
+    @functools.cached_property
     def index(self) -> OrgIndex:
         return index_of(self.org)
 
@@ -332,9 +341,9 @@ class _Planner:
         goal = occasion.goal
         if goal is None:
             return None
-        for other in self.rules.enabled:
+        for other in self.inhibitors.get(occasion.rule.id, ()):
             trigger = other.trigger
-            if occasion.rule.id not in other.inhibits or not isinstance(trigger, EscalationTrigger):
+            if not isinstance(trigger, EscalationTrigger):
                 continue
             first = trigger.steps[0].after
             for milestone in self.org.milestones_of(goal.id):
@@ -409,7 +418,7 @@ class _Planner:
                 start.astimezone(owner.tz).time(),
                 rule.action.duration,
                 owner,
-                [p for p in people if p != owner],
+                [p for p in people if p.id != owner.id],
             )
             if slot is None and rule.calendar.overlap is NoOverlap.SKIP:
                 names = ", ".join(p.id for p in people)
