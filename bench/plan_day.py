@@ -21,7 +21,6 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from strides.model import GoalStatus, Organisation
 from strides.rules import Window, plan
 from strides.rules import index as index_module
 from strides.rules import planner as planner_module
-from strides.rules.index import OrgIndex
+from strides.rules.index import OrgIndex, ScanIndex
 from strides.rules.schema import (
     Anchor,
     AnchorTrigger,
@@ -147,38 +146,6 @@ def window_queries(db: sqlite3.Connection, rules, window: Window) -> int:  # typ
 # -- the peer: every rule over every record --------------------------------------------------------
 
 
-class ScanIndex(OrgIndex):
-    """The planner's index interface answered by scanning every record each time."""
-
-    def __init__(self, org: Organisation, built: OrgIndex) -> None:
-        super().__init__()
-        self.org = org
-        self.people_by_zone = built.people_by_zone
-        self.moments_by_day = built.moments_by_day
-
-    def _active(self) -> Iterator:  # type: ignore[type-arg]
-        for goal in self.org.goals.values():
-            if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
-                yield goal
-
-    def goals_due(self, first: date, last: date):  # type: ignore[no-untyped-def]
-        return (g for g in self._active() if g.deadline is not None and first <= g.deadline <= last)
-
-    def goals_created(self, first: date, last: date):  # type: ignore[no-untyped-def]
-        people = self.org.people
-        return (
-            g for g in self._active() if first <= g.created_at.astimezone(people[g.owner].tz).date() <= last
-        )
-
-    def milestones_due(self, first: date, last: date):  # type: ignore[no-untyped-def]
-        active = {g.id for g in self._active()}
-        return (m for m in self.org.milestones.values() if m.goal in active and first <= m.due <= last)
-
-    def milestones_due_before(self, last: date):  # type: ignore[no-untyped-def]
-        active = {g.id for g in self._active()}
-        return (m for m in self.org.milestones.values() if m.goal in active and m.due <= last)
-
-
 def naive_days(rrule: str, starts: date, first: date, last: date) -> tuple[date, ...]:
     """Every recurrence parsed and walked from its start, per record, no cache."""
     rule = rrulestr(rrule, dtstart=datetime.combine(starts, datetime.min.time()))
@@ -186,17 +153,13 @@ def naive_days(rrule: str, starts: date, first: date, last: date) -> tuple[date,
     return tuple(d.date() for d in rule.between(begin, datetime.combine(last, datetime.min.time()), inc=True))
 
 
-def naive_plan(rules, org: Organisation, window: Window, built: OrgIndex):  # type: ignore[no-untyped-def]
-    scan = ScanIndex(org, built)
-    original_index, original_days = index_module._CACHE.get(id(org)), planner_module._recurrence_days
-    index_module._CACHE[id(org)] = scan
+def naive_plan(rules, org: Organisation, window: Window):  # type: ignore[no-untyped-def]
+    original_days = planner_module._recurrence_days
     planner_module._recurrence_days = naive_days  # type: ignore[assignment]
     try:
-        return plan(rules, org, window)
+        return plan(rules, org, window, index=ScanIndex(org))
     finally:
         planner_module._recurrence_days = original_days
-        if original_index is not None:
-            index_module._CACHE[id(org)] = original_index
 
 
 def main() -> int:
@@ -230,7 +193,7 @@ def main() -> int:
     built, took_index = timed("planner: build date indexes", OrgIndex.build, org)
     index_module._CACHE[id(org)] = built
     planned, took_plan = timed("planner: plan the day", plan, rules, org, window)
-    naive, took_naive = timed("peer: naive, every rule x record", naive_plan, rules, org, window, built)
+    naive, took_naive = timed("peer: naive, every rule x record", naive_plan, rules, org, window)
 
     same = [i.key for i in planned.intents] == [i.key for i in naive.intents]
     result = {

@@ -79,6 +79,39 @@ class OrgIndex:
             yield from self.milestones_by_due[day]
 
 
+class ScanIndex(OrgIndex):
+    """The same questions answered by scanning every record: the reference (and the naive peer)."""
+
+    def __init__(self, org: Organisation) -> None:
+        super().__init__()
+        self.org = org
+        for person in org.people.values():
+            self.people_by_zone[person.timezone].append(person)
+        self.moments_by_day = OrgIndex.build(org).moments_by_day
+
+    def _active(self) -> Iterator[Goal]:
+        for goal in self.org.goals.values():
+            if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
+                yield goal
+
+    def goals_due(self, first: date, last: date) -> Iterator[Goal]:
+        return (g for g in self._active() if g.deadline is not None and first <= g.deadline <= last)
+
+    def goals_created(self, first: date, last: date) -> Iterator[Goal]:
+        people = self.org.people
+        return (
+            g for g in self._active() if first <= g.created_at.astimezone(people[g.owner].tz).date() <= last
+        )
+
+    def milestones_due(self, first: date, last: date) -> Iterator[Milestone]:
+        active = {g.id for g in self._active()}
+        return (m for m in self.org.milestones.values() if m.goal in active and first <= m.due <= last)
+
+    def milestones_due_before(self, last: date) -> Iterator[Milestone]:
+        active = {g.id for g in self._active()}
+        return (m for m in self.org.milestones.values() if m.goal in active and m.due <= last)
+
+
 def _span(table: dict[date, list[T]], first: date, last: date) -> Iterator[T]:
     day = first
     while day <= last:

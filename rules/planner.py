@@ -575,16 +575,34 @@ def _zone(name: str) -> Any:
 def _finish(planner: _Planner) -> Plan:
     intents = sorted(planner.intents, key=lambda i: (i.send_at, i.rule_id, i.recipient, i.key))
     unique = list({i.key: i for i in intents}.values())
-    return Plan(tuple(unique), tuple(planner.skips), tuple(planner.fallbacks))
+
+    def order(skip: Skip) -> tuple[datetime, str, str, str]:
+        return (skip.occurrence, skip.rule_id, skip.subject, skip.reason)
+
+    return Plan(
+        tuple(unique), tuple(sorted(planner.skips, key=order)), tuple(sorted(planner.fallbacks, key=order))
+    )
 
 
-def plan(rules: RuleSet, org: Organisation, window: Window, already: Container[str] = frozenset()) -> Plan:
+def plan(
+    rules: RuleSet,
+    org: Organisation,
+    window: Window,
+    already: Container[str] = frozenset(),
+    *,
+    index: OrgIndex | None = None,
+) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
+
+    `index` replaces the organisation's date indexes (for example by `ScanIndex`, the
+    every-record reference the tests and the benchmark compare with).
 
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
     """
     planner = _Planner(rules, org, window, already, now=window.end)
+    if index is not None:
+        planner.index = index
     for rule in rules.enabled:
         planner.plan_rule(rule)
     if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):
