@@ -34,19 +34,29 @@ def derived_events(org: Organisation, start: datetime, end: datetime) -> Iterato
 
     goal.updated and goal.deadline_moved leave no trace in a snapshot; they come only from the
     event transport (plan_event). Keys are the same either way, so nothing is sent twice.
+    Milestones become overdue only while their goal is active.
     """
-    for goal in org.goals.values():
-        if start <= goal.created_at < end:
-            yield Event(EventKind.GOAL_CREATED, goal.created_at, goal.id)
-        if goal.completed_at is not None and start <= goal.completed_at < end:
-            yield Event(EventKind.GOAL_COMPLETED, goal.completed_at, goal.id)
-        owner = org.people.get(goal.owner)
-        for milestone in org.milestones_of(goal.id):
-            if milestone.completed_at is not None and start <= milestone.completed_at < end:
-                yield Event(EventKind.MILESTONE_COMPLETED, milestone.completed_at, goal.id, milestone.id)
-            if owner is None:
+    from strides.rules.index import index_of
+
+    index = index_of(org)
+    day = (start - timedelta(days=1)).date()
+    while day <= end.date():
+        for moment, what, goal, milestone in index.moments_by_day.get(day, ()):
+            if not start <= moment < end:
                 continue
-            overdue = local_moment(milestone.due + timedelta(days=1), time(0), owner.tz)
-            late = milestone.completed_at is None or milestone.completed_at >= overdue
-            if late and start <= overdue < end:
-                yield Event(EventKind.MILESTONE_OVERDUE, overdue, goal.id, milestone.id)
+            if milestone is not None:
+                yield Event(EventKind.MILESTONE_COMPLETED, moment, goal.id, milestone.id)
+            elif what == "created":
+                yield Event(EventKind.GOAL_CREATED, moment, goal.id)
+            else:
+                yield Event(EventKind.GOAL_COMPLETED, moment, goal.id)
+        day += timedelta(days=1)
+    first, last = (start - timedelta(days=2)).date(), (end + timedelta(days=1)).date()
+    for milestone in index.milestones_due(first, last):
+        owner = org.people.get(org.goals[milestone.goal].owner)
+        if owner is None:
+            continue
+        overdue = local_moment(milestone.due + timedelta(days=1), time(0), owner.tz)
+        late = milestone.completed_at is None or milestone.completed_at >= overdue
+        if late and start <= overdue < end:
+            yield Event(EventKind.MILESTONE_OVERDUE, overdue, milestone.goal, milestone.id)

@@ -89,6 +89,14 @@ def _message(error: Any) -> str:
     loc = [str(p) for p in error["loc"] if not str(p)[0].isupper() and "[" not in str(p)]
     field = ".".join(p for p in loc if not p.isdigit() and p != "rules")
     msg = str(error["msg"]).removeprefix("Value error, ")
+    msg = re.sub(r" or instance of \w+", "", msg).replace("a valid tuple", "a list")
+    raw = tuple(error["loc"])
+    if raw == () and error["type"] == "model_type":
+        return "a rule file is a mapping with a `rules:` list"
+    if raw == ("rules",):
+        return f"rules: {msg[0].lower()}{msg[1:]}"
+    if len(raw) == 2 and raw[0] == "rules" and error["type"] == "model_type":
+        return f"rule {int(raw[1]) + 1} of the file is not a mapping (a rule has id, trigger and action)"
     if error["type"] == "extra_forbidden":
         msg = f"unknown key '{loc[-1]}'" if loc else "unknown key"
     elif error["type"] == "missing":

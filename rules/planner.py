@@ -16,12 +16,10 @@ is built per record (person, goal, milestone) and reused by every rule's conditi
 from __future__ import annotations
 
 import functools
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Collection, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-
-from dateutil.rrule import rrulestr
 
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.rules.calendar import (
@@ -41,10 +39,12 @@ from strides.rules.conditions import (
 )
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
+from strides.rules.index import OrgIndex, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
 from strides.rules.recipients import resolve
+from strides.rules.recurrence import recurrence_days
 from strides.rules.schema import (
     Anchor,
     AnchorTrigger,
@@ -56,19 +56,15 @@ from strides.rules.schema import (
     Kind,
     NoOverlap,
     Rule,
+    Shift,
 )
 from strides.rules.templates import render_text
 
 __all__ = ["local_moment", "plan", "plan_event"]
 
 
-@functools.lru_cache(maxsize=4096)
-def _recurrence_days(rrule: str, starts: date, first: date, last: date) -> tuple[date, ...]:
-    """The days in [first, last] on which `rrule` (counted from `starts`) falls."""
-    rule = rrulestr(rrule, dtstart=datetime.combine(starts, time()))
-    begin = datetime.combine(max(first, starts), time())
-    end = datetime.combine(last, time())
-    return tuple(d.date() for d in rule.between(begin, end, inc=True))
+# Kept as a name of this module: callers and the benchmark look it up here.
+_recurrence_days = recurrence_days
 
 
 @dataclass(frozen=True)
@@ -113,10 +109,25 @@ class _Planner:
     now: datetime
     # UIDs of meetings already invited to: wanted whenever they lie ahead (see `_plan_invite`).
     known: Container[str] = frozenset()
+    # Their subjects: planned wherever their anchors have moved (see `_anchored`).
+    known_subjects: frozenset[str] = frozenset()
     intents: list[Intent] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     fallbacks: list[Skip] = field(default_factory=list)
     _contexts: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def inhibitors(self) -> dict[str, list[Rule]]:
+        """For each rule id, the enabled escalation rules that inhibit it."""
+        found: dict[str, list[Rule]] = {}
+        for rule in self.rules.enabled:
+            for target in rule.inhibits:
+                found.setdefault(target, []).append(rule)
+        return found
+
+    @functools.cached_property
+    def index(self) -> OrgIndex:
+        return index_of(self.org)
 
     # -- when ---------------------------------------------------------------------------------
 
@@ -130,28 +141,36 @@ class _Planner:
             if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
                 yield goal, self.org.people[goal.owner]
 
+    def _span(self, rule: Rule) -> tuple[date, date]:
+        """The owner-local days an occasion of `rule` may fall on and still matter to this window."""
+        lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
+        slack = timedelta(days=8) if rule.calendar.business_days is not Shift.NONE else timedelta(0)
+        first = (self.window.start - timedelta(days=1) - slack).date()
+        last = (self.window.end + lead + timedelta(days=1) + slack).date()
+        return first, last
+
+    def _owner(self, goal: Goal) -> Person | None:
+        return self.org.people.get(goal.owner)
+
     def occasions(self, rule: Rule) -> Iterator[_Occasion]:
         trigger = rule.trigger
         lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
-        # Days far enough back for catch-up and shifts, and forward for invite lead times.
-        back = (
-            min(trigger.max_lateness, timedelta(days=400)) if not isinstance(trigger, DigestTrigger) else None
-        )
-        before = timedelta(days=2) + (back or timedelta(0)) + timedelta(days=7)
-        after = lead + timedelta(days=9)
+        # Days far enough back for business-day shifts, and forward for invite lead times.
+        slack = timedelta(days=8) if rule.calendar.business_days is not Shift.NONE else timedelta(0)
+        before = timedelta(days=1) + slack
+        after = lead + timedelta(days=1) + slack
         if isinstance(trigger, AnchorTrigger):
             yield from self._anchored(rule, trigger)
         elif isinstance(trigger, CadenceTrigger):
             yield from self._cadence(rule, trigger, before, after)
         elif isinstance(trigger, DigestTrigger):
-            for person in self.org.people.values():
-                if not person.digest.enabled:
-                    continue
-                first, last = self._local_days(person.tz, timedelta(days=1), timedelta(days=1))
+            for zone, people in self.index.people_by_zone.items():
+                first, last = self._local_days(_zone(zone), timedelta(days=1), timedelta(days=1))
                 day = first
                 while day <= last:
-                    if day.isoweekday() == person.digest.weekday:
-                        yield _Occasion(rule, f"person:{person.id}", person, day)
+                    for person in people:
+                        if person.digest.enabled and day.isoweekday() == person.digest.weekday:
+                            yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
         elif isinstance(trigger, EscalationTrigger):
             yield from self._escalation(rule, trigger)
@@ -167,62 +186,105 @@ class _Planner:
                 for day in _recurrence_days(trigger.every, starts, first, last):
                     yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
             return
-        for person in self.org.people.values():
-            starts = trigger.starts
-            if trigger.anchor is CadenceAnchor.PERSON_HIRED:
-                if person.hired_on is None:
-                    continue
-                starts = person.hired_on
-            tz = person.tz if trigger.timezone is None else _zone(trigger.timezone)
+        # Computed once per timezone (the rule's phase), not per person.
+        for zone, people in self.index.people_by_zone.items():
+            tz = _zone(trigger.timezone or zone)
             first, last = self._local_days(tz, before, after)
-            for day in _recurrence_days(trigger.every, starts, first, last):
-                yield _Occasion(rule, f"person:{person.id}", person, day)
+            if trigger.anchor is CadenceAnchor.ORGANISATION:
+                days = _recurrence_days(trigger.every, trigger.starts, first, last)
+                for day in days:
+                    for person in people:
+                        yield _Occasion(rule, f"person:{person.id}", person, day)
+                continue
+            for person in people:
+                if person.hired_on is not None:
+                    for day in _recurrence_days(trigger.every, person.hired_on, first, last):
+                        yield _Occasion(rule, f"person:{person.id}", person, day)
 
     def _anchored(self, rule: Rule, trigger: AnchorTrigger) -> Iterator[_Occasion]:
+        first, last = self._span(rule)
+        seen: set[tuple[str, int | None]] = set()
+        for occasion in self._anchored_between(rule, trigger, first, last):
+            seen.add((occasion.subject, occasion.offset_days))
+            yield occasion
+        if rule.action.kind is not Kind.INVITE or not self.known_subjects:
+            return
+        # A meeting already invited to stays wanted wherever its anchor has moved, even beyond
+        # this window's reach: the reconciler then updates it instead of cancelling it.
+        for subject in sorted(self.known_subjects):
+            for occasion in self._anchored_subject(rule, trigger, subject):
+                if (occasion.subject, occasion.offset_days) not in seen:
+                    yield occasion
+
+    def _anchored_between(
+        self, rule: Rule, trigger: AnchorTrigger, first: date, last: date
+    ) -> Iterator[_Occasion]:
+        """Occasions whose day falls in [first, last], found through the date indexes."""
         if trigger.anchor is Anchor.PERSON_HIRED:
             for person in self.org.people.values():
-                if person.hired_on is not None:
-                    for offset in trigger.offsets:
-                        yield _Occasion(
-                            rule,
-                            f"person:{person.id}",
-                            person,
-                            person.hired_on + offset,
-                            offset_days=offset.days,
-                        )
+                for occasion in self._anchored_person(rule, trigger, person):
+                    if first <= occasion.moment_day <= last:
+                        yield occasion
             return
-        for goal, owner in self._active_goals():
-            if trigger.anchor is Anchor.GOAL_DEADLINE:
-                if goal.deadline is not None:
-                    for offset in trigger.offsets:
-                        yield _Occasion(
-                            rule,
-                            f"goal:{goal.id}",
-                            owner,
-                            goal.deadline + offset,
-                            goal=goal,
-                            offset_days=offset.days,
-                        )
-            elif trigger.anchor is Anchor.GOAL_CREATED:
-                created = goal.created_at.astimezone(owner.tz).date()
-                for offset in trigger.offsets:
-                    yield _Occasion(
-                        rule, f"goal:{goal.id}", owner, created + offset, goal=goal, offset_days=offset.days
-                    )
-            else:
-                for milestone in self.org.milestones_of(goal.id):
-                    if self._done(milestone):
-                        continue
-                    for offset in trigger.offsets:
-                        yield _Occasion(
-                            rule,
-                            f"milestone:{milestone.id}",
-                            owner,
-                            milestone.due + offset,
-                            goal,
-                            milestone,
-                            offset.days,
-                        )
+        for offset in trigger.offsets:
+            if trigger.anchor is Anchor.MILESTONE_DUE:
+                for milestone in self.index.milestones_due(first - offset, last - offset):
+                    yield from self._anchored_milestone(rule, milestone, (offset,))
+                continue
+            goals = (
+                self.index.goals_due(first - offset, last - offset)
+                if trigger.anchor is Anchor.GOAL_DEADLINE
+                else self.index.goals_created(first - offset, last - offset)
+            )
+            for goal in goals:
+                yield from self._anchored_goal(rule, trigger, goal, (offset,))
+
+    def _anchored_subject(self, rule: Rule, trigger: AnchorTrigger, subject: str) -> Iterator[_Occasion]:
+        """Every occasion of `rule` for one subject ("goal:ID", "milestone:ID", "person:ID")."""
+        kind, _, ident = subject.partition(":")
+        if kind == "person" and trigger.anchor is Anchor.PERSON_HIRED and ident in self.org.people:
+            yield from self._anchored_person(rule, trigger, self.org.people[ident])
+        elif kind == "goal" and trigger.anchor in (Anchor.GOAL_DEADLINE, Anchor.GOAL_CREATED):
+            goal = self.org.goals.get(ident)
+            if goal is not None and goal.status is GoalStatus.ACTIVE:
+                yield from self._anchored_goal(rule, trigger, goal, trigger.offsets)
+        elif kind == "milestone" and trigger.anchor is Anchor.MILESTONE_DUE:
+            milestone = self.org.milestones.get(ident)
+            goal = self.org.goals.get(milestone.goal) if milestone else None
+            if milestone is not None and goal is not None and goal.status is GoalStatus.ACTIVE:
+                yield from self._anchored_milestone(rule, milestone, trigger.offsets)
+
+    def _anchored_person(self, rule: Rule, trigger: AnchorTrigger, person: Person) -> Iterator[_Occasion]:
+        if person.hired_on is None:
+            return
+        for offset in trigger.offsets:
+            day = person.hired_on + offset
+            yield _Occasion(rule, f"person:{person.id}", person, day, offset_days=offset.days)
+
+    def _anchored_goal(
+        self, rule: Rule, trigger: AnchorTrigger, goal: Goal, offsets: Sequence[timedelta]
+    ) -> Iterator[_Occasion]:
+        owner = self._owner(goal)
+        if owner is None:
+            return
+        base = goal.deadline if trigger.anchor is Anchor.GOAL_DEADLINE else None
+        if trigger.anchor is Anchor.GOAL_DEADLINE and base is None:
+            return
+        for offset in offsets:
+            day = (base or goal.created_at.astimezone(owner.tz).date()) + offset
+            yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal, offset_days=offset.days)
+
+    def _anchored_milestone(
+        self, rule: Rule, milestone: Milestone, offsets: Sequence[timedelta]
+    ) -> Iterator[_Occasion]:
+        goal = self.org.goals[milestone.goal]
+        owner = self._owner(goal)
+        if owner is None or self._done(milestone):
+            return
+        for offset in offsets:
+            yield _Occasion(
+                rule, f"milestone:{milestone.id}", owner, milestone.due + offset, goal, milestone, offset.days
+            )
 
     def _done(self, milestone: Milestone) -> bool:
         """Completed as of planning "now" (a fixture may hold a completion still in the future)."""
@@ -230,44 +292,48 @@ class _Planner:
 
     def _escalation(self, rule: Rule, trigger: EscalationTrigger) -> Iterator[_Occasion]:
         """Each rung of the ladder for each open milestone; stops once the milestone is completed."""
+        first, last_day = self._span(rule)
         last = trigger.steps[-1]
-        for goal, owner in self._active_goals():
-            for milestone in self.org.milestones_of(goal.id):
-                if self._done(milestone):
+        for step in trigger.steps:
+            for milestone in self.index.milestones_due(first - step.after, last_day - step.after):
+                goal = self.org.goals[milestone.goal]
+                owner = self._owner(goal)
+                if owner is None or self._done(milestone):
                     continue
-                for step in trigger.steps:
-                    day = milestone.due + step.after
-                    yield _Occasion(
-                        rule,
-                        f"milestone:{milestone.id}",
-                        owner,
-                        day,
-                        goal,
-                        milestone,
-                        to=step.to,
-                        title=step.title,
-                    )
-                if trigger.repeat is None:
-                    continue
-                # Repeats of the last rung that can fall in this window (days in the owner's zone).
-                first = milestone.due + last.after
-                window_first = (self.window.start - trigger.max_lateness).astimezone(owner.tz).date()
-                window_last = self.window.end.astimezone(owner.tz).date()
-                every = trigger.repeat.days or 1
-                count = max(1, -(-((window_first - first).days) // every))
-                day = first + timedelta(days=count * every)
-                while day <= window_last:
-                    yield _Occasion(
-                        rule,
-                        f"milestone:{milestone.id}",
-                        owner,
-                        day,
-                        goal,
-                        milestone,
-                        to=last.to,
-                        title=last.title,
-                    )
-                    day += timedelta(days=every)
+                yield _Occasion(
+                    rule,
+                    f"milestone:{milestone.id}",
+                    owner,
+                    milestone.due + step.after,
+                    goal,
+                    milestone,
+                    to=step.to,
+                    title=step.title,
+                )
+        if trigger.repeat is None:
+            return
+        every = trigger.repeat.days or 1
+        # Repeats of the last rung: every open milestone at least `after + repeat` overdue.
+        for milestone in self.index.milestones_due_before(last_day - last.after - trigger.repeat):
+            goal = self.org.goals[milestone.goal]
+            owner = self._owner(goal)
+            if owner is None or self._done(milestone):
+                continue
+            rung = milestone.due + last.after
+            count = max(1, -(-((first - rung).days) // every))
+            day = rung + timedelta(days=count * every)
+            while day <= last_day:
+                yield _Occasion(
+                    rule,
+                    f"milestone:{milestone.id}",
+                    owner,
+                    day,
+                    goal,
+                    milestone,
+                    to=last.to,
+                    title=last.title,
+                )
+                day += timedelta(days=every)
 
     def _at(self, occasion: _Occasion, person: Person) -> time:
         trigger = occasion.rule.trigger
@@ -341,9 +407,9 @@ class _Planner:
         goal = occasion.goal
         if goal is None:
             return None
-        for other in self.rules.enabled:
+        for other in self.inhibitors.get(occasion.rule.id, ()):
             trigger = other.trigger
-            if occasion.rule.id not in other.inhibits or not isinstance(trigger, EscalationTrigger):
+            if not isinstance(trigger, EscalationTrigger):
                 continue
             first = trigger.steps[0].after
             for milestone in self.org.milestones_of(goal.id):
@@ -421,7 +487,7 @@ class _Planner:
                 start.astimezone(owner.tz).time(),
                 rule.action.duration,
                 owner,
-                [p for p in people if p != owner],
+                [p for p in people if p.id != owner.id],
             )
             if slot is None and rule.calendar.overlap is NoOverlap.SKIP:
                 names = ", ".join(p.id for p in people)
@@ -579,7 +645,13 @@ def _zone(name: str) -> Any:
 def _finish(planner: _Planner) -> Plan:
     intents = sorted(planner.intents, key=lambda i: (i.send_at, i.rule_id, i.recipient, i.key))
     unique = list({i.key: i for i in intents}.values())
-    return Plan(tuple(unique), tuple(planner.skips), tuple(planner.fallbacks))
+
+    def order(skip: Skip) -> tuple[datetime, str, str, str]:
+        return (skip.occurrence, skip.rule_id, skip.subject, skip.reason)
+
+    return Plan(
+        tuple(unique), tuple(sorted(planner.skips, key=order)), tuple(sorted(planner.fallbacks, key=order))
+    )
 
 
 def plan(
@@ -588,15 +660,28 @@ def plan(
     window: Window,
     already: Container[str] = frozenset(),
     known: Container[str] = frozenset(),
+    known_subjects: Collection[str] = frozenset(),
+    *,
+    index: OrgIndex | None = None,
 ) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
 
     Invites are the exception: every wanted meeting that is due, or whose UID is in `known`
     (already invited to) and still ahead, is returned; rules/reconcile.py decides what to send.
+    `known_subjects` are the subjects of those meetings: they are planned wherever their anchor
+    has moved, so a moved meeting is updated rather than cancelled.
+
+    `index` replaces the organisation's date indexes (for example by `ScanIndex`, the
+    every-record reference the tests and the benchmark compare with).
+
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
     """
-    planner = _Planner(rules, org, window, already, now=window.end, known=known)
+    planner = _Planner(
+        rules, org, window, already, now=window.end, known=known, known_subjects=frozenset(known_subjects)
+    )
+    if index is not None:
+        planner.index = index
     for rule in rules.enabled:
         planner.plan_rule(rule)
     if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):

@@ -38,6 +38,7 @@ def resolve(org: Organisation, owner: Person, targets: Sequence[str], policy: Mi
     people: list[Person] = []
     addresses: list[str] = []
     fallbacks: list[str] = []
+    seen: set[str] = set()
     for target in targets:
         if "@" in target:
             if target not in addresses:
@@ -52,5 +53,9 @@ def resolve(org: Organisation, owner: Person, targets: Sequence[str], policy: Mi
                 fallbacks.append(f"{owner.id} has no {role.value}; the manager {manager[0].id} instead")
             else:
                 return Resolved((), (), f"{owner.id} has no {role.value}")
-        people.extend(p for p in found if p not in people)
+        for person in found:
+            # Compare ids: model equality compares every field.
+            if person.id not in seen:
+                seen.add(person.id)
+                people.append(person)
     return Resolved(tuple(people), tuple(addresses), None, tuple(fallbacks))

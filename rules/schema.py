@@ -52,6 +52,11 @@ def _check_rrule(text: str) -> str:
         raise ValueError("an RRULE may not have both COUNT and UNTIL (RFC 5545 3.3.10)")
     if "BYSETPOS" in parts and not any(k.startswith("BY") and k != "BYSETPOS" for k in parts):
         raise ValueError("BYSETPOS needs another BYxxx part to select from (RFC 5545 3.3.10)")
+    freqs = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+    if "FREQ" in parts and parts["FREQ"].upper() not in freqs:
+        close = difflib.get_close_matches(parts["FREQ"].upper(), freqs, n=1)
+        hint = f" (did you mean FREQ={close[0]}?)" if close else f" (use one of {', '.join(freqs)})"
+        raise ValueError(f"bad RRULE {text!r}: unknown FREQ={parts['FREQ']}{hint}")
     if "FREQ" not in parts:
         raise ValueError(f"bad RRULE {text!r}: FREQ is required (for example FREQ=WEEKLY;BYDAY=FR)")
     try:

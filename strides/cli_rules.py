@@ -24,20 +24,35 @@ out = Console()
 err = Console(stderr=True)
 
 
-def _files(paths: list[Path]) -> list[tuple[str, str]]:
+def _read(path: Path, unreadable: list[str]) -> tuple[str, str] | None:
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        unreadable.append(f"{path}:1:1: cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        unreadable.append(f"{path}:1:1: cannot read: {exc.strerror}")
+    return None
+
+
+def _files(paths: list[Path], unreadable: list[str] | None = None) -> list[tuple[str, str]]:
     """(name, text) of each rule file; folders contribute their *.yaml and *.yml files."""
+    problems: list[str] = [] if unreadable is None else unreadable
     found: list[tuple[str, str]] = []
     for path in paths:
         if path.is_dir():
             members = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
             if not members:
                 err.print(f"[yellow]warning:[/] no rule files in {path}", highlight=False)
-            found.extend((str(p), p.read_text(encoding="utf-8")) for p in members)
         elif path.is_file():
-            found.append((str(path), path.read_text(encoding="utf-8")))
+            members = [path]
         else:
             err.print(f"[bold red]error:[/] no such file or folder: {path}", highlight=False)
             raise typer.Exit(2)
+        found.extend(item for p in members if (item := _read(p, problems)) is not None)
+    if unreadable is None and problems:
+        for problem in problems:
+            err.print(problem, highlight=False, markup=False)
+        raise typer.Exit(1)
     return found
 
 
@@ -64,7 +79,8 @@ def check(
     """Check rule files statically; report every problem as file:line:col: rule NAME: message."""
     from strides.rules.check import check_files
 
-    files = _files(paths)
+    unreadable: list[str] = []
+    files = _files(paths, unreadable)
     ruleset, errors = check_files(files)
     if as_json:
         problems = [
@@ -78,17 +94,20 @@ def check(
             }
             for e in errors
         ]
+        problems += [{"message": u} for u in unreadable]
         typer.echo(json.dumps({"files": len(files), "problems": problems}, indent=2))
     else:
+        for problem in unreadable:
+            out.print(problem, highlight=False, soft_wrap=True, markup=False)
         for error in errors:
             out.print(str(error), highlight=False, soft_wrap=True, markup=False)
             if error.hint:
                 out.print(f"    hint: {error.hint}", highlight=False, soft_wrap=True, markup=False)
-        if ruleset is not None:
+        if ruleset is not None and not unreadable:
             out.print(f"{len(files)} file(s), {len(ruleset)} rule(s): OK", highlight=False)
         else:
-            err.print(f"{len(errors)} problem(s) in {len(files)} file(s)", highlight=False)
-    if errors:
+            err.print(f"{len(errors) + len(unreadable)} problem(s) in {len(files)} file(s)", highlight=False)
+    if errors or unreadable:
         raise typer.Exit(1)
 
 

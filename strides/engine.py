@@ -71,7 +71,8 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         # Invites are reconciled against the meetings already sent (rules/reconcile.py):
         # new ones are requested, moved or re-staffed ones updated, unwanted ones cancelled.
         known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
-        result = plan(rules, org, window, already, known=known.keys())
+        subjects = {m.subject for m in known.values()}
+        result = plan(rules, org, window, already, known=known.keys(), known_subjects=subjects)
         notices = [i for i in result.intents if i.meeting is None]
         wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
         sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
@@ -130,7 +131,12 @@ def deliver_due(
     refused: list[tuple[str, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people:
-            refused.append((row.key, "recipient left the organisation"))
+            why = (
+                "fixed addresses are planned but not delivered yet (compose needs a person)"
+                if "@" in intent.recipient
+                else "recipient left the organisation"
+            )
+            refused.append((row.key, why))
             continue
         if (row.recipient, row.kind) in held:
             refused.append((row.key, held[(row.recipient, row.kind)]))

@@ -99,7 +99,10 @@ def record(session: Session, intents: Sequence[Intent], org: Organisation, now: 
             "subject": i.subject,
             "occurrence": i.occurrence,
             "recipient": i.recipient,
-            "recipient_email": str(org.people[i.recipient].email),
+            # A rule may name a fixed address instead of a person of the organisation.
+            "recipient_email": str(org.people[i.recipient].email)
+            if i.recipient in org.people
+            else i.recipient,
             "send_at": i.send_at,
             "title": i.title,
             "uid": i.meeting.uid if i.meeting else None,

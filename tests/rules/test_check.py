@@ -104,3 +104,22 @@ def test_check_passes_the_builtin_pack() -> None:
     result = runner.invoke(app, ["rules", "check", str(ROOT / "rules" / "builtin"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["problems"] == []
+
+
+def test_a_rule_that_is_not_a_mapping_and_a_misspelt_freq_are_explained() -> None:
+    problems = _problems("not-a-mapping.yaml")
+    assert problems[0] == (
+        "not-a-mapping.yaml:1:1: rule 1 of the file is not a mapping (a rule has id, trigger and action)"
+    )
+    assert (
+        "not-a-mapping.yaml:8:15: rule x: trigger.every: bad RRULE 'FREQ=MONTHY': unknown FREQ=MONTHY"
+        in problems
+    )
+
+
+def test_a_file_that_is_not_text_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
+    result = runner.invoke(app, ["rules", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "bin.yaml:1:1: cannot read: not UTF-8 text" in result.stdout
+    assert "Traceback" not in result.output
