@@ -16,7 +16,7 @@ is built per record (person, goal, milestone) and reused by every rule's conditi
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Container, Iterator, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -659,17 +659,16 @@ def plan(
     org: Organisation,
     window: Window,
     already: Container[str] = frozenset(),
-    known: Container[str] = frozenset(),
-    known_subjects: Collection[str] = frozenset(),
+    known: Mapping[str, str] | None = None,
     *,
     index: OrgIndex | None = None,
 ) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
 
     Invites are the exception: every wanted meeting that is due, or whose UID is in `known`
-    (already invited to) and still ahead, is returned; rules/reconcile.py decides what to send.
-    `known_subjects` are the subjects of those meetings: they are planned wherever their anchor
-    has moved, so a moved meeting is updated rather than cancelled.
+    (already invited to: UID to subject) and still ahead, is returned; rules/reconcile.py decides
+    what to send. Known subjects are planned wherever their anchor has moved, so a moved meeting
+    is updated rather than cancelled.
 
     `index` replaces the organisation's date indexes (for example by `ScanIndex`, the
     every-record reference the tests and the benchmark compare with).
@@ -677,8 +676,15 @@ def plan(
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
     """
+    known = known or {}
     planner = _Planner(
-        rules, org, window, already, now=window.end, known=known, known_subjects=frozenset(known_subjects)
+        rules,
+        org,
+        window,
+        already,
+        now=window.end,
+        known=known.keys(),
+        known_subjects=frozenset(known.values()),
     )
     if index is not None:
         planner.index = index

@@ -71,8 +71,7 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         # Invites are reconciled against the meetings already sent (rules/reconcile.py):
         # new ones are requested, moved or re-staffed ones updated, unwanted ones cancelled.
         known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
-        subjects = {m.subject for m in known.values()}
-        result = plan(rules, org, window, already, known=known.keys(), known_subjects=subjects)
+        result = plan(rules, org, window, already, known={uid: m.subject for uid, m in known.items()})
         notices = [i for i in result.intents if i.meeting is None]
         wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
         sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
