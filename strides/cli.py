@@ -294,6 +294,9 @@ def http(
 
 
 # Command groups of other topics live in their own modules and register on `app` here.
+from strides import cli_invites  # noqa: E402
+
+cli_invites.register(app)
 
 
 def main() -> None:

@@ -84,11 +84,15 @@ def _upcoming(store: Store, person_id: str, now: datetime) -> list[str]:
     person = org.people.get(person_id)
     if person is None:
         return []
-    return [
-        f"{row.title}: {local_time(row.start, person)}"
-        for row in rows
-        if row.status == "active" and row.start < now + DIGEST_LOOKAHEAD
-    ]
+    lines = []
+    for row in rows:
+        if row.status != "active" or row.start >= now + DIGEST_LOOKAHEAD:
+            continue
+        line = f"{row.title}: {local_time(row.start, person)}"
+        if any(a["id"] == person_id and a.get("partstat") == "DECLINED" for a in row.attendees):
+            line += " (you declined: pick another time)"
+        lines.append(line)
+    return lines
 
 
 def deliver_due(
