@@ -138,6 +138,61 @@ def meetings(
     out.print(table)
 
 
+feed_app = typer.Typer(
+    help="Personal calendar feeds (webcal): issue, rotate or revoke a person's feed link.",
+    no_args_is_help=True,
+)
+
+
+def _person_known(store: Any, person_id: str) -> None:
+    from strides.cli import _fail
+    from strides.store import snapshot
+
+    with store.session() as session:
+        if person_id not in snapshot.load_organisation(session).people:
+            raise _fail(f"unknown person {person_id!r}")
+
+
+@feed_app.command("issue")
+def feed_issue(
+    person: Annotated[str, typer.Argument(help="Person id.")],
+    demo: DemoOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Give PERSON a new feed link; an earlier link stops working (rotation). The token is shown once."""
+    from strides.cli import out, state
+    from strides.store import feed_tokens
+
+    store = _store(demo)
+    _person_known(store, person)
+    with store.session() as session:
+        token = feed_tokens.issue(session, person, datetime.now(UTC))
+    url = f"{state.settings.feed_base_url.rstrip('/')}/feeds/{token}.ics"
+    webcal = "webcal://" + url.split("://", 1)[1]
+    if as_json:
+        out.print_json(json.dumps({"person": person, "url": url, "webcal": webcal}))
+        return
+    out.print(f"Feed for {person} (subscribe in a calendar app; keep it private):", highlight=False)
+    out.print(f"  {webcal}", highlight=False, soft_wrap=True)
+    out.print(f"  {url}", highlight=False, soft_wrap=True)
+
+
+@feed_app.command("revoke")
+def feed_revoke(
+    person: Annotated[str, typer.Argument(help="Person id.")],
+    demo: DemoOption = False,
+) -> None:
+    """Stop PERSON's feed link from working (their calendar app stops updating)."""
+    from strides.cli import out
+    from strides.store import feed_tokens
+
+    store = _store(demo)
+    with store.session() as session:
+        revoked = feed_tokens.revoke(session, person, datetime.now(UTC))
+    out.print(f"revoked {revoked} feed link(s) of {person}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(rsvp)
     app.command()(meetings)
+    app.add_typer(feed_app, name="feed")

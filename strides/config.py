@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     meeting_location: str | None = None
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     first_window: timedelta = Field(default=timedelta(days=1), description="Look-back of the very first tick")
+    # --- invites ---
+    feed_base_url: str = Field(
+        default="http://127.0.0.1:8765", description="Public base URL of `strides http`, for feed links"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from strides import __version__
 from strides.config import Settings
+from strides.http import feed
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,4 +19,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     # Routers register here, one line each (feeds, SendGrid webhooks, HR event intake).
+    app.include_router(feed.router)
     return app
