@@ -236,6 +236,7 @@ def outbox(
 ) -> None:
     """What was sent (or is waiting): when, to whom, by which rule."""
     from strides.demo import demo_settings
+    from strides.engine import kind_label
     from strides.store import Store, ledger
 
     settings = demo_settings(state.settings) if demo_state else state.settings
@@ -253,7 +254,7 @@ def outbox(
         {
             "key": r.key,
             "status": r.status,
-            "kind": r.kind,
+            "kind": kind_label(r),
             "rule": r.rule_id,
             "recipient": r.recipient,
             "email": r.recipient_email,
@@ -275,7 +276,7 @@ def outbox(
     for row in rows:
         when = row.sent_at or row.send_at
         table.add_row(
-            f"{when:%Y-%m-%d %H:%M}", row.status, row.kind, row.rule_id, row.recipient_email, row.title
+            f"{when:%Y-%m-%d %H:%M}", row.status, kind_label(row), row.rule_id, row.recipient_email, row.title
         )
     out.print(table)
 

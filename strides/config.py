@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # --- invites ---
     feed_base_url: str = Field(
         default="http://127.0.0.1:8765", description="Public base URL of `strides http`, for feed links"
+    )
+    inbound_secret: SecretStr | None = Field(
+        default=None, description="Path secret of the Inbound Parse endpoint for replies; unset: no endpoint"
     )
 
     @classmethod

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from strides import __version__
 from strides.config import Settings
-from strides.http import feed
+from strides.http import feed, inbound
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,4 +20,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Routers register here, one line each (feeds, SendGrid webhooks, HR event intake).
     app.include_router(feed.router)
+    app.include_router(inbound.router)
     return app

@@ -5,37 +5,18 @@ Every request goes over a real socket to uvicorn on 127.0.0.1, as a calendar app
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import urllib.error
-import urllib.request
 from datetime import date, timedelta
 
 import pytest
-import uvicorn
 from icalendar import Calendar
 
 from strides.http.app import create_app
 from strides.org_changes import OrgChange
 from strides.store import feed_tokens
 
+from .conftest import serve
+
 REVIEW_UID = "4a8fd24a8d743eddc1b1127ef91c16a7@strides"  # g00002's review, moved to Dec 23 on Dec 5
-
-
-class Client:
-    """A tiny HTTP client for the feed: (status, headers, body), 304 and 404 included."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.base + path, headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
-        except urllib.error.HTTPError as error:
-            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 @pytest.fixture
@@ -48,21 +29,8 @@ def served(simulation, settings):
     app.state.clock = lambda: simulation.now
     with simulation.store.session() as session:
         token = feed_tokens.issue(session, "p002", simulation.now)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield simulation, Client(f"http://127.0.0.1:{port}"), token
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as client:
+        yield simulation, client, token
 
 
 def test_the_feed_is_a_valid_calendar_of_the_persons_upcoming_meetings(served):

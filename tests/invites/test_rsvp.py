@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -124,3 +125,24 @@ def test_rsvp_command_records_and_rejects_with_exit_3_and_meetings_lists_decline
     listed = runner.invoke(app, [*state, "meetings", "--declined", "--json"])
     assert listed.exit_code == 0, listed.output
     assert UID in listed.output and '"partstat": "DECLINED"' in listed.output
+
+
+def test_sendgrid_inbound_parse_posts_are_recorded_behind_a_secret_url(moved_review, settings):
+    from pydantic import SecretStr
+
+    from strides.http.app import create_app
+
+    from .conftest import serve
+
+    app = create_app(settings.derived(inbound_secret=SecretStr("s3cret-path")))
+    body = (REPLIES / "inbound-parse-raw.form").read_bytes()
+    form = {"Content-Type": "multipart/form-data; boundary=xYzZY"}
+    with serve(app) as client:
+        assert client.request("/inbound/replies/guess", form, body)[0] == 404
+        status, _, answer = client.request("/inbound/replies/s3cret-path", form, body)
+        assert status == 200, answer
+        assert json.loads(answer)["recorded"] == 1
+        unknown = (REPLIES / "inbound-parse-parsed.form").read_bytes().replace(b"4a8fd24a", b"00000000")
+        status, _, answer = client.request("/inbound/replies/s3cret-path", form, unknown)
+        assert status == 200 and "no meeting with UID" in answer.decode()
+    assert partstats(moved_review)["p002"] == "DECLINED"
