@@ -80,3 +80,19 @@ def test_unknown_rotated_and_revoked_tokens_answer_404(served):
     with simulation.store.session() as session:
         assert feed_tokens.revoke(session, "p002", simulation.now) == 1
     assert client.get(f"/feeds/{rotated}.ics")[0] == 404
+
+
+def test_icaljs_reads_the_feed(served, tmp_path):
+    import json
+    import subprocess
+
+    from ..tools import TOOLS, node_module, require
+
+    require(node_module("ical.js"), "Node.js with ical.js (make tools)")
+    _, client, token = served
+    feed = tmp_path / "feed.ics"
+    feed.write_bytes(client.get(f"/feeds/{token}.ics")[2])
+    script = TOOLS / "icaljs-check.mjs"
+    answer = subprocess.run(["node", str(script), str(feed)], capture_output=True, check=True, cwd=TOOLS)
+    [result] = json.loads(answer.stdout)
+    assert result["ok"] and result["method"] == "PUBLISH", result
