@@ -44,7 +44,7 @@ def _address(party: Party, *, attendee: bool) -> vCalAddress:
     return address
 
 
-def _add_local(event: Event, name: str, moment: datetime) -> None:
+def add_local(event: Event, name: str, moment: datetime) -> None:
     """Wall-clock time with the person's own TZID.
 
     icalendar would otherwise write the first of several equivalent zone names, or UTC
@@ -71,8 +71,8 @@ def build_calendar(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUE
     event = Event()
     event.add("uid", spec.uid)
     event.add("dtstamp", stamp.astimezone(UTC))
-    _add_local(event, "dtstart", spec.start)
-    _add_local(event, "dtend", spec.end)
+    add_local(event, "dtstart", spec.start)
+    add_local(event, "dtend", spec.end)
     event.add("summary", spec.summary)
     if spec.description:
         event.add("description", spec.description)

@@ -248,6 +248,7 @@ def outbox(
 ) -> None:
     """What was sent (or is waiting): when, to whom, by which rule."""
     from strides.demo import demo_settings
+    from strides.engine import kind_label
     from strides.store import Store, ledger
 
     settings = demo_settings(state.settings) if demo_state else state.settings
@@ -265,7 +266,7 @@ def outbox(
         {
             "key": r.key,
             "status": r.status,
-            "kind": r.kind,
+            "kind": kind_label(r),
             "rule": r.rule_id,
             "recipient": r.recipient,
             "email": r.recipient_email,
@@ -287,7 +288,7 @@ def outbox(
     for row in rows:
         when = row.sent_at or row.send_at
         table.add_row(
-            f"{when:%Y-%m-%d %H:%M}", row.status, row.kind, row.rule_id, row.recipient_email, row.title
+            f"{when:%Y-%m-%d %H:%M}", row.status, kind_label(row), row.rule_id, row.recipient_email, row.title
         )
     out.print(table)
 
@@ -318,6 +319,10 @@ cli_orchestration.register(app)
 from strides.cli_email import email_app  # noqa: E402
 
 app.add_typer(email_app)
+
+from strides import cli_invites  # noqa: E402
+
+cli_invites.register(app)
 
 
 def main() -> None:

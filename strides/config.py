@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     meeting_location: str | None = None
     chunk_size: int = Field(default=500, ge=1, le=100_000)
     first_window: timedelta = Field(default=timedelta(days=1), description="Look-back of the very first tick")
+    # --- invites ---
+    feed_base_url: str = Field(
+        default="http://127.0.0.1:8765", description="Public base URL of `strides http`, for feed links"
+    )
+    inbound_secret: SecretStr | None = Field(
+        default=None, description="Path secret of the Inbound Parse endpoint for replies; unset: no endpoint"
+    )
 
     # --- orchestration ---
     claim_timeout: timedelta = Field(

@@ -83,15 +83,22 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
 def _upcoming_of(
     session: Session, org: Organisation, people: set[str], now: datetime
 ) -> dict[str, list[str]]:
-    """Each digest recipient's strides meetings in the next two weeks, in one query for the chunk."""
+    """Each digest recipient's strides meetings in the next two weeks, in one query for the chunk.
+
+    A meeting the person declined says so, so the digest can ask them to pick another time.
+    """
     found: dict[str, list[str]] = {pid: [] for pid in people}
     for row in invites.meetings(session, after=now):
         if row.status != "active" or row.start >= now + DIGEST_LOOKAHEAD:
             continue
         for attendee in row.attendees:
             person = org.people.get(attendee["id"]) if attendee["id"] in found else None
-            if person is not None:
-                found[person.id].append(f"{row.title}: {local_time(row.start, person)}")
+            if person is None:
+                continue
+            line = f"{row.title}: {local_time(row.start, person)}"
+            if attendee.get("partstat") == "DECLINED":
+                line += " (you declined: pick another time)"
+            found[person.id].append(line)
     return found
 
 

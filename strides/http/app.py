@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from strides import __version__
 from strides.config import Settings
-from strides.http import hr_events, sendgrid_webhook, unsubscribe
+from strides.http import feed, hr_events, inbound, sendgrid_webhook, unsubscribe
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,4 +22,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hr_events.router)
     app.include_router(sendgrid_webhook.router)
     app.include_router(unsubscribe.router)
+    app.include_router(feed.router)
+    app.include_router(inbound.router)
     return app

@@ -8,6 +8,7 @@ last message sent about the meeting. Each message itself is an ordinary ledger r
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from strides.integrations.itip_reply import Reply
 from strides.model import Organisation
 from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger
@@ -65,8 +67,11 @@ def _attendees(
         person = org.people.get(person_id)
         old = before.get(person_id, {})
         email = str(person.email) if person else old.get("email", "")
-        partstat = old.get("partstat", NEEDS_ACTION) if keep else NEEDS_ACTION
-        result.append({"id": person_id, "email": email, "partstat": partstat})
+        if keep and old:
+            result.append({**old, "email": email})
+        else:
+            # A new attendee, or a meeting at a new time: the earlier answer no longer holds.
+            result.append({"id": person_id, "email": email, "partstat": NEEDS_ACTION})
     return result
 
 
@@ -148,3 +153,53 @@ def meetings(
     if person is not None:
         rows = [r for r in rows if any(a["id"] == person for a in r.attendees)]
     return rows
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """What became of one attendee's reply: applied, or rejected with the reason."""
+
+    reply: Reply
+    applied: bool
+    reason: str
+    person: str | None = None
+    title: str = ""
+
+    def __str__(self) -> str:
+        verdict = "recorded" if self.applied else "rejected"
+        return f"{self.reply.source}: {verdict}: {self.reply.attendee} {self.reply.partstat}: {self.reason}"
+
+
+def record_reply(session: Session, reply: Reply) -> ReplyOutcome:
+    """Record an attendee's PARTSTAT if the reply matches a meeting, that attendee and the
+    meeting's current SEQUENCE; otherwise reject it with the reason (never guess)."""
+    row = session.get(InviteRow, reply.uid)
+    if row is None:
+        return ReplyOutcome(reply, False, f"no meeting with UID {reply.uid}")
+    found = next((a for a in row.attendees if a.get("email", "").lower() == reply.attendee), None)
+    if found is None:
+        return ReplyOutcome(
+            reply, False, f"{reply.attendee} is not an attendee of “{row.title}”", title=row.title
+        )
+    person, title = found["id"], row.title
+    if row.status != ACTIVE:
+        return ReplyOutcome(reply, False, f"“{title}” was cancelled", person, title)
+    if reply.sequence != row.sequence:
+        which = "an outdated" if reply.sequence < row.sequence else "an unknown"
+        return ReplyOutcome(
+            reply,
+            False,
+            f"answers {which} version (SEQUENCE {reply.sequence}; “{title}” is at {row.sequence})",
+            person,
+            title,
+        )
+    previous = found.get("replied_at")
+    if previous and datetime.fromisoformat(previous) > reply.stamp:
+        return ReplyOutcome(reply, False, "older than the reply already recorded", person, title)
+    row.attendees = [
+        {**a, "partstat": reply.partstat, "replied_at": reply.stamp.isoformat(), "comment": reply.comment}
+        if a is found
+        else a
+        for a in row.attendees
+    ]
+    return ReplyOutcome(reply, True, f"“{title}”: {reply.partstat.lower()}", person, title)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -74,3 +81,45 @@ class Simulation:
 @pytest.fixture
 def simulation(loaded_store: Store, sample_org: Organisation, builtin_rules: RuleSet, tmp_path: Path):
     return Simulation(loaded_store, builtin_rules, sample_org, RecordingTransport(tmp_path / "outbox"))
+
+
+class Client:
+    """A tiny HTTP client: (status, lower-cased headers, body), error statuses included."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def request(
+        self, path: str, headers: dict[str, str] | None = None, data: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.base + path, headers=headers or {}, data=data)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        return self.request(path, headers)
+
+
+@contextmanager
+def serve(app: object) -> Iterator[Client]:
+    """Run `app` with uvicorn on a free port of 127.0.0.1 for the duration of the block."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield Client(f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

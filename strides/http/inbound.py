@@ -1,0 +1,51 @@
+"""POST /inbound/replies/{secret}: attendees' replies forwarded by SendGrid's Inbound Parse.
+
+Inbound Parse signs nothing, so the URL carries a secret (`STRIDES_INBOUND_SECRET`); without
+one configured the endpoint does not exist (404). Every post is answered 200 with what became
+of each reply, including rejections, because SendGrid would retry any other answer for days.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, HTTPException, Request
+
+from strides.config import Settings
+from strides.integrations.itip_reply import ReplyError, parse_form_data, replies_from_inbound_parse
+from strides.store import Store, invites
+
+router = APIRouter(tags=["inbound email"])
+MAX_BODY = 30 * 1024 * 1024  # Inbound Parse's own limit on a message
+
+
+@router.post("/inbound/replies/{secret}")
+async def inbound_replies(secret: str, request: Request) -> dict[str, object]:
+    settings: Settings = request.app.state.settings
+    expected = settings.inbound_secret.get_secret_value() if settings.inbound_secret else ""
+    if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
+        raise HTTPException(status_code=404, detail="not found")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(status_code=413, detail="message too large")
+    try:
+        fields, files = parse_form_data(body, request.headers.get("content-type", ""))
+        replies = replies_from_inbound_parse(fields, files, "inbound-parse")
+    except (ReplyError, ValueError) as exc:
+        return {"recorded": 0, "rejected": [{"reason": str(exc)}]}
+    store = Store(settings.db_url)
+    with store.session() as session:
+        outcomes = [invites.record_reply(session, reply) for reply in replies]
+    return {
+        "recorded": sum(o.applied for o in outcomes),
+        "replies": [
+            {
+                "uid": o.reply.uid,
+                "attendee": o.reply.attendee,
+                "partstat": o.reply.partstat,
+                "recorded": o.applied,
+                "reason": o.reason,
+            }
+            for o in outcomes
+        ],
+    }
