@@ -63,7 +63,7 @@ def test_the_lifecycle_runs_on_postgresql(pg_store, sample_org, builtin_rules, t
     window = Window(simulation.now, simulation.now + timedelta(days=1))
     with pg_store.session() as session:
         known = invites.upcoming(session, after=window.start)
-        wanted = plan(builtin_rules, simulation.org, window, known={m.uid for m in known}).intents
+        wanted = plan(builtin_rules, simulation.org, window, known={m.uid: m.subject for m in known}).intents
         decisions = reconcile([i for i in wanted if i.meeting], known, window, window.end)
     with pg_store.session() as session:
         first = invites.apply(session, decisions, simulation.org, window.end)

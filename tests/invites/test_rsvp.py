@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from strides import engine
 from strides.integrations.itip_reply import ReplyError, replies_from_file
 from strides.org_changes import OrgChange
-from strides.store import invites
+from strides.store import invites, snapshot
 from strides.store.tables import InviteRow
 
 from ..conftest import FIXTURES
@@ -106,7 +106,9 @@ def test_a_meeting_that_moves_asks_again(moved_review):
 def test_the_digest_tells_who_declined_to_pick_another_time(moved_review):
     record(moved_review, "reply-declined-gmail.eml")
     a_week_later = moved_review.now + timedelta(days=7)  # the review (Dec 23) is within the digest's view
-    lines = engine._upcoming(moved_review.store, "p002", a_week_later)
+    with moved_review.store.session() as session:
+        org = snapshot.load_organisation(session)
+        lines = engine._upcoming_of(session, org, {"p002"}, a_week_later)["p002"]
     assert any(
         "Write the data-quality playbook" in line and "you declined: pick another time" in line
         for line in lines
