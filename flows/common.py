@@ -13,6 +13,8 @@ from strides import engine
 from strides.config import Settings
 from strides.errors import ConfigError
 from strides.integrations.compose import Sender
+from strides.integrations.transport import build_transport
+from strides.store import Store
 
 ARTIFACT_ROWS = 500
 
@@ -32,6 +34,31 @@ def task_runner(settings: Settings) -> TaskRunner[Any]:
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)  # type: ignore[no-any-return,unused-ignore]
     return DaskTaskRunner()  # type: ignore[no-any-return,unused-ignore]
+
+
+def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.DeliveryOutcome:
+    """Deliver what is due through the configured transport, chunk by chunk, then say so to Prefect."""
+    transport = build_transport(settings)
+    try:
+        outcome = engine.drain(
+            Store(settings.db_url),
+            transport,
+            sender(settings),
+            now,
+            settings.chunk_size,
+            settings.claim_timeout,
+            max_chunks,
+            settings.max_message_bytes,
+        )
+    finally:
+        close = getattr(transport, "close", None)
+        if close is not None:
+            close()
+    if settings.notification_events:
+        from strides.events import emit_sent
+
+        emit_sent(outcome.sent)
+    return outcome
 
 
 def utc(moment: datetime | None) -> datetime:

@@ -10,27 +10,13 @@ from prefect.runtime import flow_run
 
 from strides import engine
 from strides.config import Settings
-from strides.events import emit_sent
-from strides.flows.common import artifact, sender, sent_markdown, utc
-from strides.integrations.outbox import OutboxTransport
-from strides.store import Store
+from strides.flows.common import artifact, send_due, sent_markdown, utc
 
 
 @task(name="drain-chunks", retries=3, retry_delay_seconds=[1, 5, 15])
 def drain_task(settings: Settings, now: datetime, max_chunks: int) -> engine.DeliveryOutcome:
     """One lane of delivery: chunk after chunk until nothing is due (claims keep lanes apart)."""
-    outcome = engine.drain(
-        Store(settings.db_url),
-        OutboxTransport(settings.outbox),
-        sender(settings),
-        now,
-        settings.chunk_size,
-        settings.claim_timeout,
-        max_chunks,
-    )
-    if settings.notification_events:
-        emit_sent(outcome.sent)
-    return outcome
+    return send_due(settings, now, max_chunks)
 
 
 def _run_name() -> str:

@@ -10,9 +10,8 @@ from prefect.runtime import flow_run
 
 from strides import engine, react
 from strides.config import Settings
-from strides.events import StridesEvent, about_of, emit_sent
-from strides.flows.common import artifact, sender, sent_markdown, utc
-from strides.integrations.outbox import OutboxTransport
+from strides.events import StridesEvent, about_of
+from strides.flows.common import artifact, send_due, sent_markdown, utc
 from strides.ruleset import load_rules
 from strides.store import Store
 
@@ -24,17 +23,7 @@ def react_task(settings: Settings, event: StridesEvent, now: datetime) -> react.
 
 @task(name="deliver-due", retries=3, retry_delay_seconds=[1, 5, 15])
 def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    outcome = engine.drain(
-        Store(settings.db_url),
-        OutboxTransport(settings.outbox),
-        sender(settings),
-        now,
-        settings.chunk_size,
-        settings.claim_timeout,
-    )
-    if settings.notification_events:
-        emit_sent(outcome.sent)
-    return outcome
+    return send_due(settings, now, max_chunks=1000)
 
 
 def _run_name() -> str:

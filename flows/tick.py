@@ -10,10 +10,10 @@ from prefect.artifacts import create_markdown_artifact
 
 from strides import engine
 from strides.config import Settings
+from strides.flows.common import send_due
 from strides.integrations.compose import Sender
-from strides.integrations.outbox import OutboxTransport
 from strides.rules import Window
-from strides.ruleset import load_rules
+from strides.ruleset import load_rules_safely
 from strides.store import Store
 
 MAX_CHUNKS_PER_TICK = 1000
@@ -25,20 +25,15 @@ def _sender(settings: Settings) -> Sender:
 
 @task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])
 def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanOutcome:
-    return engine.plan_window(Store(settings.db_url), load_rules(settings.rules_dir), window, now)
+    loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
+    if loaded.warning:
+        print(f"WARNING: {loaded.warning}")
+    return engine.plan_window(Store(settings.db_url), loaded.rules, window, now)
 
 
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
 def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    transport = OutboxTransport(settings.outbox)
-    outcome = engine.deliver_due(
-        Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size, settings.claim_timeout
-    )
-    if settings.notification_events:
-        from strides.events import emit_sent
-
-        emit_sent(outcome.sent)
-    return outcome
+    return send_due(settings, now)
 
 
 def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:
@@ -77,7 +72,8 @@ def tick(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     store = Store(config.db_url)
     window = engine.next_window(store, now, config.first_window, since)
-    planned = plan_task(config, window, now).planned if window else 0
+    outcome = plan_task(config, window, now) if window else None
+    planned = outcome.planned if outcome else 0
     delivery = engine.DeliveryOutcome()
     for _ in range(MAX_CHUNKS_PER_TICK):
         chunk = deliver_task(config, now)
@@ -86,4 +82,10 @@ def tick(
             break
     engine.record_tick(store, now, window, planned, delivery)
     _artifact(now, window, delivery)
-    return {"planned": planned, "sent": len(delivery.sent), "failed": len(delivery.failed)}
+    skipped = len(outcome.skips) if outcome else 0
+    return {
+        "planned": planned,
+        "sent": len(delivery.sent),
+        "failed": len(delivery.failed),
+        "skipped": skipped,
+    }

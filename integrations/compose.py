@@ -8,8 +8,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
+from strides.integrations.digest_data import digest_data
 from strides.integrations.mime import Envelope, invite_message, simple_message
 from strides.integrations.render import local_time, render_digest, render_notice
+from strides.integrations.transport import Outgoing
 from strides.model import Organisation, Person
 from strides.rules.digest import compose_digest
 from strides.rules.intents import Intent
@@ -51,7 +53,12 @@ def _envelope(intent: Intent, person: Person, sender: Sender, now: datetime, sub
         subject=subject,
         message_id=f"<{intent.key}@{sender.domain}>",
         date=now,
-        headers=(("X-Strides-Rule", intent.rule_id), ("X-Strides-Key", intent.key)),
+        headers=(
+            ("X-Strides-Rule", intent.rule_id),
+            ("X-Strides-Key", intent.key),
+            ("X-Strides-Person", intent.recipient),
+            ("X-Strides-Kind", intent.kind.value),
+        ),
     )
 
 
@@ -94,3 +101,22 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
     return invite_message(
         _envelope(intent, person, sender, now, f"Invitation: {intent.title}"), text, html, ics, "REQUEST"
     )
+
+
+def outgoing(
+    intent: Intent,
+    org: Organisation,
+    sender: Sender,
+    now: datetime,
+    upcoming: list[str] | None = None,
+    *,
+    with_data: bool = False,
+) -> Outgoing:
+    """The finished message, plus the digest as data when a template mode will render it."""
+    message = compose(intent, org, sender, now, upcoming)
+    data = None
+    if with_data and intent.kind is Kind.DIGEST:
+        person = org.people[intent.recipient]
+        digest = compose_digest(person, org, intent.occurrence)
+        data = digest_data(digest, upcoming or [], f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}")
+    return Outgoing(intent.key, message, label(intent), data)

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from strides.integrations import DeliveryError
-from strides.integrations.compose import Sender, compose, label
+from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
-from strides.integrations.transport import Transport
+from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.schema import Kind
@@ -75,7 +75,8 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
 def _upcoming_of(
     session: Session, org: Organisation, people: set[str], now: datetime
 ) -> dict[str, list[str]]:
-    """Each digest recipient's invites in the next two weeks, in one query for the whole chunk."""
+    """Each digest recipient's strides meetings in the next two weeks, in their own timezone,
+    in one query for the whole chunk."""
     found: dict[str, list[str]] = {pid: [] for pid in people}
     for row in ledger.upcoming_meetings_of(session, sorted(people), now, now + DIGEST_LOOKAHEAD):
         person = org.people.get(row.recipient)
@@ -91,11 +92,14 @@ def deliver_due(
     now: datetime,
     limit: int,
     stale_after: timedelta = timedelta(minutes=10),
+    max_bytes: int = 10_000_000,
 ) -> DeliveryOutcome:
-    """Claim up to `limit` due messages, send each, and record each outcome as it happens.
+    """Claim up to `limit` due messages, build them all, send them as one chunk, record each outcome.
 
-    A claim older than `stale_after` belongs to a worker presumed dead and is taken over. Only
-    the slice of the organisation the chunk needs is loaded (strides.store.slices).
+    A message that cannot be built (bad address, line break in a header, too large) is dead before
+    anything is sent; nothing goes out half-built. A claim older than `stale_after` belongs to a
+    worker presumed dead and is taken over. Only the slice of the organisation the chunk needs is
+    loaded (strides.store.slices), so a chunk costs the same in a large organisation as in a small one.
     """
     outcome = DeliveryOutcome()
     with store.session() as session:
@@ -108,35 +112,47 @@ def deliver_due(
     digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
         org = slices.load_slice(session, sorted(needed))
-        upcoming = _upcoming_of(session, org, digests, now) if digests else {}
+        upcoming_of = _upcoming_of(session, org, digests, now) if digests else {}
+    with_data = bool(getattr(transport, "wants_template_data", False))
+    ready: list[tuple[MessageRow, Outgoing]] = []
+    refused: list[tuple[str, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people:
-            with store.session() as session:
-                ledger.mark_failed(
-                    session, row.key, claim.token, "recipient left the organisation", permanent=True
-                )
-            outcome.failed.append((row.key, "recipient left the organisation"))
+            refused.append((row.key, "recipient left the organisation"))
             continue
         try:
-            message = compose(intent, org, sender, now, upcoming.get(intent.recipient))
-            ref = transport.send(intent.key, message, label(intent))
-        except DeliveryError as exc:
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, exc.answer, permanent=exc.permanent)
-            outcome.failed.append((row.key, exc.answer))
-            continue
+            upcoming = upcoming_of.get(intent.recipient) if intent.kind is Kind.DIGEST else None
+            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data)
+            size = len(item.message.as_bytes())
+            if size > max_bytes:
+                raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
         except (ValueError, KeyError) as exc:
             # A message that cannot be built will not build on retry either.
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, f"cannot build: {exc}", permanent=True)
-            outcome.failed.append((row.key, f"cannot build: {exc}"))
+            refused.append((row.key, f"cannot build: {exc}"))
             continue
+        ready.append((row, item))
+    # What cannot be built is recorded before anything is sent.
+    with store.session() as session:
+        for key, reason in refused:
+            ledger.mark_failed(session, key, claim.token, reason, permanent=True)
+            outcome.failed.append((key, reason))
+
+    def record(index: int, result: str | DeliveryError) -> None:
+        # Each outcome in its own short transaction, as soon as the transport knows it.
+        row = ready[index][0]
         with store.session() as session:
-            if not ledger.mark_sent(session, row.key, claim.token, now, transport.name, ref):
-                # Taken over meanwhile: the rescuer sends it again under the same key, which an
-                # idempotent transport turns into one delivery; it is the rescuer's to report.
-                continue
-        outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, ref))
+            if isinstance(result, DeliveryError):
+                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
+                outcome.failed.append((row.key, result.answer))
+            elif ledger.mark_sent(session, row.key, claim.token, now, transport.name, result):
+                outcome.sent.append(
+                    Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result)
+                )
+            # else: taken over meanwhile; the rescuer sends it again under the same key (an
+            # idempotent transport turns that into one delivery) and it is the rescuer's to report.
+
+    if ready:
+        send_all(transport, [item for _, item in ready], record)
     return outcome
 
 
@@ -148,11 +164,12 @@ def drain(
     chunk_size: int,
     stale_after: timedelta = timedelta(minutes=10),
     max_chunks: int = 1000,
+    max_bytes: int = 10_000_000,
 ) -> DeliveryOutcome:
     """Deliver chunk after chunk until nothing due is left (or `max_chunks` were done)."""
     total = DeliveryOutcome()
     for _ in range(max_chunks):
-        chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after)
+        chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after, max_bytes)
         total.merge(chunk)
         if chunk.claimed < chunk_size:
             break

@@ -19,7 +19,7 @@ def missing(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def require(condition: bool, reason: str) -> None:
+def require(condition: object, reason: str) -> None:
     """`missing(reason)` unless `condition` holds."""
     if not condition:
         missing(reason)

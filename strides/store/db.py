@@ -25,6 +25,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     # WAL lets readers and one writer work at once; busy_timeout waits instead of failing.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # In WAL mode NORMAL is durable across application crashes (not power loss) and far faster.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -143,12 +143,19 @@ def claim(
         and_(MessageRow.status.in_((PENDING, FAILED)), MessageRow.send_at <= now),
         and_(MessageRow.status == SENDING, MessageRow.claimed_at < now - stale_after),
     )
-    ids = select(MessageRow.id).where(due).order_by(MessageRow.send_at, MessageRow.id).limit(limit)
+    query = select(MessageRow.id).where(due).order_by(MessageRow.send_at, MessageRow.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
+        # Lock the chosen rows until this transaction ends; other workers skip them.
+        query = query.with_for_update(skip_locked=True)
+    # Two statements, not `UPDATE ... WHERE id IN (SELECT ... LIMIT n SKIP LOCKED)`: PostgreSQL may
+    # run such a subquery once per row and so claim far more than `limit` rows. Where nothing
+    # locks (SQLite), `due` in the UPDATE makes a row claimed by someone else in between drop out.
+    ids = list(session.scalars(query))
+    if not ids:
+        return Claim(token, [])
     session.execute(
         update(MessageRow)
-        .where(MessageRow.id.in_(ids.scalar_subquery()), due)
+        .where(MessageRow.id.in_(ids), due)
         .values(status=SENDING, claimed_by=token, claimed_at=now, attempts=MessageRow.attempts + 1)
         .execution_options(synchronize_session=False)
     )

@@ -87,6 +87,18 @@ def test_successive_claims_never_share_a_message(any_loaded_store: Store, sample
     assert len(set(claimed)) == 7
 
 
+def test_a_claim_never_takes_more_than_its_limit(any_loaded_store: Store, sample_org: Organisation):
+    # Regression: `UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` let PostgreSQL
+    # re-run the subquery per row and claim every due message at once, starving the other workers.
+    with any_loaded_store.session() as session:
+        ledger.record(session, intents(200), sample_org, NOW)
+    with any_loaded_store.session() as session:
+        claim = ledger.claim(session, NOW, limit=5)
+    assert len(claim.rows) == 5
+    assert count(any_loaded_store, status=ledger.SENDING) == 5
+    assert count(any_loaded_store, status=ledger.PENDING) == 195
+
+
 def test_only_the_claimant_marks_a_message_sent(any_loaded_store: Store, sample_org: Organisation):
     with any_loaded_store.session() as session:
         ledger.record(session, intents(1), sample_org, NOW)
@@ -146,3 +158,13 @@ def test_a_plain_postgresql_url_means_psycopg_3():
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_claim_never_takes_more_than_its_limit_regression_subquery_run_per_row(
+    any_loaded_store: Store, sample_org: Organisation
+):
+    with any_loaded_store.session() as session:
+        ledger.record(session, intents(40), sample_org, NOW)
+    with any_loaded_store.session() as session:
+        assert len(ledger.claim(session, NOW, limit=3).rows) == 3
+    assert count(any_loaded_store, status=ledger.SENDING) == 3

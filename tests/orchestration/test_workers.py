@@ -57,7 +57,8 @@ def ledger_rows(store: Store) -> list:
 def test_two_workers_planning_and_delivering_the_same_window_send_every_message_once(
     pg_store: Store, tmp_path: Path
 ):
-    workers = [start_worker(pg_store, tmp_path, chunk=5, delay=0.005) for _ in range(2)]
+    # Slow sends (20 ms) keep the first worker busy long enough for the second to join in.
+    workers = [start_worker(pg_store, tmp_path, chunk=5, delay=0.02) for _ in range(2)]
     wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 2, "both workers to start")
     (tmp_path / "go").touch()
     assert [w.wait(timeout=120) for w in workers] == [0, 0]
