@@ -176,6 +176,16 @@ def drain(
     return total
 
 
+def count_due(store: Store, now: datetime) -> int:
+    with store.session() as session:
+        return ledger.count_due(session, now)
+
+
+def chunks_per_task(due: int, chunk_size: int, tasks: int) -> int:
+    """Chunks each delivery task should drain so that `due` messages take about `tasks` tasks."""
+    return max(1, -(-due // (chunk_size * tasks)))
+
+
 def next_window(
     store: Store, now: datetime, first_window: timedelta, since: datetime | None = None
 ) -> Window | None:
