@@ -16,6 +16,8 @@ from strides.ruleset import load_rules_safely
 from strides.store import Store
 
 MAX_CHUNKS_PER_TICK = 1000
+# However much is due, a tick's delivery is about this many task runs (each drains several chunks).
+DELIVERY_TASKS = 32
 
 
 @task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])
@@ -27,8 +29,8 @@ def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanO
 
 
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
-def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    return send_due(settings, now)
+def deliver_task(settings: Settings, now: datetime, chunks: int = 1) -> engine.DeliveryOutcome:
+    return send_due(settings, now, chunks)
 
 
 def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:
@@ -70,10 +72,11 @@ def tick(
     outcome = plan_task(config, window, now) if window else None
     planned = outcome.planned if outcome else 0
     delivery = engine.DeliveryOutcome()
+    chunks = engine.chunks_per_task(engine.count_due(store, now), config.chunk_size, DELIVERY_TASKS)
     for _ in range(MAX_CHUNKS_PER_TICK):
-        chunk = deliver_task(config, now)
+        chunk = deliver_task(config, now, chunks)
         delivery.merge(chunk)
-        if chunk.claimed < config.chunk_size:
+        if chunk.claimed < config.chunk_size * chunks:
             break
     engine.record_tick(store, now, window, planned, delivery)
     _artifact(now, window, delivery)

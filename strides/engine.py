@@ -116,7 +116,7 @@ def deliver_due(
     A message that cannot be built (bad address, line break in a header, too large) is dead before
     anything is sent; nothing goes out half-built. A claim older than `stale_after` belongs to a
     worker presumed dead and is taken over. Only the slice of the organisation the chunk needs is
-    loaded (strides.store.slices).
+    loaded (strides.store.slices), so a chunk costs the same in a large organisation as in a small one.
     """
     outcome = DeliveryOutcome()
     with store.session() as session:
@@ -129,7 +129,7 @@ def deliver_due(
     digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
         org = slices.load_slice(session, sorted(needed))
-        upcoming = _upcoming_of(session, org, digests, now) if digests else {}
+        upcoming_of = _upcoming_of(session, org, digests, now) if digests else {}
         blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
         held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)
     with_data = bool(getattr(transport, "wants_template_data", False))
@@ -155,7 +155,8 @@ def deliver_due(
             refused.append((row.key, why))
             continue
         try:
-            item = outgoing(intent, org, sender, now, upcoming.get(intent.recipient), with_data=with_data)
+            upcoming = upcoming_of.get(intent.recipient) if intent.kind is Kind.DIGEST else None
+            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data)
             size = len(item.message.as_bytes())
             if size > max_bytes:
                 raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
@@ -207,6 +208,16 @@ def drain(
         if chunk.claimed < chunk_size:
             break
     return total
+
+
+def count_due(store: Store, now: datetime) -> int:
+    with store.session() as session:
+        return ledger.count_due(session, now)
+
+
+def chunks_per_task(due: int, chunk_size: int, tasks: int) -> int:
+    """Chunks each delivery task should drain so that `due` messages take about `tasks` tasks."""
+    return max(1, -(-due // (chunk_size * tasks)))
 
 
 def next_window(

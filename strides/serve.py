@@ -105,7 +105,11 @@ def build(spec: Spec, settings: Settings) -> Any:
     """The RunnerDeployment of `spec`, its flows given strides' settings as a parameter."""
     from prefect.events import DeploymentEventTrigger
 
+    from strides.flows.common import task_runner
+
     flow = getattr(importlib.import_module(spec.module), spec.function)
+    if settings.task_runner != "thread":
+        flow = flow.with_options(task_runner=task_runner(settings))
     return flow.to_deployment(
         name=spec.name,
         description=spec.description,

@@ -158,3 +158,13 @@ def test_a_plain_postgresql_url_means_psycopg_3():
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_claim_never_takes_more_than_its_limit_regression_subquery_run_per_row(
+    any_loaded_store: Store, sample_org: Organisation
+):
+    with any_loaded_store.session() as session:
+        ledger.record(session, intents(40), sample_org, NOW)
+    with any_loaded_store.session() as session:
+        assert len(ledger.claim(session, NOW, limit=3).rows) == 3
+    assert count(any_loaded_store, status=ledger.SENDING) == 3
