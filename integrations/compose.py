@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -11,12 +12,12 @@ from email_validator import EmailNotValidError, validate_email
 
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.digest_data import digest_data
-from strides.integrations.mime import Envelope, invite_message, simple_message
+from strides.integrations.mime import Content, Envelope
 from strides.integrations.render import local_time, render_digest, render_notice
 from strides.integrations.transport import Outgoing
 from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.model import Organisation, Person
-from strides.rules.digest import compose_digest
+from strides.rules.digest import Digest, compose_digest
 from strides.rules.intents import Intent
 from strides.rules.schema import Kind
 
@@ -51,15 +52,24 @@ class Sender:
         return Address(self.name, user, domain)
 
 
+_PLAIN_ADDRESS = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$"
+)
+
+
 def _address(person: Person) -> Address:
     """The person's address, checked again here: snapshots and hand-edited stores can hold anything."""
     if "\r" in person.name or "\n" in person.name:
         raise ValueError(f"line break in the name of {person.id}: {person.name!r}")
-    try:
-        checked = validate_email(str(person.email), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValueError(f"invalid address for {person.id}: {exc}") from exc
-    user, domain = checked.normalized.rsplit("@", 1)
+    email = str(person.email)
+    if not _PLAIN_ADDRESS.match(email):
+        # Anything but a plain ASCII address gets the full (slower) check.
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"invalid address for {person.id}: {exc}") from exc
+    user, domain = email.rsplit("@", 1)
     return Address(person.name, user, domain)
 
 
@@ -85,22 +95,33 @@ def _envelope(intent: Intent, person: Person, sender: Sender, now: datetime, sub
     )
 
 
-def compose(
+def _digest_subject(digest: Digest) -> str:
+    return f"Your week in growth: {len(digest.goals)} goals, {len(digest.due_soon)} due soon"
+
+
+def content(
     intent: Intent, org: Organisation, sender: Sender, now: datetime, upcoming: list[str] | None = None
-) -> EmailMessage:
+) -> Content:
+    """The message's parts: envelope, text, HTML and, for invites, the calendar."""
     person = org.people[intent.recipient]
     if intent.kind is Kind.INVITE:
         return _invite(intent, org, person, sender, now)
     if intent.kind is Kind.DIGEST:
         digest = compose_digest(person, org, intent.occurrence)
         text, html = render_digest(digest, upcoming or [], sender.unsubscribe_url(intent))
-        subject = f"Your week in growth: {len(digest.goals)} goals, {len(digest.due_soon)} due soon"
-        return simple_message(_envelope(intent, person, sender, now, subject), text, html)
+        return Content(_envelope(intent, person, sender, now, _digest_subject(digest)), text, html)
     text, html = render_notice(person, intent.title, intent.body, "", sender.unsubscribe_url(intent))
-    return simple_message(_envelope(intent, person, sender, now, intent.title), text, html)
+    return Content(_envelope(intent, person, sender, now, intent.title), text, html)
 
 
-def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, now: datetime) -> EmailMessage:
+def compose(
+    intent: Intent, org: Organisation, sender: Sender, now: datetime, upcoming: list[str] | None = None
+) -> EmailMessage:
+    """The finished RFC 5322 message."""
+    return content(intent, org, sender, now, upcoming).message()
+
+
+def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, now: datetime) -> Content:
     meeting = intent.meeting
     if meeting is None:
         raise ValueError(f"invite {intent.key} has no meeting")
@@ -124,8 +145,8 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
     prefix, note = _invite_wording(meeting.method, meeting.sequence)
     body = f"{note}\n\n{intent.body}" if note else intent.body
     text, html = render_notice(person, intent.title, body, f"{when} · with {with_whom}")
-    subject = f"{prefix}: {intent.title}"
-    return invite_message(_envelope(intent, person, sender, now, subject), text, html, ics, meeting.method)
+    envelope = _envelope(intent, person, sender, now, f"{prefix}: {intent.title}")
+    return Content(envelope, text, html, ics, meeting.method)
 
 
 def _invite_wording(method: str, sequence: int) -> tuple[str, str]:
@@ -148,12 +169,20 @@ def outgoing(
     upcoming: list[str] | None = None,
     *,
     with_data: bool = False,
+    structured: bool = False,
 ) -> Outgoing:
-    """The finished message, plus the digest as data when a template mode will render it."""
-    message = compose(intent, org, sender, now, upcoming)
-    data = None
+    """One message ready for a transport.
+
+    `structured`: leave MIME unbuilt (a provider's API takes the parts). `with_data`: a digest goes as
+    data for the provider's template, and nothing is rendered here at all.
+    """
+    person = org.people[intent.recipient]
     if with_data and intent.kind is Kind.DIGEST:
-        person = org.people[intent.recipient]
         digest = compose_digest(person, org, intent.occurrence)
-        data = digest_data(digest, upcoming or [], f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}")
-    return Outgoing(intent.key, message, label(intent), data)
+        local_date = f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}"
+        data = digest_data(digest, upcoming or [], local_date)
+        parts = Content(_envelope(intent, person, sender, now, _digest_subject(digest)), "")
+        return Outgoing(intent.key, None, label(intent), data, parts)
+    parts = content(intent, org, sender, now, upcoming)
+    message = None if structured else parts.message()
+    return Outgoing(intent.key, message, label(intent), None, parts)

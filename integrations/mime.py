@@ -21,10 +21,17 @@ class Envelope:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def _headers(message: EmailMessage, envelope: Envelope) -> None:
-    for bad in (envelope.subject, envelope.to.display_name, envelope.sender.display_name):
+def check_envelope(envelope: Envelope) -> None:
+    """Header injection guard: no line breaks in anything that becomes a header."""
+    values = [envelope.subject, envelope.to.display_name, envelope.sender.display_name]
+    values += [v for pair in envelope.headers for v in pair]
+    for bad in values:
         if "\r" in bad or "\n" in bad:
             raise ValueError("line breaks are not allowed in names or subjects")
+
+
+def _headers(message: EmailMessage, envelope: Envelope) -> None:
+    check_envelope(envelope)
     message["From"] = envelope.sender
     message["To"] = envelope.to
     message["Subject"] = envelope.subject
@@ -65,3 +72,34 @@ def invite_message(envelope: Envelope, text: str, html: str, ics: bytes, method:
         filename="invite.ics" if method == "REQUEST" else "cancel.ics",
     )
     return message
+
+
+@dataclass(frozen=True)
+class Content:
+    """A message before MIME: what every transport needs, in parts a provider's API can take directly.
+
+    `text` empty with no html means "rendered elsewhere" (a provider's template).
+    """
+
+    envelope: Envelope
+    text: str
+    html: str | None = None
+    ics: bytes | None = None
+    method: Method | None = None
+
+    def __post_init__(self) -> None:
+        check_envelope(self.envelope)
+
+    @property
+    def ics_filename(self) -> str:
+        return "invite.ics" if self.method == "REQUEST" else "cancel.ics"
+
+    def message(self) -> EmailMessage:
+        if self.ics is not None and self.method is not None:
+            return invite_message(self.envelope, self.text, self.html or "", self.ics, self.method)
+        return simple_message(self.envelope, self.text, self.html)
+
+    def size(self) -> int:
+        """About what the MIME message weighs (base64 for the calendar attachment)."""
+        calendar = len(self.ics) * 7 // 3 if self.ics else 0
+        return 2000 + len(self.text.encode()) + len((self.html or "").encode()) + calendar

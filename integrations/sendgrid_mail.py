@@ -30,9 +30,9 @@ from strides.integrations.sendgrid_payload import (
     MAX_PERSONALIZATIONS,
     Options,
     TemplateItem,
+    _parts,
     build_payload,
     build_template_payload,
-    parts_of,
     template_item,
 )
 from strides.integrations.transport import OnResult, Outgoing
@@ -192,6 +192,9 @@ class SendGridTransport:
     def __repr__(self) -> str:
         return f"SendGridTransport(host={self.host!r}, mode={self.mode!r}, key=***)"
 
+    # The payload is built from strides' structured content: MIME is never built for SendGrid.
+    wants_structured = True
+
     @property
     def wants_template_data(self) -> bool:
         return self.mode == "dynamic-template"
@@ -271,18 +274,20 @@ class SendGridTransport:
         return [r if r is not None else DeliveryError("?", "not sent") for r in results]
 
     def _send_one(self, item: Outgoing) -> str | DeliveryError:
+        source = item.content if item.content is not None else item.mime()
         try:
-            return self.send(item.key, item.message, item.label)
+            return self.deliver(item.key, build_payload(source, self.options))
         except DeliveryError as exc:
             return exc
 
     def _send_template_batch(self, items: Sequence[Outgoing]) -> str | DeliveryError:
         assert self.template_id is not None
         entries: list[TemplateItem] = []
-        for item in items:
+        sources = [item.content if item.content is not None else item.mime() for item in items]
+        for item, source in zip(items, sources, strict=True):
             assert item.template_data is not None
-            entries.append(template_item(item.message, item.template_data))
-        sender = parts_of(items[0].message).sender
+            entries.append(template_item(source, item.template_data))
+        sender = _parts(sources[0]).sender
         payload = build_template_payload(entries, sender, self.template_id, self.options)
         batch_key = f"{items[0].key}+{len(items) - 1}"
         try:

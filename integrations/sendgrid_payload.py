@@ -16,6 +16,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
+from strides.integrations.mime import Content
+
 MAX_PERSONALIZATIONS = 1000
 MAX_CATEGORIES = 10
 # Headers SendGrid sets itself or takes from dedicated fields; sending them as `headers` is refused.
@@ -123,6 +125,50 @@ def parts_of(message: EmailMessage) -> Parts:
     )
 
 
+def parts_from_content(content: Content) -> Parts:
+    """The same pieces straight from strides' structured content: no MIME built or parsed (fast path)."""
+    envelope = content.envelope
+    contents = [{"type": "text/plain", "value": content.text}] if content.text else []
+    if content.html:
+        contents.append({"type": "text/html", "value": content.html})
+    attachments: list[dict[str, str]] = []
+    if content.ics is not None and content.method is not None:
+        contents.append({"type": f"text/calendar; method={content.method}", "value": content.ics.decode()})
+        attachments.append(
+            {
+                "content": base64.b64encode(content.ics).decode("ascii"),
+                "type": "application/ics",
+                "filename": content.ics_filename,
+                "disposition": "attachment",
+            }
+        )
+    headers = {"Message-ID": envelope.message_id, "Auto-Submitted": "auto-generated"}
+    args: dict[str, str] = {}
+    for name, value in envelope.headers:
+        lowered = name.lower()
+        if lowered.startswith(ARG_PREFIX):
+            args["strides_" + lowered[len(ARG_PREFIX) :]] = value
+        elif lowered not in RESERVED:
+            headers[name] = value
+    return Parts(
+        sender=_address(envelope.sender),
+        to=_address(envelope.to),
+        subject=envelope.subject,
+        contents=contents,
+        attachments=attachments,
+        headers=headers,
+        args=args,
+    )
+
+
+def _parts(source: EmailMessage | Content | Parts) -> Parts:
+    if isinstance(source, Parts):
+        return source
+    if isinstance(source, EmailMessage):
+        return parts_of(source)
+    return parts_from_content(source)
+
+
 def _categories(options: Options, args: Mapping[str, str]) -> list[str]:
     wanted = [*options.categories, args.get("strides_kind", ""), args.get("strides_rule", "")]
     unique = list(dict.fromkeys(c for c in wanted if c))
@@ -142,9 +188,9 @@ def _settings(options: Options, *, invite: bool, category: str = "") -> dict[str
     return payload
 
 
-def build_payload(message: EmailMessage, options: Options) -> dict[str, Any]:
-    """One rendered message as a `mail/send` request body."""
-    parts = parts_of(message)
+def build_payload(source: EmailMessage | Content | Parts, options: Options) -> dict[str, Any]:
+    """One rendered message (MIME or strides' structured content) as a `mail/send` request body."""
+    parts = _parts(source)
     personalization: dict[str, Any] = {"to": [parts.to]}
     if parts.args:
         personalization["custom_args"] = parts.args
@@ -175,8 +221,8 @@ class TemplateItem:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def template_item(message: EmailMessage, data: Mapping[str, Any]) -> TemplateItem:
-    parts = parts_of(message)
+def template_item(source: EmailMessage | Content | Parts, data: Mapping[str, Any]) -> TemplateItem:
+    parts = _parts(source)
     headers = {k: v for k, v in parts.headers.items() if k.lower() != "message-id"}
     return TemplateItem(parts.to, parts.args, {"subject": parts.subject, **data}, headers)
 

@@ -15,6 +15,7 @@ from strides.integrations import DeliveryError
 
 if TYPE_CHECKING:
     from strides.config import Settings
+    from strides.integrations.mime import Content
 
 
 class Transport(Protocol):
@@ -29,12 +30,30 @@ class Transport(Protocol):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One finished message of a chunk; `template_data` is the structured digest, for template modes."""
+    """One message of a chunk.
+
+    `message` is the MIME message, or None when it was left unbuilt for a transport that takes the
+    structured `content` (SendGrid's API); `mime()` builds it on demand. `template_data` is a digest as
+    data, for a provider's template mode.
+    """
 
     key: str
-    message: EmailMessage
+    message: EmailMessage | None
     label: str
     template_data: Mapping[str, Any] | None = None
+    content: Content | None = None
+
+    def mime(self) -> EmailMessage:
+        if self.message is not None:
+            return self.message
+        if self.content is None:
+            raise ValueError(f"message {self.key} has neither MIME nor content")
+        return self.content.message()
+
+    def size(self) -> int:
+        if self.message is not None:
+            return len(self.message.as_bytes())
+        return self.content.size() if self.content is not None else 0
 
 
 # Told of each item's result (its index, its reference or error) as soon as it is known, so the
@@ -61,7 +80,7 @@ def send_all(
     results: list[str | DeliveryError] = []
     for index, item in enumerate(items):
         try:
-            result: str | DeliveryError = transport.send(item.key, item.message, item.label)
+            result: str | DeliveryError = transport.send(item.key, item.mime(), item.label)
         except DeliveryError as exc:
             result = exc
         results.append(result)

@@ -133,6 +133,7 @@ def deliver_due(
         blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
         held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)
     with_data = bool(getattr(transport, "wants_template_data", False))
+    structured = bool(getattr(transport, "wants_structured", False))
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
@@ -156,8 +157,8 @@ def deliver_due(
             continue
         try:
             upcoming = upcoming_of.get(intent.recipient) if intent.kind is Kind.DIGEST else None
-            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data)
-            size = len(item.message.as_bytes())
+            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data, structured=structured)
+            size = item.size()
             if size > max_bytes:
                 raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
         except (ValueError, KeyError) as exc:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -97,8 +98,11 @@ def outgoing_by_kind(sample_org: Organisation) -> dict[str, Outgoing]:
     invite = intent(Kind.INVITE, "p002", "mentor-checkin", "Check-in with Chen", meeting(sample_org))
     digest = intent(Kind.DIGEST, "p001", "weekly-digest", "Weekly digest")
     notice = intent(Kind.EMAIL, "p003", "review-reminder", "Your review is in two weeks")
+    rendered = outgoing(digest, sample_org, SENDER, NOW, ["Check-in: Thursday"])
+    as_data = outgoing(digest, sample_org, SENDER, NOW, ["Check-in: Thursday"], with_data=True)
     return {
-        "digest": outgoing(digest, sample_org, SENDER, NOW, ["Check-in: Thursday"], with_data=True),
+        # Rendered (MIME and content) and, for template modes, the same digest as data.
+        "digest": replace(rendered, template_data=as_data.template_data),
         "notification": outgoing(notice, sample_org, SENDER, NOW),
         "invite": outgoing(invite, sample_org, SENDER, NOW),
         "cancel": cancel_of(sample_org, invite),

@@ -66,13 +66,15 @@ def test_a_line_break_in_a_name_kills_that_message_with_the_reason_and_sends_not
 
 def test_markup_and_template_syntax_in_a_goal_title_arrive_as_text(sample_org):
     org = hostile(sample_org)
-    item = outgoing(intent(Kind.DIGEST, "p003", "weekly-digest", "x"), org, SENDER, FIXED_NOW, with_data=True)
+    digest = intent(Kind.DIGEST, "p003", "weekly-digest", "x")
+    item = outgoing(digest, org, SENDER, FIXED_NOW)
+    data = outgoing(digest, org, SENDER, FIXED_NOW, with_data=True).template_data
     html = item.message.get_body(("html",)).get_content()
     text = item.message.get_body(("plain",)).get_content()
     assert "&lt;img src=x onerror=alert(1)&gt; {{ 7*7 }} {% raw %}{{ config }}" in html
     assert "<img src=x" not in html and "&gt; 49" not in html
     assert HOSTILE_TITLE in text
-    assert any(goal["title"] == HOSTILE_TITLE for goal in (item.template_data or {})["goals"])
+    assert any(goal["title"] == HOSTILE_TITLE for goal in (data or {})["goals"])
 
 
 @pytest.mark.parametrize("address", ["bob@@example.com", "bob@exa mple.com", "bob@example"])

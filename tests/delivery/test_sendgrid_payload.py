@@ -84,3 +84,19 @@ def test_a_template_request_holds_at_most_1000_personalizations(outgoing_by_kind
     entry = template_item(item.message, item.template_data or {})
     with pytest.raises(ValueError, match="1 to 1000"):
         build_template_payload([entry] * (MAX_PERSONALIZATIONS + 1), {"email": "a@b.co"}, "d-x", Options())
+
+
+@pytest.mark.parametrize("kind", ["digest", "notification", "invite"])
+def test_the_fast_path_from_structured_content_builds_the_same_payload_as_from_mime(outgoing_by_kind, kind):
+    item = outgoing_by_kind[kind]
+    assert item.content is not None
+    from_content = build_payload(item.content, Options())
+    from_mime = build_payload(item.message, Options())
+
+    def normalised(payload):
+        for entry in payload["content"]:
+            # MIME stores text with a final newline and the calendar with CRLF: the same text.
+            entry["value"] = entry["value"].replace("\r\n", "\n").rstrip("\n")
+        return payload
+
+    assert normalised(from_content) == normalised(from_mime)
