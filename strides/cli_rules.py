@@ -225,6 +225,8 @@ def plan_command(
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     organisation = loaded.organisation
+    if loaded.rejected:
+        err.print(f"[yellow]{len(loaded.rejected)} record(s) rejected; planning the rest[/]", highlight=False)
     if person is not None and person not in organisation.people:
         err.print(f"[bold red]error:[/] no person {person!r} in the organisation", highlight=False)
         raise typer.Exit(2)
