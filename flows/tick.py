@@ -25,7 +25,16 @@ def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanO
     loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
     if loaded.warning:
         print(f"WARNING: {loaded.warning}")
-    return engine.plan_window(Store(settings.db_url), loaded.rules, window, now)
+    outcome = engine.plan_window(Store(settings.db_url), loaded.rules, window, now)
+    # Skipped messages (missing relationship, later than max_lateness, inhibited) are reported.
+    for skip in outcome.skips[:200]:
+        print(
+            f"skipped: rule {skip.rule_id}, {skip.subject} "
+            f"at {skip.occurrence:%Y-%m-%d %H:%M %Z}: {skip.reason}"
+        )
+    if len(outcome.skips) > 200:
+        print(f"skipped: {len(outcome.skips) - 200} more")
+    return outcome
 
 
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])

@@ -106,6 +106,29 @@ def _message(error: Any) -> str:
     return msg
 
 
+_CEL_AT = re.compile(r"CEL syntax error at 1:(\d+)")
+_FIELD = re.compile(r"unknown (?:field|variable) '([^']+)'")
+
+
+def _inside_condition(text: str, where: Location, message: str) -> Location:
+    """Point at the spot inside a one-line condition (`when: ...`) instead of at the key."""
+    lines = text.splitlines()
+    if not 0 < where.line <= len(lines):
+        return where
+    line = lines[where.line - 1]
+    match = re.match(r"\s*(?:-\s*)?when:\s*(['\"]?)", line)
+    if match is None or not line[match.end() :].strip():
+        return where
+    start = match.end()  # 0-based column where the expression begins
+    if found := _CEL_AT.search(message):
+        return Location(where.file, where.line, start + int(found.group(1)))
+    if found := _FIELD.search(message):
+        offset = line.find(found.group(1), start)
+        if offset >= 0:
+            return Location(where.file, where.line, offset + 1)
+    return where
+
+
 def parse_rules(text: str, filename: str) -> tuple[Rule, ...]:
     """Parse one rule file; raise RuleSetError listing every problem found."""
     try:
@@ -127,6 +150,8 @@ def parse_rules(text: str, filename: str) -> tuple[Rule, ...]:
                 continue  # an item was refused: the list being short follows from it
             where, rule_id = _locate(document, error["loc"], filename)
             message, hint = _split_hint(_message(error))
+            if error["loc"] and error["loc"][-1] == "when":
+                where = _inside_condition(text, where, message)
             if (str(where), message) in seen:
                 continue
             seen.add((str(where), message))

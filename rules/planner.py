@@ -94,6 +94,12 @@ class _Occasion:
         return occurrence_name(day=self.moment_day)
 
 
+def _slack(rule: Rule) -> timedelta:
+    """How far business-day shifts and working hours can move a moment (long weekends, holidays)."""
+    moves = rule.calendar.business_days is not Shift.NONE or rule.calendar.working_hours
+    return timedelta(days=8) if moves else timedelta(0)
+
+
 def _lateness(rule: Rule) -> timedelta:
     trigger = rule.trigger
     return timedelta.max if isinstance(trigger, DigestTrigger) else trigger.max_lateness
@@ -144,7 +150,7 @@ class _Planner:
     def _span(self, rule: Rule) -> tuple[date, date]:
         """The owner-local days an occasion of `rule` may fall on and still matter to this window."""
         lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
-        slack = timedelta(days=8) if rule.calendar.business_days is not Shift.NONE else timedelta(0)
+        slack = _slack(rule)
         first = (self.window.start - timedelta(days=1) - slack).date()
         last = (self.window.end + lead + timedelta(days=1) + slack).date()
         return first, last
@@ -156,7 +162,7 @@ class _Planner:
         trigger = rule.trigger
         lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
         # Days far enough back for business-day shifts, and forward for invite lead times.
-        slack = timedelta(days=8) if rule.calendar.business_days is not Shift.NONE else timedelta(0)
+        slack = _slack(rule)
         before = timedelta(days=1) + slack
         after = lead + timedelta(days=1) + slack
         if isinstance(trigger, AnchorTrigger):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -111,9 +112,8 @@ def check(
         raise typer.Exit(1)
 
 
-def _test_rule_loader(base: Path):  # type: ignore[no-untyped-def]
-    from collections.abc import Sequence
-
+def _test_rule_loader(base: Path) -> Callable[[Sequence[str]], RuleSet]:
+    """Loads the `rule_files` a test names, relative to the test file (or `builtin`)."""
     from strides.rules.check import load_checked
     from strides.ruleset import builtin_rule_files
 
@@ -225,6 +225,8 @@ def plan_command(
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     organisation = loaded.organisation
+    if loaded.rejected:
+        err.print(f"[yellow]{len(loaded.rejected)} record(s) rejected; planning the rest[/]", highlight=False)
     if person is not None and person not in organisation.people:
         err.print(f"[bold red]error:[/] no person {person!r} in the organisation", highlight=False)
         raise typer.Exit(2)

@@ -16,7 +16,7 @@ from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
-from strides.rules import RuleSet, Skip, Window, plan
+from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
 from strides.rules.reconcile import reconcile
 from strides.rules.schema import Kind
 from strides.store import Store, invites, ledger, preferences, slices, snapshot, suppressions
@@ -78,6 +78,20 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         new = ledger.record(session, notices, org, now)
         new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
     return PlanOutcome(window, new, len(result.intents), result.skips)
+
+
+def plan_event_window(store: Store, rules: RuleSet, event: Event, now: datetime) -> PlanOutcome:
+    """Plan what the event rules want for one event (some messages may be for later) into the ledger.
+
+    The event transport calls this; ticks also read creations, completions and overdue
+    milestones from the state, with the same keys, so an event seen both ways is sent once.
+    """
+    with store.session() as session:
+        org = snapshot.load_organisation(session)
+        result = plan_event(rules, org, event, now)
+        # A key already in the ledger is left alone: the same event twice plans nothing new.
+        new = ledger.record(session, result.intents, org, now)
+    return PlanOutcome(Window(now, now + timedelta(seconds=1)), new, len(result.intents), result.skips)
 
 
 def _upcoming_of(

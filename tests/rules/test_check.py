@@ -42,10 +42,10 @@ def test_every_problem_of_a_file_is_reported_in_one_run_with_its_location() -> N
         " (RFC 5545 3.3.10)",
         'many-problems.yaml:5:7: rule one: trigger.at: write times in quotes, for example at: "16:00"',
         "many-problems.yaml:6:37: rule one: action.to: unknown recipient 'ownr'",
-        "many-problems.yaml:8:5: rule two: when: unknown field 'goal.stauts' in condition",
+        "many-problems.yaml:8:11: rule two: when: unknown field 'goal.stauts' in condition",
         "many-problems.yaml:9:38: rule two: trigger.offsets: bad duration '-3x'",
         "many-problems.yaml:10:37: rule two: unknown key 'colour'",
-        "many-problems.yaml:12:5: rule three: when: CEL syntax error at 1:14: Syntax error: mismatched input"
+        "many-problems.yaml:12:24: rule three: when: CEL syntax error at 1:14: Syntax error: mismatched input"
         " '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT,"
         " NUM_UINT, STRING, BYTES, IDENTIFIER}",
         "many-problems.yaml:13:15: rule three: trigger.every: BYSETPOS needs another BYxxx part to select"
