@@ -10,28 +10,25 @@ from prefect.artifacts import create_markdown_artifact
 
 from strides import engine
 from strides.config import Settings
-from strides.integrations.compose import Sender
-from strides.integrations.outbox import OutboxTransport
+from strides.flows.common import send_due
 from strides.rules import Window
-from strides.ruleset import load_rules
+from strides.ruleset import load_rules_safely
 from strides.store import Store
 
 MAX_CHUNKS_PER_TICK = 1000
 
 
-def _sender(settings: Settings) -> Sender:
-    return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location)
-
-
 @task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])
 def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanOutcome:
-    return engine.plan_window(Store(settings.db_url), load_rules(settings.rules_dir), window, now)
+    loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
+    if loaded.warning:
+        print(f"WARNING: {loaded.warning}")
+    return engine.plan_window(Store(settings.db_url), loaded.rules, window, now)
 
 
 @task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
 def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    transport = OutboxTransport(settings.outbox)
-    return engine.deliver_due(Store(settings.db_url), transport, _sender(settings), now, settings.chunk_size)
+    return send_due(settings, now)
 
 
 def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:
@@ -53,16 +50,25 @@ def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOut
     create_markdown_artifact(markdown="\n".join(lines), key="strides-tick", description="What the tick sent")
 
 
-@flow(name="tick", flow_run_name="tick {now:%Y-%m-%d %H:%M}", log_prints=True)
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    now = flow_run.parameters.get("now")
+    return f"tick {now.astimezone(UTC):%Y-%m-%d %H:%M}" if isinstance(now, datetime) else "tick now"
+
+
+@flow(name="tick", flow_run_name=_run_name, log_prints=True)
 def tick(
-    now: datetime, settings: dict[str, Any] | None = None, since: datetime | None = None
+    now: datetime | None = None, settings: dict[str, Any] | None = None, since: datetime | None = None
 ) -> dict[str, int]:
-    """Plan the window since the last tick up to `now`, then deliver everything due by `now`."""
+    """Plan the window since the last tick up to `now` (default: the clock), then deliver what is due."""
     config = Settings.model_validate(settings or {})
-    now = now.astimezone(UTC)
+    # A scheduled run has no `now`: the flow (never the logic below it) reads the clock.
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     store = Store(config.db_url)
     window = engine.next_window(store, now, config.first_window, since)
-    planned = plan_task(config, window, now).planned if window else 0
+    outcome = plan_task(config, window, now) if window else None
+    planned = outcome.planned if outcome else 0
     delivery = engine.DeliveryOutcome()
     for _ in range(MAX_CHUNKS_PER_TICK):
         chunk = deliver_task(config, now)
@@ -71,4 +77,10 @@ def tick(
             break
     engine.record_tick(store, now, window, planned, delivery)
     _artifact(now, window, delivery)
-    return {"planned": planned, "sent": len(delivery.sent), "failed": len(delivery.failed)}
+    skipped = len(outcome.skips) if outcome else 0
+    return {
+        "planned": planned,
+        "sent": len(delivery.sent),
+        "failed": len(delivery.failed),
+        "skipped": skipped,
+    }

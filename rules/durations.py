@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _PART = re.compile(r"(\d+)([wdhm])")
 _WHOLE = re.compile(r"^[+-]?(\d+[wdhm])+$")
@@ -42,4 +42,9 @@ def _coerce(value: object) -> object:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration, return_type=str)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_coerce),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _WHOLE.pattern, "examples": ["15m", "1h30m", "-14d", "2w"]}),
+]

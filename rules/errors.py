@@ -9,10 +9,13 @@ from strides.yamltext import Location
 class RuleError(StridesError, ValueError):
     """A rule file or rule is invalid: `file:line:col: rule ID: message`."""
 
-    def __init__(self, location: Location | None, rule_id: str | None, message: str) -> None:
+    def __init__(
+        self, location: Location | None, rule_id: str | None, message: str, hint: str | None = None
+    ) -> None:
         self.location = location
         self.rule_id = rule_id
         self.message = message
+        self.hint = hint
         where = f"{location}: " if location else ""
         who = f"rule {rule_id}: " if rule_id else ""
         super().__init__(f"{where}{who}{message}")

@@ -81,3 +81,5 @@ class Skip:
 class Plan:
     intents: tuple[Intent, ...]
     skips: tuple[Skip, ...] = ()
+    # Missing relationships replaced by the manager (the rule's `missing: manager` policy).
+    fallbacks: tuple[Skip, ...] = ()

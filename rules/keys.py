@@ -23,13 +23,13 @@ def message_key(rule_id: str, subject: str, occurrence: datetime, recipient: str
 def meeting_uid(rule_id: str, subject: str, slot: str, domain: str = "strides") -> str:
     """Calendar UID: stable per (rule, subject, slot), shared by every attendee's copy.
 
-    The slot names the occurrence without its clock time (see `meeting_slot`), so a meeting
+    The slot names the occurrence without its clock time (see `occurrence_name`), so a meeting
     that moves keeps its UID and is updated instead of being invited to twice.
     """
     return f"{_digest('meeting', rule_id, subject, slot)}@{domain}"
 
 
-def meeting_slot(*, offset_days: int | None = None, day: date | None = None) -> str:
+def occurrence_name(*, offset_days: int | None = None, day: date | None = None) -> str:
     """Which occurrence of a rule a meeting is, independent of when it takes place.
 
     Anchored meetings are named by their offset from the anchor ("7 days before the

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from strides.rules import schema
 from strides.rules.errors import RuleError, RuleSetError
 from strides.rules.schema import Rule, RuleFile
 from strides.yamltext import LocatedDict, Location, YamlError
 from strides.yamltext import load as load_yaml
+
+_MODELS = [
+    getattr(schema, name)
+    for name in dir(schema)
+    if isinstance(getattr(schema, name), type) and issubclass(getattr(schema, name), schema._Strict)
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,33 @@ def _locate(document: Any, loc: tuple[int | str, ...], filename: str) -> tuple[L
     return where, rule_id
 
 
+_HINTED = re.compile(r"^(.*?)(?:: | \()((?:did you mean|use |conditions are)[^)]*?)\)?$", re.S)
+
+
+@functools.cache
+def _known_keys() -> tuple[str, ...]:
+    names: set[str] = set()
+    for model in _MODELS:
+        names.update(f.alias or n for n, f in model.model_fields.items())
+    return tuple(sorted(names))
+
+
+def _split_hint(message: str) -> tuple[str, str | None]:
+    match = _HINTED.match(message)
+    if match and match.group(1):
+        return match.group(1), match.group(2)
+    return message, None
+
+
+def _hint_for(error: Any) -> str | None:
+    if error["type"] == "extra_forbidden" and error["loc"]:
+        close = difflib.get_close_matches(str(error["loc"][-1]), _known_keys(), n=1, cutoff=0.6)
+        return f"did you mean '{close[0]}'?" if close else "see docs/rules.md for the keys of each part"
+    if error["type"] == "missing" and error["loc"]:
+        return f"add `{error['loc'][-1]}:`"
+    return None
+
+
 def _message(error: Any) -> str:
     loc = [str(p) for p in error["loc"] if not str(p)[0].isupper() and "[" not in str(p)]
     field = ".".join(p for p in loc if not p.isdigit() and p != "rules")
@@ -74,13 +111,18 @@ def parse_rules(text: str, filename: str) -> tuple[Rule, ...]:
     except ValidationError as exc:
         errors = []
         seen: set[tuple[str, str]] = set()
-        for error in exc.errors():
+        problems = exc.errors()
+        failed = {tuple(e["loc"]) for e in problems if e["type"] != "too_short"}
+        for error in problems:
+            loc = tuple(error["loc"])
+            if error["type"] == "too_short" and any(f[: len(loc)] == loc for f in failed):
+                continue  # an item was refused: the list being short follows from it
             where, rule_id = _locate(document, error["loc"], filename)
-            message = _message(error)
+            message, hint = _split_hint(_message(error))
             if (str(where), message) in seen:
                 continue
             seen.add((str(where), message))
-            errors.append(RuleError(where, rule_id, message))
+            errors.append(RuleError(where, rule_id, message, hint or _hint_for(error)))
         raise RuleSetError(errors) from None
 
 

@@ -4,43 +4,62 @@ A message is due in a window when its send time falls before the window's end an
 still useful at the window's start: an invite until its meeting begins, anything else only
 inside the window itself. The ledger's keys remove what was already planned, so planning an
 overlapping window again adds nothing.
+
+Catch-up: the engine plans from the end of its last tick, so a moment that passed while it
+was down lies in the next window and fires once, late; later than the rule's `max_lateness`
+(measured at the window's end, the tick's "now") it is skipped and recorded as skipped.
+
+Conditions see `now` as the window's end (or the event planner's `now`), and one CEL context
+is built per record (person, goal, milestone) and reused by every rule's condition.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Container, Iterator
-from dataclasses import dataclass
+from collections.abc import Container, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from dateutil.rrule import rrulestr
 
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
+from strides.rules.calendar import (
+    into_working_hours,
+    local_moment,
+    meeting_slot,
+    out_of_quiet_hours,
+    shift_day,
+)
+from strides.rules.conditions import (
+    build_context,
+    compile_condition,
+    evaluate,
+    goal_view,
+    milestone_view,
+    person_view,
+)
 from strides.rules.digest import compose_digest
+from strides.rules.events import Event, derived_events
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
-from strides.rules.keys import meeting_slot, meeting_uid, message_key
+from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
+from strides.rules.recipients import resolve
 from strides.rules.schema import (
     Anchor,
     AnchorTrigger,
+    CadenceAnchor,
     CadenceTrigger,
     DigestTrigger,
+    EscalationTrigger,
+    EventTrigger,
     Kind,
-    MissingPolicy,
-    Role,
+    NoOverlap,
     Rule,
 )
 from strides.rules.templates import render_text
 
-
-def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """`at` on `day` on the wall clock of `tz`; a time skipped by a DST jump moves forward."""
-    naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=tz)
-    # Round-trip through UTC: a wall time inside a spring-forward gap does not exist and
-    # comes back shifted by the gap, which is what a person's calendar would do too.
-    return aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
+__all__ = ["local_moment", "plan", "plan_event"]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -64,42 +83,66 @@ class _Occasion:
     milestone: Milestone | None = None
     # Anchored occasions: days from the anchor. Names the meeting independently of its date.
     offset_days: int | None = None
+    # An exact moment (events without `at`) instead of `at` on `moment_day`.
+    moment: datetime | None = None
+    # Escalation steps name their own recipients and may have their own title.
+    to: tuple[str, ...] | None = None
+    title: str | None = None
+    at: time | None = None
 
     @property
     def slot(self) -> str:
+        """Which occurrence this is, independent of its date (so a moved deadline moves the meeting)."""
         if self.offset_days is not None:
-            return meeting_slot(offset_days=self.offset_days)
-        return meeting_slot(day=self.moment_day)
+            return occurrence_name(offset_days=self.offset_days)
+        return occurrence_name(day=self.moment_day)
 
 
+def _lateness(rule: Rule) -> timedelta:
+    trigger = rule.trigger
+    return timedelta.max if isinstance(trigger, DigestTrigger) else trigger.max_lateness
+
+
+@dataclass
 class _Planner:
-    def __init__(
-        self, org: Organisation, window: Window, already: Container[str], known: Container[str]
-    ) -> None:
-        self.org = org
-        self.window = window
-        self.already = already
-        self.known = known
-        self.intents: list[Intent] = []
-        self.skips: list[Skip] = []
+    rules: RuleSet
+    org: Organisation
+    window: Window
+    already: Container[str]
+    # Planning "now": the window's end for ticks, the given moment for events.
+    now: datetime
+    # UIDs of meetings already invited to: wanted whenever they lie ahead (see `_plan_invite`).
+    known: Container[str] = frozenset()
+    intents: list[Intent] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    fallbacks: list[Skip] = field(default_factory=list)
+    _contexts: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     # -- when ---------------------------------------------------------------------------------
 
-    def _local_days(self, tz: ZoneInfo, before: timedelta, after: timedelta) -> tuple[date, date]:
+    def _local_days(self, tz: Any, before: timedelta, after: timedelta) -> tuple[date, date]:
         first = (self.window.start - before).astimezone(tz).date()
         last = (self.window.end + after).astimezone(tz).date()
         return first, last
 
+    def _active_goals(self) -> Iterator[tuple[Goal, Person]]:
+        for goal in self.org.goals.values():
+            if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
+                yield goal, self.org.people[goal.owner]
+
     def occasions(self, rule: Rule) -> Iterator[_Occasion]:
         trigger = rule.trigger
         lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
+        # Days far enough back for catch-up and shifts, and forward for invite lead times.
+        back = (
+            min(trigger.max_lateness, timedelta(days=400)) if not isinstance(trigger, DigestTrigger) else None
+        )
+        before = timedelta(days=2) + (back or timedelta(0)) + timedelta(days=7)
+        after = lead + timedelta(days=9)
         if isinstance(trigger, AnchorTrigger):
             yield from self._anchored(rule, trigger)
         elif isinstance(trigger, CadenceTrigger):
-            for person in self.org.people.values():
-                first, last = self._local_days(person.tz, timedelta(days=1), lead + timedelta(days=1))
-                for day in _recurrence_days(trigger.every, trigger.starts, first, last):
-                    yield _Occasion(rule, f"person:{person.id}", person, day)
+            yield from self._cadence(rule, trigger, before, after)
         elif isinstance(trigger, DigestTrigger):
             for person in self.org.people.values():
                 if not person.digest.enabled:
@@ -110,12 +153,45 @@ class _Planner:
                     if day.isoweekday() == person.digest.weekday:
                         yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
+        elif isinstance(trigger, EscalationTrigger):
+            yield from self._escalation(rule, trigger)
+        # Event rules fire from events (derived from the state in plan(), or plan_event()).
+
+    def _cadence(
+        self, rule: Rule, trigger: CadenceTrigger, before: timedelta, after: timedelta
+    ) -> Iterator[_Occasion]:
+        if trigger.anchor is CadenceAnchor.GOAL_CREATED:
+            for goal, owner in self._active_goals():
+                starts = goal.created_at.astimezone(owner.tz).date()
+                first, last = self._local_days(owner.tz, before, after)
+                for day in _recurrence_days(trigger.every, starts, first, last):
+                    yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
+            return
+        for person in self.org.people.values():
+            starts = trigger.starts
+            if trigger.anchor is CadenceAnchor.PERSON_HIRED:
+                if person.hired_on is None:
+                    continue
+                starts = person.hired_on
+            tz = person.tz if trigger.timezone is None else _zone(trigger.timezone)
+            first, last = self._local_days(tz, before, after)
+            for day in _recurrence_days(trigger.every, starts, first, last):
+                yield _Occasion(rule, f"person:{person.id}", person, day)
 
     def _anchored(self, rule: Rule, trigger: AnchorTrigger) -> Iterator[_Occasion]:
-        for goal in self.org.goals.values():
-            if goal.status is not GoalStatus.ACTIVE:
-                continue
-            owner = self.org.people[goal.owner]
+        if trigger.anchor is Anchor.PERSON_HIRED:
+            for person in self.org.people.values():
+                if person.hired_on is not None:
+                    for offset in trigger.offsets:
+                        yield _Occasion(
+                            rule,
+                            f"person:{person.id}",
+                            person,
+                            person.hired_on + offset,
+                            offset_days=offset.days,
+                        )
+            return
+        for goal, owner in self._active_goals():
             if trigger.anchor is Anchor.GOAL_DEADLINE:
                 if goal.deadline is not None:
                     for offset in trigger.offsets:
@@ -127,9 +203,15 @@ class _Planner:
                             goal=goal,
                             offset_days=offset.days,
                         )
+            elif trigger.anchor is Anchor.GOAL_CREATED:
+                created = goal.created_at.astimezone(owner.tz).date()
+                for offset in trigger.offsets:
+                    yield _Occasion(
+                        rule, f"goal:{goal.id}", owner, created + offset, goal=goal, offset_days=offset.days
+                    )
             else:
                 for milestone in self.org.milestones_of(goal.id):
-                    if milestone.done:
+                    if self._done(milestone):
                         continue
                     for offset in trigger.offsets:
                         yield _Occasion(
@@ -142,42 +224,143 @@ class _Planner:
                             offset.days,
                         )
 
-    def _at(self, rule: Rule, person: Person) -> time:
-        trigger = rule.trigger
+    def _done(self, milestone: Milestone) -> bool:
+        """Completed as of planning "now" (a fixture may hold a completion still in the future)."""
+        return milestone.completed_at is not None and milestone.completed_at <= self.now
+
+    def _escalation(self, rule: Rule, trigger: EscalationTrigger) -> Iterator[_Occasion]:
+        """Each rung of the ladder for each open milestone; stops once the milestone is completed."""
+        last = trigger.steps[-1]
+        for goal, owner in self._active_goals():
+            for milestone in self.org.milestones_of(goal.id):
+                if self._done(milestone):
+                    continue
+                for step in trigger.steps:
+                    day = milestone.due + step.after
+                    yield _Occasion(
+                        rule,
+                        f"milestone:{milestone.id}",
+                        owner,
+                        day,
+                        goal,
+                        milestone,
+                        to=step.to,
+                        title=step.title,
+                    )
+                if trigger.repeat is None:
+                    continue
+                # Repeats of the last rung that can fall in this window (days in the owner's zone).
+                first = milestone.due + last.after
+                window_first = (self.window.start - trigger.max_lateness).astimezone(owner.tz).date()
+                window_last = self.window.end.astimezone(owner.tz).date()
+                every = trigger.repeat.days or 1
+                count = max(1, -(-((window_first - first).days) // every))
+                day = first + timedelta(days=count * every)
+                while day <= window_last:
+                    yield _Occasion(
+                        rule,
+                        f"milestone:{milestone.id}",
+                        owner,
+                        day,
+                        goal,
+                        milestone,
+                        to=last.to,
+                        title=last.title,
+                    )
+                    day += timedelta(days=every)
+
+    def _at(self, occasion: _Occasion, person: Person) -> time:
+        trigger = occasion.rule.trigger
+        if occasion.at is not None:
+            return occasion.at
         if isinstance(trigger, DigestTrigger):
             return person.digest.at
+        if isinstance(trigger, EventTrigger):
+            return trigger.at or time(9, 0)
         return trigger.at
 
-    # -- who ----------------------------------------------------------------------------------
+    def _moment(self, occasion: _Occasion, person: Person) -> datetime:
+        """When the occasion happens for `person`: business-day shift, then the local time."""
+        if occasion.moment is not None:
+            return occasion.moment
+        rule = occasion.rule
+        trigger = rule.trigger
+        if isinstance(trigger, CadenceTrigger) and trigger.timezone is not None:
+            return local_moment(occasion.moment_day, trigger.at, _zone(trigger.timezone))
+        day = shift_day(occasion.moment_day, occasion.owner, rule.calendar)
+        return local_moment(day, self._at(occasion, person), person.tz)
 
-    def recipients(self, occasion: _Occasion) -> tuple[list[Person], str | None]:
-        people: list[Person] = []
-        owner = occasion.owner
-        for role in occasion.rule.action.to:
-            found: list[Person] = []
-            if role is Role.OWNER:
-                found = [owner]
-            elif role is Role.MANAGER and owner.manager:
-                found = [self.org.people[owner.manager]]
-            elif role is Role.MENTOR:
-                found = [self.org.people[m] for m in owner.mentors]
-            if not found:
-                fallback = occasion.rule.action.missing
-                if fallback is MissingPolicy.MANAGER and role is not Role.MANAGER and owner.manager:
-                    found = [self.org.people[owner.manager]]
-                else:
-                    return [], f"{owner.id} has no {role.value}"
-            people.extend(p for p in found if p not in people)
-        return people, None
+    def _deliverable(self, rule: Rule, moment: datetime, person: Person) -> datetime:
+        """Working hours and quiet hours of the recipient move a notice later, never earlier."""
+        if rule.calendar.working_hours:
+            moment = into_working_hours(moment, person, rule.calendar)
+        if rule.calendar.quiet_hours is not None:
+            moment = out_of_quiet_hours(moment, person.tz, rule.calendar.quiet_hours)
+        return moment
 
-    # -- what ---------------------------------------------------------------------------------
+    # -- whether ------------------------------------------------------------------------------
+
+    def _context(self, occasion: _Occasion) -> Any:
+        key = (
+            occasion.owner.id,
+            occasion.goal.id if occasion.goal else "",
+            occasion.milestone.id if occasion.milestone else "",
+        )
+        context = self._contexts.get(key)
+        if context is None:
+            owner = occasion.owner
+            today = self.now.astimezone(owner.tz).date()
+            manager = self.org.people.get(owner.manager) if owner.manager else None
+            mentors = [self.org.people[m] for m in owner.mentors if m in self.org.people]
+            context = build_context(
+                {
+                    "goal": goal_view(occasion.goal, owner.tz, today),
+                    "milestone": milestone_view(occasion.milestone, owner.tz, today),
+                    "person": person_view(owner, len(self.org.reports_of(owner.id))),
+                    "manager": person_view(manager),
+                    "mentor": person_view(mentors[0] if mentors else None),
+                    "now": self.now,
+                }
+            )
+            self._contexts[key] = context
+        return context
+
+    def _applies(self, occasion: _Occasion, moment: datetime) -> bool:
+        rule = occasion.rule
+        if not rule.effective.covers(moment.astimezone(occasion.owner.tz).date()):
+            return False
+        if rule.when is None:
+            return True
+        ok, problem = evaluate(compile_condition(rule.when), self._context(occasion))
+        if problem is not None:
+            self.skips.append(Skip(rule.id, occasion.subject, moment, problem))
+        return ok
+
+    def _inhibitor(self, occasion: _Occasion, moment: datetime) -> str | None:
+        """The escalation rule that suppresses this message (same goal, escalation firing), if any."""
+        goal = occasion.goal
+        if goal is None:
+            return None
+        for other in self.rules.enabled:
+            trigger = other.trigger
+            if occasion.rule.id not in other.inhibits or not isinstance(trigger, EscalationTrigger):
+                continue
+            first = trigger.steps[0].after
+            for milestone in self.org.milestones_of(goal.id):
+                fires = local_moment(milestone.due + first, trigger.at, occasion.owner.tz)
+                open_then = milestone.completed_at is None or milestone.completed_at > moment
+                if open_then and fires <= moment and other.effective.covers(fires.date()):
+                    return other.id
+        return None
+
+    # -- who and what -------------------------------------------------------------------------
 
     def context(self, occasion: _Occasion, moment: datetime) -> dict[str, object]:
         today = moment.astimezone(occasion.owner.tz).date()
         goal, milestone = occasion.goal, occasion.milestone
         due = milestone.due if milestone else goal.deadline if goal else None
         manager = self.org.people.get(occasion.owner.manager or "")
-        mentors = [self.org.people[m] for m in occasion.owner.mentors]
+        mentors = [self.org.people[m] for m in occasion.owner.mentors if m in self.org.people]
         return {
             "person": occasion.owner,
             "owner": occasion.owner,
@@ -186,20 +369,33 @@ class _Planner:
             "manager": manager,
             "mentor": mentors[0] if mentors else None,
             "days_left": (due - today).days if due else None,
+            "days_late": (today - due).days if due else None,
             "date": today.isoformat(),
         }
 
     def plan_rule(self, rule: Rule) -> None:
-        action = rule.action
         for occasion in self.occasions(rule):
-            if action.kind is Kind.INVITE:
-                self._plan_invite(occasion)
-            else:
-                self._plan_notice(occasion)
+            self.plan_occasion(occasion)
+
+    def plan_occasion(self, occasion: _Occasion) -> None:
+        if occasion.rule.action.kind is Kind.INVITE:
+            self._plan_invite(occasion)
+        else:
+            self._plan_notice(occasion)
+
+    def _recipients(self, occasion: _Occasion, moment: datetime) -> tuple[list[Person], list[str]] | None:
+        rule = occasion.rule
+        resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
+        if resolved.missing:
+            self.skips.append(Skip(rule.id, occasion.subject, moment, resolved.missing))
+            return None
+        for note in resolved.fallbacks:
+            self.fallbacks.append(Skip(rule.id, occasion.subject, moment, note))
+        return list(resolved.people), list(resolved.addresses)
 
     def _plan_invite(self, occasion: _Occasion) -> None:
         rule, owner = occasion.rule, occasion.owner
-        start = local_moment(occasion.moment_day, self._at(rule, owner), owner.tz)
+        start = self._moment(occasion, owner)
         send_at = start - rule.action.lead
         uid = meeting_uid(rule.id, occasion.subject, occasion.slot)
         # Useful until the meeting starts: a late invite still goes out, a past meeting does not.
@@ -207,10 +403,35 @@ class _Planner:
         # reconciler can tell a moved meeting from one that is no longer wanted.
         if not (start > self.window.start and (send_at < self.window.end or uid in self.known)):
             return
-        people, missing = self.recipients(occasion)
-        if missing:
+        if not self._applies(occasion, start):
+            return
+        resolved = resolve(self.org, owner, occasion.to or rule.action.to, rule.action.missing)
+        if resolved.missing:
+            # Reported once: in the window where the invite would have been sent.
             if self.window.contains(send_at):
-                self.skips.append(Skip(rule.id, occasion.subject, start, missing))
+                self.skips.append(Skip(rule.id, occasion.subject, start, resolved.missing))
+            return
+        found = self._recipients(occasion, start)
+        if found is None:
+            return
+        people, addresses = found
+        if rule.calendar.overlap is not None and len(people) > 1:
+            slot = meeting_slot(
+                start.astimezone(owner.tz).date(),
+                start.astimezone(owner.tz).time(),
+                rule.action.duration,
+                owner,
+                [p for p in people if p != owner],
+            )
+            if slot is None and rule.calendar.overlap is NoOverlap.SKIP:
+                names = ", ".join(p.id for p in people)
+                self.skips.append(
+                    Skip(rule.id, occasion.subject, start, f"no overlap of working hours ({names})")
+                )
+                return
+            start = slot or start
+        if (inhibitor := self._inhibitor(occasion, start)) is not None:
+            self.skips.append(Skip(rule.id, occasion.subject, start, f"inhibited by {inhibitor}"))
             return
         context = self.context(occasion, start)
         meeting = Meeting(
@@ -218,46 +439,70 @@ class _Planner:
             start=start,
             end=start + rule.action.duration,
             timezone=owner.timezone,
-            attendees=tuple(p.id for p in people),
+            attendees=tuple(p.id for p in people) + tuple(addresses),
         )
         for person in people:
-            self._add(occasion, person, start, max(send_at, self.window.start), context, meeting)
+            self._add(occasion, person.id, start, max(send_at, self.window.start), context, meeting)
+        for address in addresses:
+            self._add(occasion, address, start, max(send_at, self.window.start), context, meeting)
 
     def _plan_notice(self, occasion: _Occasion) -> None:
         rule = occasion.rule
-        people, missing = self.recipients(occasion)
-        if missing:
-            moment = local_moment(occasion.moment_day, self._at(rule, occasion.owner), occasion.owner.tz)
-            if self.window.contains(moment):
-                self.skips.append(Skip(rule.id, occasion.subject, moment, missing))
+        fired = self._moment(occasion, occasion.owner)
+        if not self._in_reach(fired):
             return
-        for person in people:
-            # Notices arrive at the local time of whoever receives them.
-            moment = local_moment(occasion.moment_day, self._at(rule, person), person.tz)
-            if not self.window.contains(moment):
+        resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
+        if resolved.missing:
+            if self.window.contains(fired) and self._applies(occasion, fired):
+                self.skips.append(Skip(rule.id, occasion.subject, fired, resolved.missing))
+            return
+        targets: list[tuple[str, datetime, Person | None]] = [
+            (p.id, self._deliverable(rule, self._moment(occasion, p), p), p) for p in resolved.people
+        ]
+        targets += [(a, fired, None) for a in resolved.addresses]
+        # Notices arrive at the local time of whoever receives them.
+        targets = [t for t in targets if self.window.contains(t[1])]
+        if not targets or not self._applies(occasion, fired):
+            return
+        for note in resolved.fallbacks:
+            self.fallbacks.append(Skip(rule.id, occasion.subject, fired, note))
+        for recipient, moment, person in targets:
+            if self.now - moment > _lateness(rule):
+                self.skips.append(
+                    Skip(rule.id, occasion.subject, moment, f"{recipient}: later than max_lateness, skipped")
+                )
                 continue
-            if rule.action.kind is Kind.DIGEST:
+            if (inhibitor := self._inhibitor(occasion, moment)) is not None:
+                self.skips.append(Skip(rule.id, occasion.subject, moment, f"inhibited by {inhibitor}"))
+                continue
+            if rule.action.kind is Kind.DIGEST and person is not None:
                 digest = compose_digest(person, self.org, moment)
                 if digest.is_empty and not person.digest.send_empty:
                     self.skips.append(Skip(rule.id, occasion.subject, moment, f"{person.id}: empty digest"))
                     continue
-            self._add(occasion, person, moment, moment, self.context(occasion, moment), None)
+            self._add(occasion, recipient, moment, moment, self.context(occasion, moment), None)
+
+    def _in_reach(self, moment: datetime) -> bool:
+        """Could a notice at `moment` (moved by at most a few days) land in this window?"""
+        slack = timedelta(days=35)
+        return self.window.start - slack <= moment < self.window.end + slack
 
     def _add(
         self,
         occasion: _Occasion,
-        person: Person,
+        recipient: str,
         occurrence: datetime,
         send_at: datetime,
         context: dict[str, object],
         meeting: Meeting | None,
     ) -> None:
         rule = occasion.rule
-        key = message_key(rule.id, occasion.subject, occurrence, person.id)
+        key = message_key(rule.id, occasion.subject, occurrence, recipient)
         # Invites are not filtered here: rules/reconcile.py compares them with what was sent.
         if meeting is None and key in self.already:
             return
-        title = render_text(rule.action.title, context) if rule.action.title else "Your weekly strides digest"
+        template = occasion.title or rule.action.title
+        title = render_text(template, context) if template else "Your weekly strides digest"
         self.intents.append(
             Intent(
                 key=key,
@@ -265,13 +510,76 @@ class _Planner:
                 kind=rule.action.kind,
                 subject=occasion.subject,
                 occurrence=occurrence,
-                recipient=person.id,
+                recipient=recipient,
                 send_at=send_at,
                 title=title,
                 body=render_text(rule.action.body, context),
                 meeting=meeting,
             )
         )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def event_occasions(self, event: Event) -> Iterator[_Occasion]:
+        goal = self.org.goals.get(event.goal)
+        owner = self.org.people.get(goal.owner) if goal else None
+        if goal is None or owner is None:
+            return
+        milestone = self.org.milestones.get(event.milestone) if event.milestone else None
+        subject = f"milestone:{milestone.id}" if milestone else f"goal:{goal.id}"
+        for rule in self.rules.enabled:
+            trigger = rule.trigger
+            if not isinstance(trigger, EventTrigger) or trigger.event is not event.kind:
+                continue
+            moment = event.at + trigger.delay
+            day = moment.astimezone(owner.tz).date()
+            exact = None if trigger.at is not None or rule.calendar.business_days.value != "none" else moment
+            yield _Occasion(rule, subject, owner, day, goal, milestone, moment=exact)
+
+    def plan_events(self, events: Sequence[Event]) -> None:
+        """Event occasions are not bound to the window: a delayed message is planned now for later."""
+        for event in events:
+            for occasion in self.event_occasions(event):
+                self._plan_event_occasion(occasion)
+
+    def _plan_event_occasion(self, occasion: _Occasion) -> None:
+        rule = occasion.rule
+        if rule.action.kind is Kind.INVITE:
+            self._plan_invite(occasion)
+            return
+        fired = self._moment(occasion, occasion.owner)
+        if not self._applies(occasion, fired):
+            return
+        found = self._recipients(occasion, fired)
+        if found is None:
+            return
+        people, addresses = found
+        targets = [(p.id, self._deliverable(rule, self._moment(occasion, p), p)) for p in people]
+        targets += [(a, fired) for a in addresses]
+        for recipient, moment in targets:
+            if self.now - moment > _lateness(rule):
+                self.skips.append(
+                    Skip(rule.id, occasion.subject, moment, f"{recipient}: later than max_lateness, skipped")
+                )
+                continue
+            if (inhibitor := self._inhibitor(occasion, moment)) is not None:
+                self.skips.append(Skip(rule.id, occasion.subject, moment, f"inhibited by {inhibitor}"))
+                continue
+            send_at = max(moment, self.window.start)
+            self._add(occasion, recipient, moment, send_at, self.context(occasion, moment), None)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def _finish(planner: _Planner) -> Plan:
+    intents = sorted(planner.intents, key=lambda i: (i.send_at, i.rule_id, i.recipient, i.key))
+    unique = list({i.key: i for i in intents}.values())
+    return Plan(tuple(unique), tuple(planner.skips), tuple(planner.fallbacks))
 
 
 def plan(
@@ -285,9 +593,21 @@ def plan(
 
     Invites are the exception: every wanted meeting that is due, or whose UID is in `known`
     (already invited to) and still ahead, is returned; rules/reconcile.py decides what to send.
+    Events the state itself records in the window (goal created or completed, milestone
+    completed or overdue) drive the event rules too; the rest come through `plan_event`.
     """
-    planner = _Planner(org, window, already, known)
+    planner = _Planner(rules, org, window, already, now=window.end, known=known)
     for rule in rules.enabled:
         planner.plan_rule(rule)
-    intents = sorted(planner.intents, key=lambda i: (i.send_at, i.rule_id, i.recipient, i.key))
-    return Plan(tuple(intents), tuple(planner.skips))
+    if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):
+        planner.plan_events(list(derived_events(org, window.start, window.end)))
+    return _finish(planner)
+
+
+def plan_event(
+    rules: RuleSet, org: Organisation, event: Event, now: datetime, already: Container[str] = frozenset()
+) -> Plan:
+    """The messages the event rules want for one event, planned at `now` (some may be for later)."""
+    planner = _Planner(rules, org, Window(now, now + timedelta(days=3660)), already, now=now)
+    planner.plan_events([event])
+    return _finish(planner)

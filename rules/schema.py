@@ -1,29 +1,59 @@
-"""The shape of a rule file: strict, so a typo is an error and not a silent default."""
+"""The shape of a rule file: strict, so a typo is an error and not a silent default.
+
+Every key of every model below is documented in docs/rules.md (a test keeps the two in step)
+and exported as JSON Schema by `strides rules schema` (docs/rules.schema.json).
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date, time, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from dateutil.rrule import rrulestr
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
 
+from strides.model import CountryCode, TimezoneName
+from strides.rules.conditions import ConditionError, compile_condition, condition_roots
 from strides.rules.durations import Duration
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+_RRULE_PARTS = frozenset(
+    {"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY"}
+    | {"BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
+)
 
 
 def _check_rrule(text: str) -> str:
     body = text.strip().removeprefix("RRULE:")
     parts = dict(p.split("=", 1) for p in body.split(";") if "=" in p)
+    for name in parts:
+        if name.upper() not in _RRULE_PARTS:
+            close = difflib.get_close_matches(name.upper(), sorted(_RRULE_PARTS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"bad RRULE {text!r}: unknown part {name}{hint}")
     if "COUNT" in parts and "UNTIL" in parts:
         raise ValueError("an RRULE may not have both COUNT and UNTIL (RFC 5545 3.3.10)")
     if "BYSETPOS" in parts and not any(k.startswith("BY") and k != "BYSETPOS" for k in parts):
         raise ValueError("BYSETPOS needs another BYxxx part to select from (RFC 5545 3.3.10)")
+    if "FREQ" not in parts:
+        raise ValueError(f"bad RRULE {text!r}: FREQ is required (for example FREQ=WEEKLY;BYDAY=FR)")
     try:
         rrulestr(body, dtstart=None, forceset=False)
     except (ValueError, TypeError) as exc:
@@ -31,22 +61,71 @@ def _check_rrule(text: str) -> str:
     return body
 
 
-RRule = Annotated[str, AfterValidator(_check_rrule)]
+def _check_condition(text: str) -> str:
+    try:
+        compile_condition(text)
+    except ConditionError as exc:
+        raise ValueError(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
+    return text
+
+
+def _local_time(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 16:00 as the number 960: refuse rather than guess.
+        raise ValueError('write times in quotes, for example at: "16:00"')
+    return value
+
+
+RRule = Annotated[
+    str,
+    AfterValidator(_check_rrule),
+    WithJsonSchema(
+        {"type": "string", "examples": ["FREQ=WEEKLY;BYDAY=FR", "FREQ=MONTHLY;BYDAY=TU;BYSETPOS=1"]}
+    ),
+]
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "examples": ["09:00"]}
+    ),
+]
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+Condition = Annotated[str, Field(min_length=1), AfterValidator(_check_condition)]
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_NINE = time(9, 0)
 
 
 class Anchor(StrEnum):
     GOAL_DEADLINE = "goal.deadline"
+    GOAL_CREATED = "goal.created"
     MILESTONE_DUE = "milestone.due"
+    PERSON_HIRED = "person.hired"
+
+
+class CadenceAnchor(StrEnum):
+    ORGANISATION = "organisation"
+    PERSON_HIRED = "person.hired"
+    GOAL_CREATED = "goal.created"
+
+
+class EventKind(StrEnum):
+    GOAL_CREATED = "goal.created"
+    GOAL_UPDATED = "goal.updated"
+    GOAL_DEADLINE_MOVED = "goal.deadline_moved"
+    GOAL_COMPLETED = "goal.completed"
+    MILESTONE_COMPLETED = "milestone.completed"
+    MILESTONE_OVERDUE = "milestone.overdue"
 
 
 class AnchorTrigger(_Strict):
-    """Fire at offsets from a date on each active goal or open milestone."""
+    """Fire at offsets from a date on each active goal, open milestone or person."""
 
     anchor: Anchor
     offsets: tuple[Duration, ...] = Field(min_length=1)
-    at: time = time(9, 0)
+    at: LocalTime = _NINE
+    # Catch-up: a moment missed while the engine was down fires late, unless later than this.
+    max_lateness: Duration = timedelta(days=1)
 
     @model_validator(mode="after")
     def _whole_days(self) -> AnchorTrigger:
@@ -60,9 +139,14 @@ class CadenceTrigger(_Strict):
     """Fire on an RFC 5545 recurrence at a local time in each person's own timezone."""
 
     every: RRule
-    at: time = time(9, 0)
+    at: LocalTime = _NINE
     # The first day the recurrence counts from (matters for INTERVAL > 1).
     starts: date = date(2024, 1, 1)
+    # Count the recurrence per person from their hire date, or per goal from its creation.
+    anchor: CadenceAnchor = CadenceAnchor.ORGANISATION
+    # One wall clock for everyone (an organisation-wide meeting) instead of each person's own.
+    timezone: TimezoneName | None = None
+    max_lateness: Duration = timedelta(days=1)
 
 
 class DigestTrigger(_Strict):
@@ -71,12 +155,121 @@ class DigestTrigger(_Strict):
     every: Literal["digest-preference"]
 
 
-Trigger = AnchorTrigger | CadenceTrigger | DigestTrigger
+class EventTrigger(_Strict):
+    """Fire when something happens to a goal or milestone."""
+
+    event: EventKind
+    # How long after the event; with `at`, on that day at this local time instead.
+    delay: Duration = timedelta(0)
+    at: LocalTime | None = None
+    max_lateness: Duration = timedelta(days=1)
+
+
+def _recipient(value: object) -> object:
+    if not isinstance(value, str) or "@" in value:
+        return value
+    if value not in {r.value for r in Role}:
+        names = [r.value for r in Role]
+        close = difflib.get_close_matches(value, names, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ValueError(f"unknown recipient {value!r}: {hint}use {', '.join(names)} or an email address")
+    return value
+
+
+def _address(value: str) -> str:
+    if "@" in value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"bad email address {value!r}")
+    return value
+
+
+Recipient = Annotated[
+    str,
+    BeforeValidator(_recipient),
+    AfterValidator(_address),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": ["owner", "manager", "skip-level", "mentor"]},
+                {"type": "string", "format": "email"},
+            ]
+        }
+    ),
+]
+
+
+class Step(_Strict):
+    """One rung of an escalation ladder: how long after the due moment, and to whom."""
+
+    after: Duration
+    to: tuple[Recipient, ...] = Field(min_length=1)
+    title: str | None = None
+
+
+class EscalationTrigger(_Strict):
+    """An overdue milestone climbs a ladder of recipients until it is completed."""
+
+    escalate: Literal["milestone.overdue"]
+    steps: tuple[Step, ...] = Field(min_length=1)
+    at: LocalTime = _NINE
+    # Repeat the last step this often while the milestone stays open.
+    repeat: Duration | None = None
+    max_lateness: Duration = timedelta(days=1)
+
+    @model_validator(mode="after")
+    def _a_ladder(self) -> EscalationTrigger:
+        previous: dict[frozenset[str], int] = {}
+        for number, step in enumerate(self.steps, 1):
+            if step.after <= timedelta(0) or step.after % timedelta(days=1):
+                raise ValueError(f"step {number}: `after` is a positive number of days (for example 1d)")
+            if number > 1 and step.after <= self.steps[number - 2].after:
+                raise ValueError(
+                    f"escalation ladder loops: step {number} ({step.after.days}d) is not later than step "
+                    f"{number - 1} ({self.steps[number - 2].after.days}d)"
+                )
+            who = frozenset(step.to)
+            if who in previous:
+                raise ValueError(
+                    f"escalation ladder loops: step {number} goes back to the recipients of step "
+                    f"{previous[who]} ({', '.join(sorted(who))})"
+                )
+            previous[who] = number
+        if self.repeat is not None and self.repeat < timedelta(days=1):
+            raise ValueError("repeat is at least 1d")
+        return self
+
+
+def _trigger_kind(value: Any) -> str | None:
+    keys = set(value) if isinstance(value, dict) else set(getattr(type(value), "model_fields", {}))
+    if "anchor" in keys and "offsets" in keys | {"offsets"} and "every" not in keys:
+        return "AnchorTrigger"
+    if "every" in keys:
+        every = value.get("every") if isinstance(value, dict) else getattr(value, "every", None)
+        return "DigestTrigger" if every == "digest-preference" else "CadenceTrigger"
+    if "event" in keys:
+        return "EventTrigger"
+    if "escalate" in keys:
+        return "EscalationTrigger"
+    return None
+
+
+Trigger = Annotated[
+    Annotated[AnchorTrigger, Tag("AnchorTrigger")]
+    | Annotated[CadenceTrigger, Tag("CadenceTrigger")]
+    | Annotated[DigestTrigger, Tag("DigestTrigger")]
+    | Annotated[EventTrigger, Tag("EventTrigger")]
+    | Annotated[EscalationTrigger, Tag("EscalationTrigger")],
+    Discriminator(
+        _trigger_kind,
+        custom_error_type="trigger",
+        custom_error_message="a trigger needs one of: anchor (with offsets), every, event, escalate",
+    ),
+]
 
 
 class Role(StrEnum):
     OWNER = "owner"
     MANAGER = "manager"
+    SKIP_LEVEL = "skip-level"
     MENTOR = "mentor"
 
 
@@ -93,7 +286,7 @@ class MissingPolicy(StrEnum):
 
 class Action(_Strict):
     kind: Kind
-    to: tuple[Role, ...] = Field(default=(Role.OWNER,), min_length=1)
+    to: tuple[Recipient, ...] = Field(default=(Role.OWNER.value,), min_length=1)
     title: str = ""
     body: str = ""
     # Invites only.
@@ -114,21 +307,123 @@ class Action(_Strict):
         return self
 
 
+class Shift(StrEnum):
+    NONE = "none"
+    NEXT = "next"
+    PREVIOUS = "previous"
+
+
+class NoOverlap(StrEnum):
+    SKIP = "skip"
+    OWNER_HOURS = "owner-hours"
+
+
+class QuietHours(_Strict):
+    """Local hours in which nothing is sent; a notice inside them waits until they end."""
+
+    start: LocalTime
+    end: LocalTime
+
+
+class Calendar(_Strict):
+    """Time awareness: business days, public holidays, working and quiet hours, meeting overlap."""
+
+    # Move a moment that falls on a weekend or public holiday to the next or previous business day.
+    business_days: Shift = Shift.NONE
+    # Count public holidays (the person's country and subdivision) as non-business days.
+    holidays: bool = True
+    # Use this country's holidays instead of each person's own.
+    country: CountryCode | None = None
+    # Move notices into the recipient's working hours.
+    working_hours: bool = False
+    quiet_hours: QuietHours | None = None
+    # Invites with several people: place the meeting inside the overlap of everyone's working
+    # hours on that day; this says what happens when there is no overlap.
+    overlap: NoOverlap | None = None
+
+
+class Effective(_Strict):
+    """The days a rule applies, inclusive; either end may be open."""
+
+    from_: date | None = Field(default=None, alias="from")
+    until: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Effective:
+        if self.from_ and self.until and self.until < self.from_:
+            raise ValueError("effective.until is before effective.from")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return (self.from_ is None or day >= self.from_) and (self.until is None or day <= self.until)
+
+
 class Rule(_Strict):
     id: RuleId
     description: str = ""
     enabled: bool = True
+    effective: Effective = Effective()
+    # A CEL condition over goal, milestone, person, manager, mentor and now.
+    when: Condition | None = None
     trigger: Trigger
     action: Action
+    calendar: Calendar = Calendar()
+    # Rules whose messages for the same goal this rule suppresses while it is firing.
+    inhibits: tuple[RuleId, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
         if isinstance(self.trigger, DigestTrigger) and self.action.kind is not Kind.DIGEST:
             raise ValueError("the digest-preference cadence only drives digest actions")
-        if self.action.kind is Kind.DIGEST and self.action.to != (Role.OWNER,):
+        if self.action.kind is Kind.DIGEST and self.action.to != (Role.OWNER.value,):
             raise ValueError("a digest goes to its owner only")
+        if isinstance(self.trigger, EscalationTrigger) and "to" in self.action.model_fields_set:
+            raise ValueError("an escalation names recipients per step; remove action.to")
+        if self.id in self.inhibits:
+            raise ValueError("a rule cannot inhibit itself")
+        if self.inhibits and not isinstance(self.trigger, EscalationTrigger):
+            raise ValueError("only escalation rules inhibit other rules (Alertmanager-style)")
+        if self.when is not None:
+            missing = condition_roots(self.when) - subject_roots(self.trigger)
+            if missing:
+                raise ValueError(
+                    f"the condition uses {', '.join(sorted(missing))}, which this trigger does not have "
+                    f"(it fires per {subject_of(self.trigger)})"
+                )
         return self
+
+
+_PERSON_ROOTS = frozenset({"person", "manager", "mentor", "now"})
+
+
+def subject_of(trigger: Trigger) -> str:
+    """What a trigger fires for: a person, a goal or a milestone."""
+    if isinstance(trigger, EscalationTrigger):
+        return "milestone"
+    if isinstance(trigger, EventTrigger):
+        return "milestone" if trigger.event.value.startswith("milestone.") else "goal"
+    if isinstance(trigger, AnchorTrigger):
+        return {Anchor.MILESTONE_DUE: "milestone", Anchor.PERSON_HIRED: "person"}.get(trigger.anchor, "goal")
+    if isinstance(trigger, CadenceTrigger) and trigger.anchor is CadenceAnchor.GOAL_CREATED:
+        return "goal"
+    return "person"
+
+
+def subject_roots(trigger: Trigger) -> frozenset[str]:
+    """The condition variables a trigger provides."""
+    subject = subject_of(trigger)
+    if subject == "person":
+        return _PERSON_ROOTS
+    return _PERSON_ROOTS | {"goal"} | ({"milestone"} if subject == "milestone" else set())
 
 
 class RuleFile(_Strict):
     rules: tuple[Rule, ...]
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule file, for editors (yaml-language-server) and docs."""
+    schema = RuleFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "strides rule file"
+    return schema

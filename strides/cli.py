@@ -41,7 +41,7 @@ state = State()
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -169,7 +169,11 @@ def demo(
             out.print(f"  changed {change}", highlight=False)
         out.print(table)
         out.print(f"In all: {invites} invites and {emails} emails ({invites + emails} messages).")
-        out.print(f"Outbox: [bold]{result.outbox}[/] ({len(result.files)} .eml files)", highlight=False)
+        out.print(
+            f"Outbox: [bold]{result.outbox}[/] ({len(result.files)} .eml files)",
+            highlight=False,
+            soft_wrap=True,
+        )
         out.print("Look inside: [bold]strides outbox[/], or open an .eml in a mail client.", highlight=False)
     if result.rejected:
         raise typer.Exit(EXIT_REJECTED)
@@ -186,6 +190,7 @@ def run(
 ) -> None:
     """Load the organisation and run one tick: plan the window up to NOW and deliver what is due."""
     from strides.integrations.org_files import load_organisation
+    from strides.merge import keep_last_good
     from strides.store import Store, snapshot
 
     settings = state.settings if org is None else state.settings.derived(organisation=org)
@@ -193,10 +198,17 @@ def run(
     _prefect(settings)
     try:
         loaded = load_organisation(settings.organisation)
+        _print_rejections(loaded.rejected)
         store = Store(settings.db_url)
         store.migrate()
         with store.session() as session:
-            snapshot.save_organisation(session, loaded.organisation)
+            organisation = loaded.organisation
+            if loaded.rejected:
+                # Nothing is lost: a record rejected now keeps its last good version.
+                organisation = keep_last_good(
+                    snapshot.load_organisation(session), organisation, loaded.rejected
+                )
+            snapshot.save_organisation(session, organisation)
         from strides.flows.tick import tick
         from strides.prefect_env import no_heartbeats
 
@@ -206,7 +218,6 @@ def run(
             )
     except StridesError as exc:
         raise _fail(str(exc)) from None
-    _print_rejections(loaded.rejected)
     if as_json:
         out.print_json(
             json.dumps({"now": moment.isoformat(), **report, "rejected": [str(r) for r in loaded.rejected]})
@@ -216,6 +227,7 @@ def run(
             f"tick at {moment:%Y-%m-%d %H:%M} UTC: planned {report['planned']}, sent {report['sent']}, "
             f"failed {report['failed']} (outbox: {settings.outbox})",
             highlight=False,
+            soft_wrap=True,
         )
     if loaded.rejected:
         raise typer.Exit(EXIT_REJECTED)
@@ -295,6 +307,19 @@ def http(
 
 
 # Command groups of other topics live in their own modules and register on `app` here.
+from strides.cli_rules import plan_command, rules_app  # noqa: E402
+
+app.add_typer(rules_app)
+app.command("plan")(plan_command)
+
+from strides import cli_orchestration  # noqa: E402
+
+cli_orchestration.register(app)
+
+from strides.cli_email import email_app  # noqa: E402
+
+app.add_typer(email_app)
+
 from strides import cli_invites  # noqa: E402
 
 cli_invites.register(app)

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     rules_dir: Path | None = Field(
         default=None, description="Folder of rule files; default the built-in pack"
     )
-    transport: Literal["outbox"] = "outbox"
+    transport: Literal["outbox", "smtp", "sendgrid"] = "outbox"
     organiser_email: EmailStr = "growth@strides.example"
     organiser_name: str = "strides"
     meeting_location: str | None = None
@@ -45,6 +45,67 @@ class Settings(BaseSettings):
     )
     inbound_secret: SecretStr | None = Field(
         default=None, description="Path secret of the Inbound Parse endpoint for replies; unset: no endpoint"
+    )
+
+    # --- orchestration ---
+    claim_timeout: timedelta = Field(
+        default=timedelta(minutes=10), description="A delivery claim older than this is taken over"
+    )
+    task_runner: Literal["thread", "dask"] = Field(
+        default="thread", description="Prefect task runner of the flows: threads, or a Dask cluster"
+    )
+    dask_address: str | None = Field(
+        default=None, description="Dask scheduler address (tcp://host:8786); None starts a LocalCluster"
+    )
+    hr_secret: SecretStr | None = Field(
+        default=None, description="Shared secret of the HR event endpoint (HMAC-SHA256)"
+    )
+    notification_events: bool = Field(
+        default=True, description="Emit strides.notification.sent to Prefect for each message sent"
+    )
+    hr_max_skew: timedelta = Field(
+        default=timedelta(minutes=5), description="How old (or early) a signed HR request may be"
+    )
+    # --- email delivery (docs/email.md) ---
+    smtp_host: str = Field(default="localhost", description="SMTP server")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="STARTTLS upgrade, implicit TLS (465) or none (local relays only)"
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_cafile: Path | None = Field(default=None, description="Extra CA bundle to trust (private relays)")
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None, description="Else the env var SENDGRID_API_KEY, else the Prefect Secret block below"
+    )
+    sendgrid_api_key_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the API key"
+    )
+    sendgrid_host: str = Field(default="https://api.sendgrid.com", description="API base URL")
+    sendgrid_sandbox: bool = Field(default=False, description="Validate only; SendGrid sends nothing")
+    sendgrid_mode: Literal["rendered", "dynamic-template"] = "rendered"
+    sendgrid_template_id: str | None = Field(
+        default=None, pattern=r"^d-[0-9a-f]{32}$", description="Dynamic template for digests"
+    )
+    sendgrid_categories: list[str] = Field(default_factory=lambda: ["strides"], max_length=9)
+    sendgrid_concurrency: int = Field(default=8, ge=1, le=64, description="Requests in flight (rendered)")
+    sendgrid_max_attempts: int = Field(default=5, ge=1, le=20)
+    sendgrid_timeout: float = Field(default=20.0, gt=0, description="Seconds per request")
+    sendgrid_max_wait: float = Field(default=120.0, gt=0, description="Longest single back-off or 429 wait")
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None, description="Event Webhook verification key (base64 DER, as SendGrid shows it)"
+    )
+    sendgrid_webhook_tolerance: timedelta = Field(
+        default=timedelta(minutes=10), description="Oldest signed timestamp the webhook accepts"
+    )
+    max_message_bytes: int = Field(default=10_000_000, ge=10_000, description="Larger messages are dead")
+    public_url: str | None = Field(
+        default=None, description="Where strides' HTTP app is reachable; enables one-click unsubscribe links"
+    )
+    unsubscribe_secret: SecretStr | None = Field(default=None, description="Signs unsubscribe links")
+    sendgrid_asm_groups: dict[str, int] = Field(
+        default_factory=dict, description="SendGrid unsubscribe group per category: digest, email, invite"
     )
 
     @classmethod

@@ -9,14 +9,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from strides.integrations import DeliveryError
-from strides.integrations.compose import Sender, compose, label
+from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
-from strides.integrations.transport import Transport
+from strides.integrations.transport import Outgoing, Transport, send_all
+from strides.model import Organisation
 from strides.rules import RuleSet, Skip, Window, plan
 from strides.rules.reconcile import reconcile
 from strides.rules.schema import Kind
-from strides.store import Store, invites, ledger, snapshot
+from strides.store import Store, invites, ledger, preferences, slices, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -77,64 +80,124 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
     return PlanOutcome(window, new, len(result.intents), result.skips)
 
 
-def _upcoming(store: Store, person_id: str, now: datetime) -> list[str]:
-    with store.session() as session:
-        org = snapshot.load_organisation(session)
-        rows = invites.meetings(session, person=person_id, after=now)
-    person = org.people.get(person_id)
-    if person is None:
-        return []
-    lines = []
-    for row in rows:
+def _upcoming_of(
+    session: Session, org: Organisation, people: set[str], now: datetime
+) -> dict[str, list[str]]:
+    """Each digest recipient's strides meetings in the next two weeks, in one query for the chunk."""
+    found: dict[str, list[str]] = {pid: [] for pid in people}
+    for row in invites.meetings(session, after=now):
         if row.status != "active" or row.start >= now + DIGEST_LOOKAHEAD:
             continue
-        line = f"{row.title}: {local_time(row.start, person)}"
-        if any(a["id"] == person_id and a.get("partstat") == "DECLINED" for a in row.attendees):
-            line += " (you declined: pick another time)"
-        lines.append(line)
-    return lines
+        for attendee in row.attendees:
+            person = org.people.get(attendee["id"]) if attendee["id"] in found else None
+            if person is not None:
+                line = f"{row.title}: {local_time(row.start, person)}"
+                if attendee.get("partstat") == "DECLINED":
+                    line += " (you declined: pick another time)"
+                found[person.id].append(line)
+    return found
 
 
 def deliver_due(
-    store: Store, transport: Transport, sender: Sender, now: datetime, limit: int
+    store: Store,
+    transport: Transport,
+    sender: Sender,
+    now: datetime,
+    limit: int,
+    stale_after: timedelta = timedelta(minutes=10),
+    max_bytes: int = 10_000_000,
 ) -> DeliveryOutcome:
-    """Claim up to `limit` due messages, send each, and record each outcome as it happens."""
+    """Claim up to `limit` due messages, build them all, send them as one chunk, record each outcome.
+
+    A message that cannot be built (bad address, line break in a header, too large) is dead before
+    anything is sent; nothing goes out half-built. A claim older than `stale_after` belongs to a
+    worker presumed dead and is taken over. Only the slice of the organisation the chunk needs is
+    loaded (strides.store.slices).
+    """
     outcome = DeliveryOutcome()
     with store.session() as session:
-        claim = ledger.claim(session, now, limit)
+        claim = ledger.claim(session, now, limit, stale_after)
     outcome.claimed = len(claim.rows)
     if not claim.rows:
         return outcome
+    intents = [ledger.intent_of(row) for row in claim.rows]
+    needed = {i.recipient for i in intents} | {a for i in intents if i.meeting for a in i.meeting.attendees}
+    digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
-        org = snapshot.load_organisation(session)
-    for row in claim.rows:
-        intent = ledger.intent_of(row)
+        org = slices.load_slice(session, sorted(needed))
+        upcoming = _upcoming_of(session, org, digests, now) if digests else {}
+        blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
+        held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)
+    with_data = bool(getattr(transport, "wants_template_data", False))
+    ready: list[tuple[MessageRow, Outgoing]] = []
+    refused: list[tuple[str, str]] = []
+    for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people:
-            with store.session() as session:
-                ledger.mark_failed(
-                    session, row.key, claim.token, "recipient left the organisation", permanent=True
-                )
-            outcome.failed.append((row.key, "recipient left the organisation"))
+            refused.append((row.key, "recipient left the organisation"))
+            continue
+        if (row.recipient, row.kind) in held:
+            refused.append((row.key, held[(row.recipient, row.kind)]))
+            continue
+        stop = blocked.get(str(org.people[intent.recipient].email).lower())
+        if stop is not None:
+            why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (
+                f" ({stop.detail})" if stop.detail else ""
+            )
+            refused.append((row.key, why))
             continue
         try:
-            upcoming = _upcoming(store, intent.recipient, now) if intent.kind is Kind.DIGEST else None
-            message = compose(intent, org, sender, now, upcoming)
-            ref = transport.send(intent.key, message, label(intent))
-        except DeliveryError as exc:
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, exc.answer, permanent=exc.permanent)
-            outcome.failed.append((row.key, exc.answer))
-            continue
+            item = outgoing(intent, org, sender, now, upcoming.get(intent.recipient), with_data=with_data)
+            size = len(item.message.as_bytes())
+            if size > max_bytes:
+                raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
         except (ValueError, KeyError) as exc:
             # A message that cannot be built will not build on retry either.
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, f"cannot build: {exc}", permanent=True)
-            outcome.failed.append((row.key, f"cannot build: {exc}"))
+            refused.append((row.key, f"cannot build: {exc}"))
             continue
+        ready.append((row, item))
+    # What cannot be built is recorded before anything is sent.
+    with store.session() as session:
+        for key, reason in refused:
+            ledger.mark_failed(session, key, claim.token, reason, permanent=True)
+            outcome.failed.append((key, reason))
+
+    def record(index: int, result: str | DeliveryError) -> None:
+        # Each outcome in its own short transaction, as soon as the transport knows it.
+        row = ready[index][0]
         with store.session() as session:
-            ledger.mark_sent(session, row.key, claim.token, now, transport.name, ref)
-        outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, ref))
+            if isinstance(result, DeliveryError):
+                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
+                outcome.failed.append((row.key, result.answer))
+            elif ledger.mark_sent(session, row.key, claim.token, now, transport.name, result):
+                outcome.sent.append(
+                    Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result)
+                )
+            # else: taken over meanwhile; the rescuer sends it again under the same key (an
+            # idempotent transport turns that into one delivery) and it is the rescuer's to report.
+
+    if ready:
+        send_all(transport, [item for _, item in ready], record)
     return outcome
+
+
+def drain(
+    store: Store,
+    transport: Transport,
+    sender: Sender,
+    now: datetime,
+    chunk_size: int,
+    stale_after: timedelta = timedelta(minutes=10),
+    max_chunks: int = 1000,
+    max_bytes: int = 10_000_000,
+) -> DeliveryOutcome:
+    """Deliver chunk after chunk until nothing due is left (or `max_chunks` were done)."""
+    total = DeliveryOutcome()
+    for _ in range(max_chunks):
+        chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after, max_bytes)
+        total.merge(chunk)
+        if chunk.claimed < chunk_size:
+            break
+    return total
 
 
 def next_window(

@@ -7,9 +7,10 @@ owner's own IANA timezone.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import date, time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -214,6 +215,15 @@ class Organisation(Strict):
             if milestone.goal not in self.goals:
                 raise ValueError(f"milestone {milestone.id}: unknown goal {milestone.goal!r}")
         return self
+
+    _INDEXES: ClassVar[tuple[str, ...]] = ("_goals_by_owner", "_milestones_by_goal", "_reports_by_manager")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Organisation:
+        """Copies must rebuild their indexes: the cached ones describe the original."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in self._INDEXES:
+            copy.__dict__.pop(name, None)
+        return copy
 
     @functools.cached_property
     def _goals_by_owner(self) -> dict[str, list[Goal]]:

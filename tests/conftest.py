@@ -24,6 +24,7 @@ SAMPLE_ORG = ROOT / "examples" / "org"
 def pytest_configure(config: pytest.Config) -> None:
     # Prefect reads PREFECT_HOME at import: keep it (and everything else) inside the test run.
     home = Path(os.environ.get("STRIDES_TEST_HOME", ROOT / ".strides" / "test-prefect"))
+    home.mkdir(parents=True, exist_ok=True)  # Prefect creates its home without parents
     os.environ.setdefault("PREFECT_HOME", str(home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from strides.errors import SourceError
-from strides.integrations.org_files import load_organisation
+from strides.integrations.org_files import Rejection, load_organisation
 from strides.model import GoalStatus, Organisation
 
 from .conftest import FIXTURES, ROOT, SAMPLE_ORG
@@ -96,3 +96,23 @@ def test_sample_folder_mixes_csv_and_yaml():
     names = sorted(p.name for p in SAMPLE_ORG.iterdir())
     assert names == ["goals.yaml", "milestones.csv", "people.csv"]
     assert SAMPLE_ORG.is_relative_to(ROOT)
+
+
+def test_a_record_rejected_now_keeps_its_last_good_version():
+    from strides.merge import keep_last_good
+
+    yesterday = load_organisation(FIXTURES / "org-small", base=FIXTURES).organisation
+    # Today's export breaks Ben's email (so his goal and milestones are rejected with him) and Cara left.
+    today = Organisation(people={"ana": yesterday.people["ana"]}, goals={}, milestones={})
+    rejected = [
+        Rejection("people.csv", 3, "person", "ben", "email", "not a valid email address"),
+        Rejection("goals.yaml", 2, "goal", "g-ben", "owner", "person 'ben' was rejected"),
+        Rejection("milestones.csv", 2, "milestone", "m-outline", "goal", "goal 'g-ben' was rejected"),
+        Rejection("milestones.csv", 3, "milestone", "m-dry-run", "goal", "goal 'g-ben' was rejected"),
+    ]
+    merged = keep_last_good(yesterday, today, rejected)
+    assert set(merged.people) == {"ana", "ben"}
+    assert merged.people["ben"].email == yesterday.people["ben"].email
+    assert merged.people["ben"].mentors == (), "Cara left: the kept record no longer points at her"
+    assert set(merged.goals) == {"g-ben"}
+    assert set(merged.milestones) == {"m-outline", "m-dry-run"}

@@ -1,26 +1,36 @@
-"""Tests that need an outside tool: skip on a laptop without it, fail under CI=true."""
+"""Helpers for tests that need a real tool or service: skip on a laptop, fail under CI=true."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-TOOLS = Path(__file__).parent / "tools"
+ROOT = Path(__file__).parent.parent
+NODE_MODULES = ROOT / "node_modules"  # installed by `make tools` from package.json
 
 
-def require(condition: object, reason: str) -> None:
-    """Skip the test when `condition` is false, unless CI=true: CI never silently skips a tool."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"required tool missing under CI=true: {reason} (run `make tools`)")
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip the test here; under CI=true the same absence is a failure (CI must run it)."""
+    if in_ci():
+        pytest.fail(f"required under CI: {reason} (run `make tools`)", pytrace=False)
     pytest.skip(reason)
 
 
+def require(condition: object, reason: str) -> None:
+    """`missing(reason)` unless `condition` holds."""
+    if not condition:
+        missing(reason)
+
+
 def node_module(name: str) -> Path | None:
-    """Node.js and a package installed by `make tools` into tests/tools/node_modules, if both exist."""
-    folder = TOOLS / "node_modules" / name
+    """Node.js and an npm package from package.json installed into node_modules/, if both exist."""
+    folder = NODE_MODULES / name
     return folder if shutil.which("node") and folder.is_dir() else None

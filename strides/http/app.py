@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from strides import __version__
 from strides.config import Settings
-from strides.http import feed, inbound
+from strides.http import feed, hr_events, inbound, sendgrid_webhook, unsubscribe
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,6 +19,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     # Routers register here, one line each (feeds, SendGrid webhooks, HR event intake).
+    app.include_router(hr_events.router)
+    app.include_router(sendgrid_webhook.router)
+    app.include_router(unsubscribe.router)
     app.include_router(feed.router)
     app.include_router(inbound.router)
     return app

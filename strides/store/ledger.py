@@ -149,12 +149,19 @@ def claim(
         and_(MessageRow.status.in_((PENDING, FAILED)), MessageRow.send_at <= now),
         and_(MessageRow.status == SENDING, MessageRow.claimed_at < now - stale_after),
     )
-    ids = select(MessageRow.id).where(due).order_by(MessageRow.send_at, MessageRow.id).limit(limit)
+    query = select(MessageRow.id).where(due).order_by(MessageRow.send_at, MessageRow.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
+        # Lock the chosen rows until this transaction ends; other workers skip them.
+        query = query.with_for_update(skip_locked=True)
+    # Two statements, not `UPDATE ... WHERE id IN (SELECT ... LIMIT n SKIP LOCKED)`: PostgreSQL may
+    # run such a subquery once per row and so claim far more than `limit` rows. Where nothing
+    # locks (SQLite), `due` in the UPDATE makes a row claimed by someone else in between drop out.
+    ids = list(session.scalars(query))
+    if not ids:
+        return Claim(token, [])
     session.execute(
         update(MessageRow)
-        .where(MessageRow.id.in_(ids.scalar_subquery()), due)
+        .where(MessageRow.id.in_(ids), due)
         .values(status=SENDING, claimed_by=token, claimed_at=now, attempts=MessageRow.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -164,12 +171,14 @@ def claim(
     return Claim(token, rows)
 
 
-def mark_sent(session: Session, key: str, token: str, now: datetime, transport: str, ref: str) -> None:
-    session.execute(
+def mark_sent(session: Session, key: str, token: str, now: datetime, transport: str, ref: str) -> bool:
+    """Record the transport's acceptance; False when another worker has taken the claim over."""
+    result = session.execute(
         update(MessageRow)
         .where(MessageRow.key == key, MessageRow.claimed_by == token)
         .values(status=SENT, sent_at=now, transport=transport, transport_ref=ref, last_error=None)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def mark_failed(session: Session, key: str, token: str, error: str, *, permanent: bool) -> None:
@@ -220,3 +229,26 @@ def upcoming_meetings(session: Session, person_id: str, start: datetime, end: da
         .order_by(MessageRow.occurrence)
     )
     return list(session.scalars(query))
+
+
+def upcoming_meetings_of(
+    session: Session, person_ids: Sequence[str], start: datetime, end: datetime
+) -> list[MessageRow]:
+    """Invites to any of `person_ids` whose meetings start in [start, end), in occurrence order."""
+    found: list[MessageRow] = []
+    for first in range(0, len(person_ids), 900):
+        query = select(MessageRow).where(
+            MessageRow.recipient.in_(person_ids[first : first + 900]),
+            MessageRow.kind == Kind.INVITE.value,
+            MessageRow.occurrence >= start,
+            MessageRow.occurrence < end,
+            MessageRow.status != DEAD,
+        )
+        found += session.scalars(query)
+    return sorted(found, key=lambda row: (row.occurrence, row.id))
+
+
+def count_due(session: Session, now: datetime) -> int:
+    """How many messages a delivery at `now` would claim (stale claims aside)."""
+    query = select(func.count()).where(MessageRow.status.in_((PENDING, FAILED)), MessageRow.send_at <= now)
+    return session.scalar(query) or 0

@@ -129,3 +129,45 @@ class FeedTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class EmailEventRow(Base):
+    """One provider event (delivered, bounced...) about one message, as received; duplicates ignored."""
+
+    __tablename__ = "email_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    message_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    provider_event: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    raw: Mapped[dict[str, Any]]
+
+
+class SuppressionRow(Base):
+    """An address strides must not mail: hard bounce, spam report, unsubscribe, or an admin's call."""
+
+    __tablename__ = "suppressions"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    message_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class EmailPreferenceRow(Base):
+    """A person's own choices (not HR's data): categories opted out of, and a pause."""
+
+    __tablename__ = "email_preferences"
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out: Mapped[dict[str, Any]]  # {"digest": "2026-11-30T08:00:00+00:00 via one-click", ...}
+    paused_from: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -86,13 +86,14 @@ def test_icaljs_reads_the_feed(served, tmp_path):
     import json
     import subprocess
 
-    from ..tools import TOOLS, node_module, require
+    from ..conftest import FIXTURES, ROOT
+    from ..tools import node_module, require
 
     require(node_module("ical.js"), "Node.js with ical.js (make tools)")
     _, client, token = served
     feed = tmp_path / "feed.ics"
     feed.write_bytes(client.get(f"/feeds/{token}.ics")[2])
-    script = TOOLS / "icaljs-check.mjs"
-    answer = subprocess.run(["node", str(script), str(feed)], capture_output=True, check=True, cwd=TOOLS)
+    script = FIXTURES / "icaljs-check.mjs"  # resolves ical.js from the project's node_modules
+    answer = subprocess.run(["node", str(script), str(feed)], capture_output=True, check=True, cwd=ROOT)
     [result] = json.loads(answer.stdout)
     assert result["ok"] and result["method"] == "PUBLISH", result

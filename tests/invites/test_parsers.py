@@ -25,8 +25,8 @@ from strides.org_changes import load_changes
 from strides.store import ledger
 from strides.store.tables import MessageRow
 
-from ..conftest import ROOT, at
-from ..tools import TOOLS, node_module, require
+from ..conftest import FIXTURES, ROOT, at
+from ..tools import node_module, require
 from .conftest import SENDER, Simulation
 
 
@@ -119,9 +119,9 @@ def test_icaljs_accepts_every_message(lifecycle, tmp_path):
         path = tmp_path / f"{index:04d}.ics"
         path.write_bytes(calendar_part(message))
         paths.append(str(path))
-    script = TOOLS / "icaljs-check.mjs"
+    script = FIXTURES / "icaljs-check.mjs"  # resolves ical.js from the project's node_modules
     answer = subprocess.run(
-        ["node", str(script), *paths], capture_output=True, check=True, cwd=TOOLS, timeout=120
+        ["node", str(script), *paths], capture_output=True, check=True, cwd=ROOT, timeout=120
     )
     results = json.loads(answer.stdout)
     assert [r["path"] for r in results if not r["ok"]] == []

@@ -106,7 +106,8 @@ def test_a_meeting_that_moves_asks_again(moved_review):
 def test_the_digest_tells_who_declined_to_pick_another_time(moved_review):
     record(moved_review, "reply-declined-gmail.eml")
     a_week_later = moved_review.now + timedelta(days=7)  # the review (Dec 23) is within the digest's view
-    lines = engine._upcoming(moved_review.store, "p002", a_week_later)
+    with moved_review.store.session() as session:
+        lines = engine._upcoming_of(session, moved_review.org, {"p002"}, a_week_later)["p002"]
     assert any(
         "Write the data-quality playbook" in line and "you declined: pick another time" in line
         for line in lines

@@ -1,0 +1,47 @@
+"""A digest as plain JSON data, for SendGrid dynamic templates (`dynamic_template_data`).
+
+The same facts the Jinja2 templates show; the template (Handlebars, on SendGrid's side) escapes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strides.rules.digest import Digest
+
+
+def digest_data(digest: Digest, meetings: list[str], local_date: str) -> dict[str, Any]:
+    person = digest.person
+    return {
+        "name": person.name,
+        "first_name": person.name.split(" ")[0],
+        "local_date": local_date,
+        "next_step": digest.next_step,
+        "wins": [{"title": w.title, "goal": w.goal_title} for w in digest.wins],
+        "overdue": [
+            {"title": d.title, "goal": d.goal_title, "due": d.due.isoformat(), "days_late": -d.days_left}
+            for d in digest.overdue
+        ],
+        "due_soon": [
+            {"title": d.title, "goal": d.goal_title, "due": d.due.isoformat(), "days_left": d.days_left}
+            for d in digest.due_soon
+        ],
+        "goals": [
+            {
+                "title": line.goal.title,
+                "progress": None if line.progress is None else round(line.progress * 100),
+                "deadline": line.goal.deadline.isoformat() if line.goal.deadline else None,
+            }
+            for line in digest.goals
+        ],
+        "meetings": list(meetings),
+        "reports": [
+            {
+                "name": r.person.name,
+                "active_goals": r.active_goals,
+                "overdue": r.overdue_milestones,
+                "wins": r.wins,
+            }
+            for r in digest.reports
+        ],
+    }

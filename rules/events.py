@@ -1,0 +1,52 @@
+"""Events the rules react to: injected by the event transport, or read from the state itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from strides.model import Organisation
+from strides.rules.calendar import local_moment
+from strides.rules.schema import EventKind
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a goal (and maybe one of its milestones) at a moment."""
+
+    kind: EventKind
+    at: datetime
+    goal: str
+    milestone: str | None = None
+    # goal.deadline_moved: the deadline before the move.
+    previous_deadline: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("an event's moment must be timezone-aware")
+        if self.kind.value.startswith("milestone.") and self.milestone is None:
+            raise ValueError(f"a {self.kind.value} event names its milestone")
+
+
+def derived_events(org: Organisation, start: datetime, end: datetime) -> Iterator[Event]:
+    """The events the state itself records in [start, end): creations, completions, overdue.
+
+    goal.updated and goal.deadline_moved leave no trace in a snapshot; they come only from the
+    event transport (plan_event). Keys are the same either way, so nothing is sent twice.
+    """
+    for goal in org.goals.values():
+        if start <= goal.created_at < end:
+            yield Event(EventKind.GOAL_CREATED, goal.created_at, goal.id)
+        if goal.completed_at is not None and start <= goal.completed_at < end:
+            yield Event(EventKind.GOAL_COMPLETED, goal.completed_at, goal.id)
+        owner = org.people.get(goal.owner)
+        for milestone in org.milestones_of(goal.id):
+            if milestone.completed_at is not None and start <= milestone.completed_at < end:
+                yield Event(EventKind.MILESTONE_COMPLETED, milestone.completed_at, goal.id, milestone.id)
+            if owner is None:
+                continue
+            overdue = local_moment(milestone.due + timedelta(days=1), time(0), owner.tz)
+            late = milestone.completed_at is None or milestone.completed_at >= overdue
+            if late and start <= overdue < end:
+                yield Event(EventKind.MILESTONE_OVERDUE, overdue, goal.id, milestone.id)

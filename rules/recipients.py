@@ -1,0 +1,56 @@
+"""Recipients by relationship: owner, manager, skip-level, mentor(s) and fixed addresses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from strides.model import Organisation, Person
+from strides.rules.schema import MissingPolicy, Role
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Who gets it: people of the organisation, fixed addresses, and what was missing."""
+
+    people: tuple[Person, ...]
+    addresses: tuple[str, ...] = ()
+    # Set when a relationship was missing and the rule's policy is to skip.
+    missing: str | None = None
+    # Relationships that were missing and replaced by the manager.
+    fallbacks: tuple[str, ...] = ()
+
+
+def related(org: Organisation, owner: Person, role: Role) -> list[Person]:
+    if role is Role.OWNER:
+        return [owner]
+    manager = org.people.get(owner.manager) if owner.manager else None
+    if role is Role.MANAGER:
+        return [manager] if manager else []
+    if role is Role.SKIP_LEVEL:
+        above = org.people.get(manager.manager) if manager and manager.manager else None
+        return [above] if above else []
+    return [org.people[m] for m in owner.mentors if m in org.people]
+
+
+def resolve(org: Organisation, owner: Person, targets: Sequence[str], policy: MissingPolicy) -> Resolved:
+    """The recipients of one message about `owner`; a missing relationship follows `policy`."""
+    people: list[Person] = []
+    addresses: list[str] = []
+    fallbacks: list[str] = []
+    for target in targets:
+        if "@" in target:
+            if target not in addresses:
+                addresses.append(target)
+            continue
+        role = Role(target)
+        found = related(org, owner, role)
+        if not found:
+            manager = related(org, owner, Role.MANAGER)
+            if policy is MissingPolicy.MANAGER and role is not Role.MANAGER and manager:
+                found = manager
+                fallbacks.append(f"{owner.id} has no {role.value}; the manager {manager[0].id} instead")
+            else:
+                return Resolved((), (), f"{owner.id} has no {role.value}")
+        people.extend(p for p in found if p not in people)
+    return Resolved(tuple(people), tuple(addresses), None, tuple(fallbacks))

@@ -1,0 +1,121 @@
+"""What the rules would produce over a horizon, as rows, and what a rule change would alter.
+
+Plain functions behind `strides plan`: the CLI reads files, these compare and format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from icalendar import Calendar, Event, vCalAddress
+
+from strides.model import Organisation
+from strides.rules import Intent, Plan
+
+
+@dataclass(frozen=True)
+class Row:
+    change: str  # "", "added", "removed" or "moved"
+    intent: Intent
+    before: datetime | None = None  # for "moved": the old occurrence
+
+    def local(self, org: Organisation, moment: datetime | None = None) -> str:
+        moment = moment or self.intent.occurrence
+        person = org.people.get(self.intent.recipient)
+        tz = person.tz if person else UTC
+        return f"{moment.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+
+    def as_json(self, org: Organisation) -> dict[str, object]:
+        i = self.intent
+        data: dict[str, object] = {
+            "rule": i.rule_id,
+            "kind": i.kind.value,
+            "subject": i.subject,
+            "recipient": i.recipient,
+            "occurrence": i.occurrence.isoformat(),
+            "local_time": self.local(org),
+            "send_at": i.send_at.astimezone(UTC).isoformat(),
+            "title": i.title,
+            "key": i.key,
+        }
+        if i.meeting is not None:
+            data["meeting"] = {
+                "uid": i.meeting.uid,
+                "start": i.meeting.start.isoformat(),
+                "end": i.meeting.end.isoformat(),
+                "attendees": list(i.meeting.attendees),
+            }
+        if self.change:
+            data["change"] = self.change
+        if self.before is not None:
+            data["before"] = self.before.isoformat()
+        return data
+
+
+def rows(plan: Plan, person: str | None = None) -> list[Row]:
+    return [Row("", i) for i in plan.intents if person is None or i.recipient == person]
+
+
+def compare(before: Plan, after: Plan, person: str | None = None) -> list[Row]:
+    """What `after` adds, removes or moves compared with `before` (same rule, subject, recipient)."""
+
+    def identity(i: Intent) -> tuple[str, str, str, datetime]:
+        return (i.rule_id, i.subject, i.recipient, i.occurrence)
+
+    old = {identity(i): i for i in before.intents if person is None or i.recipient == person}
+    new = {identity(i): i for i in after.intents if person is None or i.recipient == person}
+    added = [i for k, i in new.items() if k not in old]
+    removed = [i for k, i in old.items() if k not in new]
+    result: list[Row] = []
+    for intent in added:
+        match = next(
+            (
+                r
+                for r in removed
+                if (r.rule_id, r.subject, r.recipient) == (intent.rule_id, intent.subject, intent.recipient)
+            ),
+            None,
+        )
+        if match is not None:
+            removed.remove(match)
+            result.append(Row("moved", intent, match.occurrence))
+        else:
+            result.append(Row("added", intent))
+    result += [Row("removed", i) for i in removed]
+    return sorted(result, key=lambda r: (r.intent.occurrence, r.intent.rule_id, r.intent.recipient))
+
+
+def meetings_ics(intents: Sequence[Intent], org: Organisation, stamp: datetime) -> bytes:
+    """An .ics of the planned meetings (one VEVENT per meeting, every attendee)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//strides//plan//EN")
+    calendar.add("version", "2.0")
+    seen: set[str] = set()
+    for intent in intents:
+        meeting = intent.meeting
+        if meeting is None or meeting.uid in seen:
+            continue
+        seen.add(meeting.uid)
+        event = Event()
+        event.add("uid", meeting.uid)
+        event.add("dtstamp", stamp.astimezone(UTC))
+        event.add("dtstart", meeting.start)
+        event.add("dtend", meeting.end)
+        event.add("summary", intent.title)
+        if intent.body:
+            event.add("description", intent.body)
+        for attendee in meeting.attendees:
+            person = org.people.get(attendee)
+            address = vCalAddress(f"mailto:{person.email if person else attendee}")
+            if person:
+                address.params["CN"] = person.name
+            event.add("attendee", address, encode=False)
+        calendar.add_component(event)
+    if seen:
+        first = min(i.meeting.start for i in intents if i.meeting)
+        last = max(i.meeting.end for i in intents if i.meeting)
+        calendar.add_missing_timezones(first_date=first.date(), last_date=last.date())
+    data: bytes = calendar.to_ical()
+    return data

@@ -1,0 +1,156 @@
+"""`strides serve`: every deployment from one process, against a Prefect server.
+
+The embedded default starts a local Prefect server (SQLite, its home in the state folder) and
+stops it on exit; with an API URL (option or PREFECT_API_URL) it uses that server instead.
+Environment decisions happen here, before Prefect is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+import httpx
+
+from strides.config import Settings
+from strides.deployments import SPECS, Spec
+from strides.errors import StridesError
+
+HEALTH_TIMEOUT = 120.0
+
+
+class ServeError(StridesError, RuntimeError):
+    """The Prefect server did not come up, or the deployments could not be served."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def healthy(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def server_environment(settings: Settings) -> dict[str, str]:
+    """What a local Prefect server needs: its home in the state folder, and no telemetry."""
+    settings.prefect_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(settings.prefect_dir),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true"),
+    }
+
+
+@contextmanager
+def local_server(settings: Settings, port: int | None = None) -> Iterator[str]:
+    """Start `prefect server start` on 127.0.0.1, yield its API URL, stop it afterwards."""
+    port = port or free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    log_path = settings.prefect_dir / "server.log"
+    env = server_environment(settings)
+    env.pop("PREFECT_API_URL", None)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while not healthy(api_url):
+            if process.poll() is not None:
+                raise ServeError(f"the Prefect server exited with {process.returncode}; see {log_path}")
+            if time.monotonic() > deadline:
+                raise ServeError(
+                    f"the Prefect server was not healthy after {HEALTH_TIMEOUT:.0f} s; see {log_path}"
+                )
+            time.sleep(0.25)
+        yield api_url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def client_environment(api_url: str) -> None:
+    """Point this process at the server; poll for runs every second (the default 10 s adds latency)."""
+    os.environ["PREFECT_API_URL"] = api_url
+    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
+
+
+def build(spec: Spec, settings: Settings) -> Any:
+    """The RunnerDeployment of `spec`, its flows given strides' settings as a parameter."""
+    from prefect.events import DeploymentEventTrigger
+
+    flow = getattr(importlib.import_module(spec.module), spec.function)
+    return flow.to_deployment(
+        name=spec.name,
+        description=spec.description,
+        cron=spec.cron,
+        triggers=[DeploymentEventTrigger(**trigger) for trigger in spec.triggers] or None,
+        concurrency_limit=spec.concurrency_limit,
+        parameters={**spec.parameters, "settings": settings.model_dump(mode="json", exclude={"hr_secret"})},
+        tags=["strides"],
+    )
+
+
+def _stop_on_sigterm() -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def serve(settings: Settings, api_url: str | None = None, limit: int | None = None) -> None:
+    """Serve every deployment until interrupted; starts (and stops) a local server if none is given."""
+    from strides.prefect_env import prepare
+
+    prepare(settings, quiet=False)
+    _stop_on_sigterm()
+    api_url = api_url or os.environ.get("PREFECT_API_URL")
+    if api_url:
+        if not healthy(api_url):
+            raise ServeError(f"no healthy Prefect server at {api_url}")
+        _serve_on(settings, api_url, limit)
+        return
+    with local_server(settings) as local_url:
+        _serve_on(settings, local_url, limit)
+
+
+def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
+    client_environment(api_url)
+    from prefect import serve as prefect_serve
+
+    from strides.react import sync
+    from strides.store import Store
+
+    store = Store(settings.db_url)
+    store.migrate()
+    if settings.organisation.is_dir():
+        # Start from the source as it is now; later changes arrive through the sync deployment.
+        sync(store, settings.organisation)
+    print(f"strides: serving {len(SPECS)} deployments against {api_url}", flush=True)
+    prefect_serve(*(build(spec, settings) for spec in SPECS), limit=limit)

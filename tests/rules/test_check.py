@@ -1,0 +1,106 @@
+"""`strides rules check`: every problem in one run, located, with a hint, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from strides.cli import app
+from strides.rules.check import check_files
+from strides.rules.schema import json_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD = ROOT / "tests" / "fixtures" / "rules-bad"
+runner = CliRunner()
+
+
+def _problems(name: str) -> list[str]:
+    path = BAD / name
+    _, errors = check_files([(path.name, path.read_text())])
+    return [str(e) for e in errors]
+
+
+def test_the_committed_json_schema_is_what_strides_rules_schema_prints() -> None:
+    committed = json.loads((ROOT / "docs" / "rules.schema.json").read_text())
+    assert committed == json.loads(json.dumps(json_schema())), (
+        "run: strides rules schema -o docs/rules.schema.json"
+    )
+
+
+def test_rules_schema_prints_json_schema() -> None:
+    result = runner.invoke(app, ["rules", "schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["title"] == "strides rule file"
+
+
+def test_every_problem_of_a_file_is_reported_in_one_run_with_its_location() -> None:
+    assert _problems("many-problems.yaml") == [
+        "many-problems.yaml:4:7: rule one: trigger.every: an RRULE may not have both COUNT and UNTIL"
+        " (RFC 5545 3.3.10)",
+        'many-problems.yaml:5:7: rule one: trigger.at: write times in quotes, for example at: "16:00"',
+        "many-problems.yaml:6:37: rule one: action.to: unknown recipient 'ownr'",
+        "many-problems.yaml:8:5: rule two: when: unknown field 'goal.stauts' in condition",
+        "many-problems.yaml:9:38: rule two: trigger.offsets: bad duration '-3x'",
+        "many-problems.yaml:10:37: rule two: unknown key 'colour'",
+        "many-problems.yaml:12:5: rule three: when: CEL syntax error at 1:14: Syntax error: mismatched input"
+        " '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT,"
+        " NUM_UINT, STRING, BYTES, IDENTIFIER}",
+        "many-problems.yaml:13:15: rule three: trigger.every: BYSETPOS needs another BYxxx part to select"
+        " from (RFC 5545 3.3.10)",
+        "many-problems.yaml:14:38: rule three: action.duration: bad duration 10: write a unit, for example"
+        " 10d or 10m",
+        "many-problems.yaml:16:5: rule four: trigger: escalation ladder loops: step 3 goes back to the"
+        " recipients of step 1 (owner)",
+        "many-problems.yaml:18:16: rule four: calendar.country: unknown country code 'XX' (ISO 3166-1"
+        " alpha-2, for example 'DE')",
+        "many-problems.yaml:20:35: rule five: trigger.timezone: unknown IANA timezone 'Mars/Base' (for"
+        " example 'Europe/Berlin')",
+        "many-problems.yaml:23:5: rule six: trigger: a trigger needs one of: anchor (with offsets), every,"
+        " event, escalate",
+    ]
+
+
+def test_a_misspelt_field_gets_a_did_you_mean_hint() -> None:
+    path = BAD / "many-problems.yaml"
+    _, errors = check_files([(path.name, path.read_text())])
+    hints = {e.message: e.hint for e in errors}
+    assert hints["when: unknown field 'goal.stauts' in condition"] == "did you mean 'status'?"
+    assert hints["action.to: unknown recipient 'ownr'"].startswith("did you mean 'owner'?")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("syntax.yaml", ["syntax.yaml:4:11: YAML syntax error: expected ',' or '}', but got ':'"]),
+        ("duplicate-key.yaml", ["duplicate-key.yaml:5:5: duplicate key 'action' (first defined on line 4)"]),
+        (
+            "inhibits.yaml",
+            [
+                "inhibits.yaml:2:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'",
+                "inhibits.yaml:2:5: rule ladder-a: inhibitions loop: ladder-a -> ladder-b -> ladder-a",
+            ],
+        ),
+    ],
+)
+def test_syntax_duplicates_and_cross_rule_problems_are_located(name: str, expected: list[str]) -> None:
+    assert _problems(name) == expected
+
+
+def test_check_exits_non_zero_and_prints_file_line_col_without_a_traceback() -> None:
+    result = runner.invoke(app, ["rules", "check", str(BAD)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (
+        f"{BAD / 'inhibits.yaml'}:2:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'"
+        in result.stdout
+    )
+    assert "    hint: did you mean 'deadline-reminder'?" in result.stdout
+
+
+def test_check_passes_the_builtin_pack() -> None:
+    result = runner.invoke(app, ["rules", "check", str(ROOT / "rules" / "builtin"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["problems"] == []

@@ -1,0 +1,57 @@
+"""`strides plan`: a dry run of the rules over a horizon, as a table, JSON or .ics, or as a diff."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from icalendar import Calendar
+from typer.testing import CliRunner
+
+from strides.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+ORG = ROOT / "examples" / "org"
+CHANGED = ROOT / "tests" / "fixtures" / "rules-changed"
+runner = CliRunner()
+
+
+def _plan(*args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(app, ["plan", "--org", str(ORG), "--from", "2026-12-01", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_json_lists_every_message_of_the_horizon_for_one_person() -> None:
+    messages = _plan("--days", "7", "--person", "p001")["messages"]
+    assert {m["recipient"] for m in messages} == {"p001"}
+    reviews = [m["local_time"] for m in messages if m["rule"] == "weekly-self-review"]
+    assert reviews == ["2026-12-04 16:00 CET", "2026-12-11 16:00 CET"]
+    assert all(m["meeting"]["attendees"] == ["p001"] for m in messages if m["rule"] == "weekly-self-review")
+
+
+def test_against_other_rules_shows_what_moves_and_what_is_added() -> None:
+    messages = _plan("--days", "7", "--person", "p001", "--against", str(CHANGED))["messages"]
+    changes = sorted((m["change"], m["rule"], m["local_time"]) for m in messages)
+    assert changes == [
+        ("added", "weekly-digest", "2026-12-07 08:00 CET"),
+        ("moved", "weekly-self-review", "2026-12-04 16:00 CET"),
+        ("moved", "weekly-self-review", "2026-12-11 16:00 CET"),
+    ]
+
+
+def test_ics_holds_one_event_per_planned_meeting(tmp_path: Path) -> None:
+    target = tmp_path / "plan.ics"
+    payload = _plan("--days", "7", "--ics", str(target))
+    meetings = {m["meeting"]["uid"] for m in payload["messages"] if "meeting" in m}
+    calendar = Calendar.from_ical(target.read_bytes())
+    events = calendar.walk("VEVENT")
+    assert {str(e["UID"]) for e in events} == meetings
+    assert all(e.get("DTSTART").dt.tzinfo is not None for e in events)
+
+
+def test_broken_rules_are_reported_not_planned(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("rules:\n  - id: x\n    trigger: {every: FREQ=WEEKLY;BYSETPOS=1}\n")
+    result = runner.invoke(app, ["plan", "--org", str(ORG), "--from", "2026-12-01", "--rules", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output

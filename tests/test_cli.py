@@ -1,0 +1,73 @@
+"""The command line as a newcomer meets it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from strides.cli import EXIT_REJECTED, app
+
+from .conftest import FIXTURES, ROOT
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("demo", "run", "outbox", "http"):
+        assert command in result.output
+
+
+def test_outbox_without_a_store_says_what_to_do(tmp_path):
+    result = invoke("--state-dir", str(tmp_path), "outbox")
+    assert result.exit_code == 1
+    assert "run `strides run` or `strides demo` first" in result.output
+
+
+@pytest.mark.flow
+def test_run_reports_bad_records_processes_the_rest_and_never_sends_twice(prefect_harness, tmp_path):
+    state = str(tmp_path / "state")
+    args = (
+        "--state-dir",
+        state,
+        "run",
+        "--org",
+        str(FIXTURES / "org-bad"),
+        "--now",
+        "2026-12-01T00:00:00+00:00",
+    )
+    first = invoke(*args, "--json")
+    assert first.exit_code == EXIT_REJECTED
+    assert "org-bad/people.csv:3: person bob: field 'timezone'" in first.output
+    report = json.loads(first.stdout[first.stdout.index("{") :])
+    assert report["sent"] >= 1 and len(report["rejected"]) == 11
+
+    second = invoke(*args, "--json")
+    assert second.exit_code == EXIT_REJECTED
+    assert json.loads(second.stdout[second.stdout.index("{") :])["sent"] == 0
+
+    listed = invoke("--state-dir", state, "outbox", "--json")
+    rows = json.loads(listed.stdout)
+    assert len(rows) == report["sent"]
+    assert {row["email"] for row in rows} <= {"alice@example.com", "hana@example.com"}
+    assert all(row["status"] == "sent" and row["file"].endswith(".eml") for row in rows)
+
+
+@pytest.mark.flow
+def test_demo_runs_the_sample_and_prints_a_summary(prefect_harness, tmp_path):
+    result = invoke("--state-dir", str(tmp_path), "demo", "--days", "3", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["organisation"]["people"] >= 40
+    kinds = {line["kind"] for line in summary["rules"]}
+    assert {"invite", "email", "digest"} <= kinds
+    assert summary["files"] == sum(line["messages"] for line in summary["rules"])
+    assert summary["outbox"].startswith(str(tmp_path))
+    assert not (ROOT / "tmp").exists()

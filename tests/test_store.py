@@ -1,0 +1,118 @@
+"""The store: migrations, the snapshot, and a ledger that never sends a message twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import inspect
+
+from strides import engine
+from strides.integrations import DeliveryError
+from strides.integrations.compose import Sender
+from strides.integrations.outbox import OutboxTransport
+from strides.rules import Window, plan
+from strides.store import Store, ledger, snapshot
+
+from .conftest import at
+
+SENDER = Sender("growth@strides.example")
+WEEK = Window(at("2026-11-30 00:00"), at("2026-12-07 00:00"))
+
+
+def test_migrations_create_every_table_and_are_idempotent(store: Store):
+    store.migrate()
+    assert store.is_current()
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"people", "goals", "milestones", "messages", "ticks", "alembic_version"} <= tables
+
+
+def test_the_snapshot_round_trips(loaded_store: Store, sample_org):
+    with loaded_store.session() as session:
+        assert snapshot.load_organisation(session) == sample_org
+
+
+def test_recording_the_same_plan_twice_adds_nothing(loaded_store: Store, sample_org, builtin_rules):
+    first = engine.plan_window(loaded_store, builtin_rules, WEEK, WEEK.end)
+    assert first.planned > 0
+    again = engine.plan_window(loaded_store, builtin_rules, WEEK, WEEK.end)
+    assert again.planned == 0
+    # Even when the planner is not told what the ledger holds, the unique key refuses duplicates.
+    intents = [i for i in plan(builtin_rules, sample_org, WEEK).intents if i.meeting is None]
+    with loaded_store.session() as session:
+        assert ledger.record(session, intents, sample_org, WEEK.end) == 0
+        assert len(ledger.messages(session)) == first.planned
+
+
+def test_delivery_sends_each_message_once(loaded_store: Store, builtin_rules, tmp_path):
+    engine.plan_window(loaded_store, builtin_rules, WEEK, WEEK.end)
+    outbox = OutboxTransport(tmp_path / "outbox")
+    first = engine.deliver_due(loaded_store, outbox, SENDER, WEEK.end, limit=10_000)
+    second = engine.deliver_due(loaded_store, outbox, SENDER, WEEK.end, limit=10_000)
+    assert len(first.sent) > 0 and first.failed == []
+    assert second.claimed == 0
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(first.sent)
+    with loaded_store.session() as session:
+        assert {r.status for r in ledger.messages(session)} == {"sent"}
+
+
+def test_nothing_is_sent_before_its_time(loaded_store: Store, builtin_rules, tmp_path):
+    engine.plan_window(loaded_store, builtin_rules, WEEK, WEEK.end)
+    early = engine.deliver_due(loaded_store, OutboxTransport(tmp_path), SENDER, WEEK.start, limit=10_000)
+    assert all(s.occurrence >= WEEK.start for s in early.sent)
+    with loaded_store.session() as session:
+        pending = ledger.messages(session, status="pending")
+    assert pending and all(r.send_at > WEEK.start for r in pending)
+
+
+class Refusing:
+    """A transport that refuses some keys, temporarily or for good."""
+
+    name = "refusing"
+
+    def __init__(self, permanent: bool) -> None:
+        self.permanent = permanent
+        self.accepted: list[str] = []
+
+    def send(self, key: str, message: EmailMessage, label: str) -> str:
+        if not self.accepted:
+            self.accepted.append("first-is-refused")
+            raise DeliveryError(key, "550 mailbox unavailable", permanent=self.permanent)
+        self.accepted.append(key)
+        return key
+
+
+@pytest.mark.parametrize(("permanent", "status"), [(True, "dead"), (False, "failed")])
+def test_a_refused_message_is_recorded_and_the_rest_goes_on(loaded_store, builtin_rules, permanent, status):
+    engine.plan_window(loaded_store, builtin_rules, WEEK, WEEK.end)
+    transport = Refusing(permanent)
+    outcome = engine.deliver_due(loaded_store, transport, SENDER, WEEK.end, limit=50)
+    assert len(outcome.failed) == 1 and len(outcome.sent) == outcome.claimed - 1
+    with loaded_store.session() as session:
+        (refused,) = ledger.messages(session, status=status)
+    assert refused.last_error == "550 mailbox unavailable"
+    retry = engine.deliver_due(loaded_store, transport, SENDER, WEEK.end + timedelta(minutes=1), limit=50)
+    retried = [s.key for s in retry.sent if s.key == refused.key]
+    assert retried == ([] if permanent else [refused.key])
+
+
+def test_a_claim_left_by_a_crashed_worker_is_taken_over(loaded_store, builtin_rules, tmp_path):
+    engine.plan_window(loaded_store, builtin_rules, WEEK, WEEK.end)
+    with loaded_store.session() as session:
+        crashed = ledger.claim(session, WEEK.end, limit=5)  # ...and the worker dies here
+    assert len(crashed.rows) == 5
+    outbox = OutboxTransport(tmp_path)
+    soon = engine.deliver_due(loaded_store, outbox, SENDER, WEEK.end + timedelta(minutes=1), limit=10_000)
+    assert not {s.key for s in soon.sent} & {r.key for r in crashed.rows}
+    later = engine.deliver_due(loaded_store, outbox, SENDER, WEEK.end + timedelta(minutes=11), limit=10_000)
+    assert {s.key for s in later.sent} == {r.key for r in crashed.rows}
+
+
+def test_windows_follow_each_other(loaded_store: Store):
+    first = engine.next_window(loaded_store, WEEK.end, timedelta(days=1))
+    assert first == Window(WEEK.end - timedelta(days=1), WEEK.end)
+    engine.record_tick(loaded_store, WEEK.end, first, 0, engine.DeliveryOutcome())
+    assert engine.next_window(loaded_store, WEEK.end, timedelta(days=1)) is None
+    later = WEEK.end + timedelta(hours=3)
+    assert engine.next_window(loaded_store, later, timedelta(days=1)) == Window(WEEK.end, later)

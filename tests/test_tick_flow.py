@@ -1,0 +1,48 @@
+"""One end-to-end run of the real Prefect tick flow (under the session-wide harness)."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import icalendar
+import pytest
+
+from strides.store import Store, ledger, snapshot
+
+from .conftest import at
+
+pytestmark = pytest.mark.flow
+
+
+def test_a_tick_plans_delivers_and_a_second_tick_sends_nothing(prefect_harness, settings, sample_org):
+    from strides.flows.tick import tick
+
+    store = Store(settings.db_url)
+    store.migrate()
+    with store.session() as session:
+        snapshot.save_organisation(session, sample_org)
+    parameters = settings.model_dump(mode="json")
+
+    first = tick(now=at("2026-12-01 00:00"), settings=parameters, since=at("2026-11-30 00:00"))
+    assert first["planned"] > 0 and first["sent"] > 0 and first["failed"] == 0
+
+    files = sorted(settings.outbox.glob("*.eml"))
+    assert len(files) == first["sent"]
+    invites = 0
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                calendar = icalendar.Calendar.from_ical(part.get_content())
+                assert [c.errors for c in calendar.walk() if c.errors] == []
+                invites += 1
+    assert invites > 0
+
+    # The same moment again: nothing new to plan, nothing sent twice.
+    second = tick(now=at("2026-12-01 00:00"), settings=parameters, since=at("2026-11-30 00:00"))
+    assert second == {"planned": 0, "sent": 0, "failed": 0, "skipped": second["skipped"]}
+    assert sorted(settings.outbox.glob("*.eml")) == files
+    with store.session() as session:
+        keys = [row.key for row in ledger.messages(session)]
+    assert len(keys) == len(set(keys))
