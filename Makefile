@@ -56,4 +56,4 @@ unit: $(STAMP) $(NODE_STAMP) browser ## pytest only
 test: lint typecheck unit ## Everything CI runs: ruff, mypy, pytest
 
 clean: ## Remove the virtualenv and the state folder
-	rm -rf $(VENV) .strides tests/tools/node_modules
+	rm -rf $(VENV) .strides

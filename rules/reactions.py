@@ -133,9 +133,17 @@ def goal_subjects(org: Organisation, goal_id: str) -> frozenset[str]:
 
 
 def replan_goal(
-    rules: RuleSet, org: Organisation, goal_id: str, window: Window, already: Container[str] = frozenset()
+    rules: RuleSet,
+    org: Organisation,
+    goal_id: str,
+    window: Window,
+    already: Container[str] = frozenset(),
+    known: Container[str] = frozenset(),
 ) -> Plan:
-    """What the rules want for one goal in `window`: the planner's answer, kept to that goal."""
+    """What the rules want for one goal in `window`: the planner's answer, kept to that goal.
+
+    `known` are the UIDs of meetings already invited to (see `plan`), for rules/reconcile.py.
+    """
     goal = org.goals.get(goal_id)
     if goal is None:
         return Plan(())
@@ -145,7 +153,7 @@ def replan_goal(
         milestones={m.id: m for m in org.milestones_of(goal_id)},
     )
     subjects = goal_subjects(org, goal_id)
-    result = plan(rules, focused, window, already)
+    result = plan(rules, focused, window, already, known)
     return Plan(
         tuple(i for i in result.intents if i.subject in subjects),
         tuple(s for s in result.skips if s.subject in subjects),

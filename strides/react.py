@@ -22,8 +22,9 @@ from strides.rules import RuleSet, Window
 from strides.rules.events import Event
 from strides.rules.planner import plan_event
 from strides.rules.reactions import Change, Happening, diff, goal_subjects, replan_goal
-from strides.rules.schema import EventKind
-from strides.store import Store, ledger, snapshot
+from strides.rules.reconcile import reconcile
+from strides.rules.schema import EventKind, Kind
+from strides.store import Store, invites, ledger, snapshot
 from strides.store.tables import GoalRow, MessageRow, MilestoneRow
 
 CANCELLED = "cancelled"
@@ -109,16 +110,24 @@ def _deadline_moved(
     end = ledger.last_tick_end(session) or now
     start = min([row.send_at for row in pending] + [end - timedelta(days=1)])
     window = Window(start - timedelta(minutes=1), end)
-    wanted = replan_goal(rules, org, goal_id, window)
-    keep = {i.key for i in wanted.intents}
-    out.cancelled = [row.key for row in pending if row.key not in keep]
+    # Meetings go through the invite lifecycle (rules/reconcile.py): the goal's review is updated
+    # with SEQUENCE + 1 under its own UID, never invited to a second time.
+    subjects = goal_subjects(org, goal_id)
+    known = [m for m in invites.upcoming(session, after=window.start) if m.subject in subjects]
+    wanted = replan_goal(rules, org, goal_id, window, known={m.uid for m in known})
+    notices = [i for i in wanted.intents if i.meeting is None]
+    meetings = {i.meeting.uid: i for i in wanted.intents if i.meeting is not None}
+    keep = {i.key for i in notices}
+    out.cancelled = [row.key for row in pending if row.key not in keep and row.kind != Kind.INVITE.value]
     if out.cancelled:
         session.execute(
             update(MessageRow)
             .where(MessageRow.key.in_(out.cancelled), MessageRow.status.in_((ledger.PENDING, ledger.FAILED)))
             .values(status=CANCELLED, last_error=f"deadline moved at {now.isoformat()}")
         )
-    out.recorded = ledger.record(session, wanted.intents, org, now)
+    out.recorded = ledger.record(session, notices, org, now)
+    sent = [*known, *invites.load(session, meetings.keys() - {m.uid for m in known})]
+    out.recorded += invites.apply(session, reconcile(meetings.values(), sent, window, now), org, now)
     out.note = f"re-planned {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M}"
 
 

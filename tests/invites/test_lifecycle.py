@@ -121,3 +121,24 @@ def test_an_update_supersedes_an_older_message_not_yet_sent(simulation):
     statuses = {(r.recipient, r.sequence): r.status for r in simulation.messages(REVIEW, "goal:g00002")}
     assert statuses[("p002", 0)] == ledger.SUPERSEDED
     assert statuses[("p002", 1)] == ledger.PENDING
+
+
+def test_a_deadline_moved_event_updates_the_review_and_the_next_tick_adds_nothing(simulation):
+    from strides import react
+    from strides.events import StridesEvent
+    from strides.rules.reactions import Change
+
+    simulation.tick(5)  # the review of g00002 went out on Dec 1 for Dec 11
+    event = StridesEvent(Change.DEADLINE_MOVED, "goal:g00002", {"deadline": "2026-12-30"})
+    reaction = react.react(simulation.store, simulation.rules, event, simulation.now)
+    assert reaction.recorded == 2  # the update to both attendees, nothing else
+    rows = simulation.messages(REVIEW, "goal:g00002")
+    assert len({r.uid for r in rows}) == 1
+    assert methods(rows) == [
+        ("p001", 0, "REQUEST"),
+        ("p001", 1, "REQUEST"),
+        ("p002", 0, "REQUEST"),
+        ("p002", 1, "REQUEST"),
+    ]
+    simulation.tick(1)
+    assert methods(simulation.messages(REVIEW, "goal:g00002")) == methods(rows)
