@@ -8,7 +8,7 @@ needs. Events are named `strides.<thing>.<what>` and concern a goal or a person.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -138,11 +138,11 @@ def replan_goal(
     goal_id: str,
     window: Window,
     already: Container[str] = frozenset(),
-    known: Container[str] = frozenset(),
+    known: Mapping[str, str] | None = None,
 ) -> Plan:
     """What the rules want for one goal in `window`: the planner's answer, kept to that goal.
 
-    `known` are the UIDs of meetings already invited to (see `plan`), for rules/reconcile.py.
+    `known` are the meetings already invited to, UID to subject (see `plan`), for rules/reconcile.py.
     """
     goal = org.goals.get(goal_id)
     if goal is None:

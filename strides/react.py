@@ -114,7 +114,7 @@ def _deadline_moved(
     # with SEQUENCE + 1 under its own UID, never invited to a second time.
     subjects = goal_subjects(org, goal_id)
     known = [m for m in invites.upcoming(session, after=window.start) if m.subject in subjects]
-    wanted = replan_goal(rules, org, goal_id, window, known={m.uid for m in known})
+    wanted = replan_goal(rules, org, goal_id, window, known={m.uid: m.subject for m in known})
     notices = [i for i in wanted.intents if i.meeting is None]
     meetings = {i.meeting.uid: i for i in wanted.intents if i.meeting is not None}
     keep = {i.key for i in notices}
