@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +17,9 @@ from rich.table import Table
 from strides import __version__
 from strides.config import Settings
 from strides.errors import StridesError
+
+if TYPE_CHECKING:
+    from strides.store import Store
 
 # Exit codes: 0 all good; 1 failed; 2 bad usage; 3 done, but some input records were rejected.
 EXIT_FAILED, EXIT_REJECTED = 1, 3
@@ -74,6 +77,23 @@ def _prefect(settings: Settings) -> None:
     from strides.prefect_env import prepare
 
     prepare(settings, quiet=not state.verbose)
+
+
+def open_store(demo: bool = False) -> Store:
+    """The configured store (or the demo's), migrated; a clear error when there is none yet."""
+    from strides.demo import demo_settings
+    from strides.store import Store
+
+    settings = demo_settings(state.settings) if demo else state.settings
+    if settings.database_url is None and not (settings.state_dir / "strides.db").exists():
+        hint = "" if demo else " (did you mean --demo?)"
+        raise _fail(f"no store at {settings.state_dir}: run `strides run` or `strides demo` first{hint}")
+    store = Store(settings.db_url)
+    try:
+        store.migrate()
+    except StridesError as exc:
+        raise _fail(str(exc)) from None
+    return store
 
 
 def _print_rejections(rejected: list[Any]) -> None:
@@ -249,15 +269,11 @@ def outbox(
     """What was sent (or is waiting): when, to whom, by which rule."""
     from strides.demo import demo_settings
     from strides.engine import kind_label
-    from strides.store import Store, ledger
+    from strides.store import ledger
 
     settings = demo_settings(state.settings) if demo_state else state.settings
-    if settings.database_url is None and not (settings.state_dir / "strides.db").exists():
-        hint = "" if demo_state else " (did you mean --demo?)"
-        raise _fail(f"no store at {settings.state_dir}: run `strides run` or `strides demo` first{hint}")
-    store = Store(settings.db_url)
+    store = open_store(demo_state)
     try:
-        store.migrate()
         with store.session() as session:
             rows = ledger.messages(session, status=status, rule=rule, recipient=to, limit=limit)
     except StridesError as exc:

@@ -10,8 +10,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from strides.errors import StridesError
-
 PARTSTAT_MARKS = {"ACCEPTED": "✓", "DECLINED": "✗", "TENTATIVE": "?", "DELEGATED": "→", "NEEDS-ACTION": "·"}
 
 DemoOption = Annotated[bool, typer.Option("--demo", help="Use the demo's store.")]
@@ -19,20 +17,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _store(demo: bool) -> Any:
-    from strides.cli import _fail, state
-    from strides.demo import demo_settings
-    from strides.store import Store
+    from strides.cli import open_store
 
-    settings = demo_settings(state.settings) if demo else state.settings
-    if settings.database_url is None and not (settings.state_dir / "strides.db").exists():
-        hint = "" if demo else " (did you mean --demo?)"
-        raise _fail(f"no store at {settings.state_dir}: run `strides run` or `strides demo` first{hint}")
-    store = Store(settings.db_url)
-    try:
-        store.migrate()
-    except StridesError as exc:
-        raise _fail(str(exc)) from None
-    return store
+    return open_store(demo)
 
 
 def rsvp(
