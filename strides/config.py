@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     sendgrid_template_id: str | None = Field(
         default=None, pattern=r"^d-[0-9a-f]{32}$", description="Dynamic template for digests"
     )
-    sendgrid_categories: list[str] = Field(default_factory=lambda: ["strides"], max_length=9)
+    sendgrid_categories: list[str] = Field(default_factory=lambda: ["strides"], max_length=8)
     sendgrid_concurrency: int = Field(default=8, ge=1, le=64, description="Requests in flight (rendered)")
     sendgrid_max_attempts: int = Field(default=5, ge=1, le=20)
     sendgrid_timeout: float = Field(default=20.0, gt=0, description="Seconds per request")
