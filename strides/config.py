@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -20,6 +20,25 @@ from pydantic_settings import (
 )
 
 CONFIG_FILE = "strides.toml"
+
+
+MASKED = "**********"  # how pydantic dumps a SecretStr in JSON mode
+
+
+class _Unmasked(PydanticBaseSettingsSource):
+    """Init values minus masked secrets: settings dumped for a flow run (`model_dump(mode="json")`)
+    carry "**********" for each secret; dropping them lets the environment and strides.toml supply
+    the real value inside the flow, and no secret ever enters Prefect's stored parameters."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(inner.settings_cls)
+        self.inner = inner
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.inner().items() if v != MASKED}
 
 
 class Settings(BaseSettings):
@@ -117,7 +136,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (_Unmasked(init_settings), env_settings, TomlConfigSettingsSource(settings_cls))
 
     @field_validator("state_dir", "organisation")
     @classmethod
