@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -20,6 +20,25 @@ from pydantic_settings import (
 )
 
 CONFIG_FILE = "strides.toml"
+
+
+MASKED = "**********"  # how pydantic dumps a SecretStr in JSON mode
+
+
+class _Unmasked(PydanticBaseSettingsSource):
+    """Init values minus masked secrets: settings dumped for a flow run (`model_dump(mode="json")`)
+    carry "**********" for each secret; dropping them lets the environment and strides.toml supply
+    the real value inside the flow, and no secret ever enters Prefect's stored parameters."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(inner.settings_cls)
+        self.inner = inner
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.inner().items() if v != MASKED}
 
 
 class Settings(BaseSettings):
@@ -88,7 +107,7 @@ class Settings(BaseSettings):
     sendgrid_template_id: str | None = Field(
         default=None, pattern=r"^d-[0-9a-f]{32}$", description="Dynamic template for digests"
     )
-    sendgrid_categories: list[str] = Field(default_factory=lambda: ["strides"], max_length=9)
+    sendgrid_categories: list[str] = Field(default_factory=lambda: ["strides"], max_length=8)
     sendgrid_concurrency: int = Field(default=8, ge=1, le=64, description="Requests in flight (rendered)")
     sendgrid_max_attempts: int = Field(default=5, ge=1, le=20)
     sendgrid_timeout: float = Field(default=20.0, gt=0, description="Seconds per request")
@@ -117,7 +136,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (_Unmasked(init_settings), env_settings, TomlConfigSettingsSource(settings_cls))
 
     @field_validator("state_dir", "organisation")
     @classmethod

@@ -37,6 +37,7 @@ class FaultyServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.accepted: list[dict[str, Any]] = []
         self.requests = 0
+        self.authorizations: list[str | None] = []
         self.reset_at = 0.0
         self.slow_seconds = 1.0
 
@@ -82,6 +83,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         fault = self.server.next_fault()
+        with self.server.lock:
+            self.server.authorizations.append(self.headers.get("Authorization"))
         if fault == "drop":
             self.close_connection = True
             self.connection.close()

@@ -87,3 +87,12 @@ def test_the_factory_picks_the_configured_transport(tmp_path, monkeypatch):
     assert "from-env" not in repr(chosen)
     with pytest.raises(ConfigError, match="template"):
         build_transport(Settings(state_dir=tmp_path, transport="sendgrid", sendgrid_mode="dynamic-template"))
+
+
+def test_secrets_survive_the_trip_through_flow_parameters_without_being_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("STRIDES_SENDGRID_API_KEY", "SG.from-env")
+    parameters = Settings(state_dir=tmp_path).model_dump(mode="json")
+    assert parameters["sendgrid_api_key"] == "**********"  # what Prefect would store
+    inside_the_flow = Settings.model_validate(parameters)
+    assert inside_the_flow.sendgrid_api_key is not None
+    assert inside_the_flow.sendgrid_api_key.get_secret_value() == "SG.from-env"
