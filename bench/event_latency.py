@@ -28,6 +28,12 @@ from strides.config import Settings  # noqa: E402
 from strides.serve import local_server  # noqa: E402
 
 
+def floor(folder: str, marker: str) -> None:
+    """The empty flow of the floor: leave a marker file, nothing else."""
+    Path(folder, "floor").mkdir(exist_ok=True)
+    Path(folder, "floor", marker).touch()
+
+
 def serve(state: Path) -> None:
     """The serving process: strides' deployments and the floor."""
     from prefect import flow, serve
@@ -36,19 +42,18 @@ def serve(state: Path) -> None:
     from strides.deployments import SPECS
     from strides.serve import build
 
-    @flow(name="floor")
-    def floor(marker: str) -> None:
-        (state / "floor").mkdir(exist_ok=True)
-        (state / "floor" / marker).touch()
+    floor_flow = flow(name="floor")(floor)
 
     settings = Settings(state_dir=state, organisation=state / "org", notification_events=False)
     trigger = DeploymentEventTrigger(
         expect={"bench.floor"},
         match={"prefect.resource.id": "bench.floor.*"},
-        parameters={"marker": "{{ event.resource.id }}"},
+        parameters={"folder": str(state), "marker": "{{ event.resource.id }}"},
     )
     print("serving", flush=True)
-    serve(*(build(spec, settings) for spec in SPECS), floor.to_deployment(name="floor", triggers=[trigger]))
+    serve(
+        *(build(spec, settings) for spec in SPECS), floor_flow.to_deployment(name="floor", triggers=[trigger])
+    )
 
 
 async def send(event: str, resource: str, payload: dict[str, str]) -> None:
@@ -123,6 +128,7 @@ def main() -> None:
                     began = time.perf_counter()
                     asyncio.run(send("bench.floor", f"bench.floor.{n}", {}))
                     floor.append(wait(lambda n=n: (floor_dir / f"bench.floor.{n}").exists()) - began)
+                print(f"floor (empty flow):   {summary(floor)}", flush=True)
                 outbox = state / "outbox"
 
                 def congratulations() -> int:
@@ -144,7 +150,6 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
                 log.close()
-        print(f"floor (empty flow):   {summary(floor)}")
         print(f"strides (to outbox):  {summary(strides)}")
         from bench._common import percentile
 
