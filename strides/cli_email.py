@@ -19,17 +19,9 @@ email_app = typer.Typer(
 
 
 def _store() -> Store:
-    from strides.cli import _fail, state
+    from strides.cli import open_store
 
-    settings = state.settings
-    if settings.database_url is None and not (settings.state_dir / "strides.db").exists():
-        raise _fail(f"no store at {settings.state_dir}: run `strides run` first")
-    store = Store(settings.db_url)
-    try:
-        store.migrate()
-    except StridesError as exc:
-        raise _fail(str(exc)) from None
-    return store
+    return open_store()
 
 
 @email_app.command("suppressions")
