@@ -79,14 +79,17 @@ def _prefect(settings: Settings) -> None:
     prepare(settings, quiet=not state.verbose)
 
 
-def open_store(demo: bool = False) -> Store:
-    """The configured store (or the demo's), migrated; a clear error when there is none yet."""
+def open_store(demo: bool = False, *, offer_demo: bool = True) -> Store:
+    """The configured store (or the demo's), migrated; a clear error when there is none yet.
+
+    `offer_demo`: the command has a --demo option, so the error may suggest it.
+    """
     from strides.demo import demo_settings
     from strides.store import Store
 
     settings = demo_settings(state.settings) if demo else state.settings
     if settings.database_url is None and not (settings.state_dir / "strides.db").exists():
-        hint = "" if demo else " (did you mean --demo?)"
+        hint = " (did you mean --demo?)" if offer_demo and not demo else ""
         raise _fail(f"no store at {settings.state_dir}: run `strides run` or `strides demo` first{hint}")
     store = Store(settings.db_url)
     try:

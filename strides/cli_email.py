@@ -21,7 +21,7 @@ email_app = typer.Typer(
 def _store() -> Store:
     from strides.cli import open_store
 
-    return open_store()
+    return open_store(offer_demo=False)
 
 
 @email_app.command("suppressions")
