@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact
 
 from strides import engine
 from strides.config import Settings
-from strides.flows.common import send_due
+from strides.flows.common import artifact, send_due, sent_markdown, utc
 from strides.rules import Window
 from strides.ruleset import load_rules_safely
 from strides.store import Store
@@ -42,25 +41,6 @@ def deliver_task(settings: Settings, now: datetime, chunks: int = 1) -> engine.D
     return send_due(settings, now, chunks)
 
 
-def _artifact(now: datetime, window: Window | None, delivery: engine.DeliveryOutcome) -> None:
-    lines = [
-        f"### strides tick at {now:%Y-%m-%d %H:%M} UTC",
-        f"Window: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
-        if window
-        else "Window: none",
-        "",
-        "| rule | kind | recipient | occurrence (UTC) |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {s.rule_id} | {s.kind} | {s.recipient} | {s.occurrence:%Y-%m-%d %H:%M} |"
-        for s in delivery.sent[:500]
-    ]
-    if len(delivery.sent) > 500:
-        lines.append(f"| … | | {len(delivery.sent) - 500} more | |")
-    create_markdown_artifact(markdown="\n".join(lines), key="strides-tick", description="What the tick sent")
-
-
 def _run_name() -> str:
     from prefect.runtime import flow_run
 
@@ -75,7 +55,7 @@ def tick(
     """Plan the window since the last tick up to `now` (default: the clock), then deliver what is due."""
     config = Settings.model_validate(settings or {})
     # A scheduled run has no `now`: the flow (never the logic below it) reads the clock.
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now = utc(now)
     store = Store(config.db_url)
     window = engine.next_window(store, now, config.first_window, since)
     outcome = plan_task(config, window, now) if window else None
@@ -88,7 +68,17 @@ def tick(
         if chunk.claimed < config.chunk_size * chunks:
             break
     engine.record_tick(store, now, window, planned, delivery)
-    _artifact(now, window, delivery)
+    span = (
+        f"Window: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
+        if window
+        else "Window: none"
+    )
+    title = f"strides tick at {now:%Y-%m-%d %H:%M} UTC"
+    artifact(
+        "strides-tick",
+        sent_markdown(title, [span], delivery.sent, len(delivery.failed)),
+        "What the tick sent",
+    )
     skipped = len(outcome.skips) if outcome else 0
     return {
         "planned": planned,

@@ -539,13 +539,7 @@ class _Planner:
         for note in resolved.fallbacks:
             self.fallbacks.append(Skip(rule.id, occasion.subject, fired, note))
         for recipient, moment, person in targets:
-            if self.now - moment > _lateness(rule):
-                self.skips.append(
-                    Skip(rule.id, occasion.subject, moment, f"{recipient}: later than max_lateness, skipped")
-                )
-                continue
-            if (inhibitor := self._inhibitor(occasion, moment)) is not None:
-                self.skips.append(Skip(rule.id, occasion.subject, moment, f"inhibited by {inhibitor}"))
+            if self._held_back(occasion, recipient, moment):
                 continue
             if rule.action.kind is Kind.DIGEST and person is not None:
                 digest = compose_digest(person, self.org, moment)
@@ -614,6 +608,18 @@ class _Planner:
             for occasion in self.event_occasions(event):
                 self._plan_event_occasion(occasion)
 
+    def _held_back(self, occasion: _Occasion, recipient: str, moment: datetime) -> bool:
+        """Too late to send, or inhibited by an escalation: recorded as a skip."""
+        rule = occasion.rule
+        if self.now - moment > _lateness(rule):
+            reason = f"{recipient}: later than max_lateness, skipped"
+        elif (inhibitor := self._inhibitor(occasion, moment)) is not None:
+            reason = f"inhibited by {inhibitor}"
+        else:
+            return False
+        self.skips.append(Skip(rule.id, occasion.subject, moment, reason))
+        return True
+
     def _plan_event_occasion(self, occasion: _Occasion) -> None:
         rule = occasion.rule
         if rule.action.kind is Kind.INVITE:
@@ -629,13 +635,7 @@ class _Planner:
         targets = [(p.id, self._deliverable(rule, self._moment(occasion, p), p)) for p in people]
         targets += [(a, fired) for a in addresses]
         for recipient, moment in targets:
-            if self.now - moment > _lateness(rule):
-                self.skips.append(
-                    Skip(rule.id, occasion.subject, moment, f"{recipient}: later than max_lateness, skipped")
-                )
-                continue
-            if (inhibitor := self._inhibitor(occasion, moment)) is not None:
-                self.skips.append(Skip(rule.id, occasion.subject, moment, f"inhibited by {inhibitor}"))
+            if self._held_back(occasion, recipient, moment):
                 continue
             send_at = max(moment, self.window.start)
             self._add(occasion, recipient, moment, send_at, self.context(occasion, moment), None)

@@ -102,8 +102,9 @@ def _upcoming_of(
     A meeting the person declined says so, so the digest can ask them to pick another time.
     """
     found: dict[str, list[str]] = {pid: [] for pid in people}
-    for row in invites.meetings(session, after=now):
-        if row.status != "active" or row.start >= now + DIGEST_LOOKAHEAD:
+    # Bounded in the query: every delivery chunk with a digest runs this.
+    for row in invites.meetings(session, after=now, before=now + DIGEST_LOOKAHEAD):
+        if row.status != "active":
             continue
         for attendee in row.attendees:
             person = org.people.get(attendee["id"]) if attendee["id"] in found else None

@@ -143,12 +143,18 @@ def apply(session: Session, decisions: Sequence[Decision], org: Organisation, no
 
 
 def meetings(
-    session: Session, *, person: str | None = None, after: datetime | None = None
+    session: Session,
+    *,
+    person: str | None = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
 ) -> list[InviteRow]:
-    """Remembered meetings, soonest first; optionally one attendee's, or only those after `after`."""
+    """Remembered meetings, soonest first; optionally one attendee's, or those in (after, before)."""
     query = select(InviteRow).order_by(InviteRow.start, InviteRow.uid)
     if after is not None:
         query = query.where(InviteRow.start > after)
+    if before is not None:
+        query = query.where(InviteRow.start < before)
     rows = list(session.scalars(query))
     if person is not None:
         rows = [r for r in rows if any(a["id"] == person for a in r.attendees)]

@@ -9,7 +9,7 @@ same message replaces, never duplicates.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,15 +122,6 @@ def record(session: Session, intents: Sequence[Intent], org: Organisation, now: 
     return inserted
 
 
-def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    batch = list(keys)
-    for start in range(0, len(batch), 900):
-        chunk = batch[start : start + 900]
-        found.update(session.scalars(select(MessageRow.key).where(MessageRow.key.in_(chunk))))
-    return found
-
-
 def keys_between(session: Session, start: datetime, end: datetime) -> set[str]:
     """Keys of messages whose occurrence falls in [start, end): what a window may already hold."""
     query = select(MessageRow.key).where(MessageRow.occurrence >= start, MessageRow.occurrence < end)
@@ -216,39 +207,6 @@ def messages(
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
-
-
-def upcoming_meetings(session: Session, person_id: str, start: datetime, end: datetime) -> list[MessageRow]:
-    """Invites to `person_id` whose meetings start in [start, end)."""
-    query = (
-        select(MessageRow)
-        .where(
-            MessageRow.recipient == person_id,
-            MessageRow.kind == Kind.INVITE.value,
-            MessageRow.occurrence >= start,
-            MessageRow.occurrence < end,
-            MessageRow.status != DEAD,
-        )
-        .order_by(MessageRow.occurrence)
-    )
-    return list(session.scalars(query))
-
-
-def upcoming_meetings_of(
-    session: Session, person_ids: Sequence[str], start: datetime, end: datetime
-) -> list[MessageRow]:
-    """Invites to any of `person_ids` whose meetings start in [start, end), in occurrence order."""
-    found: list[MessageRow] = []
-    for first in range(0, len(person_ids), 900):
-        query = select(MessageRow).where(
-            MessageRow.recipient.in_(person_ids[first : first + 900]),
-            MessageRow.kind == Kind.INVITE.value,
-            MessageRow.occurrence >= start,
-            MessageRow.occurrence < end,
-            MessageRow.status != DEAD,
-        )
-        found += session.scalars(query)
-    return sorted(found, key=lambda row: (row.occurrence, row.id))
 
 
 def count_due(session: Session, now: datetime) -> int:
