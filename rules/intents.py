@@ -65,6 +65,9 @@ class Intent:
     title: str
     body: str = ""
     meeting: Meeting | None = None
+    # The person the message is about (the subject's owner). Kept for fixed addresses, which are
+    # nobody's: their times are shown in this person's timezone.
+    owner: str | None = None
 
 
 @dataclass(frozen=True)

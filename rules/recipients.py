@@ -21,6 +21,18 @@ class Resolved:
     fallbacks: tuple[str, ...] = ()
 
 
+def owner_of(org: Organisation, subject: str) -> Person | None:
+    """Whose a subject ("person:ID", "goal:ID", "milestone:ID") is, if they are in `org`."""
+    kind, _, ident = subject.partition(":")
+    if kind == "milestone":
+        milestone = org.milestones.get(ident)
+        kind, ident = "goal", milestone.goal if milestone else ""
+    if kind == "goal":
+        goal = org.goals.get(ident)
+        ident = goal.owner if goal else ""
+    return org.people.get(ident)
+
+
 def related(org: Organisation, owner: Person, role: Role) -> list[Person]:
     if role is Role.OWNER:
         return [owner]

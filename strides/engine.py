@@ -141,6 +141,8 @@ def deliver_due(
         return outcome
     intents = [ledger.intent_of(row) for row in claim.rows]
     needed = {i.recipient for i in intents} | {a for i in intents if i.meeting for a in i.meeting.attendees}
+    # A fixed address shows times in its owner's timezone (integrations.compose.addressee).
+    needed |= {i.owner for i in intents if i.owner}
     digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
         org = slices.load_slice(session, sorted(needed))
@@ -152,18 +154,14 @@ def deliver_due(
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
-        if intent.recipient not in org.people:
-            why = (
-                "fixed addresses are planned but not delivered yet (compose needs a person)"
-                if "@" in intent.recipient
-                else "recipient left the organisation"
-            )
-            refused.append((row.key, why))
+        if intent.recipient not in org.people and "@" not in intent.recipient:
+            refused.append((row.key, "recipient left the organisation"))
             continue
         if (row.recipient, row.kind) in held:
             refused.append((row.key, held[(row.recipient, row.kind)]))
             continue
-        stop = blocked.get(str(org.people[intent.recipient].email).lower())
+        person = org.people.get(intent.recipient)
+        stop = blocked.get((str(person.email) if person else intent.recipient).lower())
         if stop is not None:
             why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (
                 f" ({stop.detail})" if stop.detail else ""

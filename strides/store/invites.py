@@ -66,7 +66,8 @@ def _attendees(
     for person_id in decision.state.attendees:
         person = org.people.get(person_id)
         old = before.get(person_id, {})
-        email = str(person.email) if person else old.get("email", "")
+        # A fixed address (a rule's `to: [team@example.com]`) is its own email.
+        email = str(person.email) if person else person_id if "@" in person_id else old.get("email", "")
         if keep and old:
             result.append({**old, "email": email})
         else:
@@ -121,8 +122,8 @@ def apply(session: Session, decisions: Sequence[Decision], org: Organisation, no
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             session.expire(row)
-        # A person who left cannot be mailed; the others still hear of the change.
-        messages = [m for m in decision.messages if m.recipient in org.people]
+        # A person who left cannot be mailed; the others (and fixed addresses) still hear of the change.
+        messages = [m for m in decision.messages if m.recipient in org.people or "@" in m.recipient]
         recipients = {m.recipient for m in messages}
         # An older message about this meeting that has not gone out yet would only confuse.
         session.execute(

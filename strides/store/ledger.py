@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from strides.model import Organisation
 from strides.rules.intents import Intent, Meeting
+from strides.rules.recipients import owner_of
 from strides.rules.schema import Kind
 from strides.store.tables import MessageRow, TickRow
 
@@ -30,9 +31,15 @@ SUPERSEDED = "superseded"
 MAX_ATTEMPTS = 5
 
 
-def _payload(intent: Intent) -> dict[str, Any]:
+def _payload(intent: Intent, org: Organisation) -> dict[str, Any]:
     meeting = intent.meeting
+    extra: dict[str, Any] = {}
+    if intent.recipient not in org.people:
+        # A fixed address is nobody's: delivery shows its times in the owner's timezone.
+        owner = org.people.get(intent.owner or "") or owner_of(org, intent.subject)
+        extra["owner"] = owner.id if owner else None
     return {
+        **extra,
         "body": intent.body,
         "meeting": None
         if meeting is None
@@ -75,6 +82,7 @@ def intent_of(row: MessageRow) -> Intent:
         title=row.title,
         body=row.payload.get("body", ""),
         meeting=meeting,
+        owner=row.payload.get("owner"),
     )
 
 
@@ -110,7 +118,7 @@ def record(session: Session, intents: Sequence[Intent], org: Organisation, now: 
             "status": PENDING,
             "attempts": 0,
             "planned_at": now,
-            "payload": _payload(i),
+            "payload": _payload(i, org),
         }
         for i in intents
     ]
