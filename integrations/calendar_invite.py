@@ -18,6 +18,9 @@ class Party:
     name: str
     email: str
     role: Literal["REQ-PARTICIPANT", "OPT-PARTICIPANT", "CHAIR"] = "REQ-PARTICIPANT"
+    # The organiser among the attendees has accepted and is not asked to reply (RFC 5546 2.1.2).
+    partstat: Literal["NEEDS-ACTION", "ACCEPTED"] = "NEEDS-ACTION"
+    rsvp: bool = True
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,8 @@ def _address(party: Party, *, attendee: bool) -> vCalAddress:
     address.params["CN"] = vText(party.name)
     if attendee:
         address.params["ROLE"] = vText(party.role)
-        address.params["PARTSTAT"] = vText("NEEDS-ACTION")
-        address.params["RSVP"] = vText("TRUE")
+        address.params["PARTSTAT"] = vText(party.partstat)
+        address.params["RSVP"] = vText("TRUE" if party.rsvp else "FALSE")
         address.params["CUTYPE"] = vText("INDIVIDUAL")
     return address
 

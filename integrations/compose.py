@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -167,14 +167,21 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
     meeting = intent.meeting
     if meeting is None:
         raise ValueError(f"invite {intent.key} has no meeting")
-    attendees = tuple(p for p in (_party(org, a) for a in meeting.attendees) if p is not None)
+    organiser = _party(org, meeting.organiser) if meeting.organiser else None
+    chair = replace(organiser, role="CHAIR") if organiser else Party(sender.name, sender.email, "CHAIR")
+    attendees = tuple(
+        party if a != meeting.organiser else replace(party, role="CHAIR", partstat="ACCEPTED", rsvp=False)
+        for a in meeting.attendees
+        if (party := _party(org, a)) is not None
+    )
     spec = InviteSpec(
         uid=meeting.uid,
         summary=intent.title,
         description=intent.body,
         start=meeting.start,
         end=meeting.end,
-        organiser=Party(sender.name, sender.email, "CHAIR"),
+        # Replies (iTIP REPLY) go to the organiser: the rule's, else the configured sender.
+        organiser=chair,
         attendees=attendees,
         sequence=meeting.sequence,
         location=sender.location,

@@ -49,6 +49,9 @@ class Meeting:
     attendees: tuple[str, ...]
     sequence: int = 0
     method: Method = "REQUEST"
+    # Who organises it: a person's id or a fixed address; None for the configured sender. When
+    # it is someone, they are among the attendees too (their calendar holds the meeting).
+    organiser: str | None = None
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,17 @@ def resolve(org: Organisation, owner: Person, targets: Sequence[str], policy: Mi
                 seen.add(person.id)
                 people.append(person)
     return Resolved(tuple(people), tuple(addresses), None, tuple(fallbacks))
+
+
+def organiser_of(org: Organisation, owner: Person, target: str | None) -> tuple[str | None, str | None]:
+    """(organiser, note) of a meeting about `owner`: a person's id, a fixed address, or None for
+    the configured sender. A missing relationship (no mentor) falls back to the sender, with a note."""
+    if target is None:
+        return None, None
+    if "@" in target:
+        return target, None
+    role = Role(target)
+    found = related(org, owner, role)
+    if not found:
+        return None, f"{owner.id} has no {role.value} to organise the meeting; the sender instead"
+    return found[0].id, None

@@ -21,7 +21,9 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -298,6 +300,16 @@ class Action(_Strict):
     duration: Duration = timedelta(minutes=30)
     lead: Duration = timedelta(days=7)
     missing: MissingPolicy = MissingPolicy.SKIP
+    # Invites only: who organises the meeting (a role or an address); default the configured sender.
+    organiser: Recipient | None = None
+
+    @field_validator("organiser")
+    @classmethod
+    def _invites_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind is not Kind.INVITE:
+            raise ValueError(f"only invites have an organiser (this action is kind: {kind.value})")
+        return value
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Action:

@@ -22,7 +22,7 @@ from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger
 from strides.store.tables import InviteRow, MessageRow
 
-NEEDS_ACTION = "NEEDS-ACTION"
+NEEDS_ACTION, ACCEPTED = "NEEDS-ACTION", "ACCEPTED"
 
 
 def sent_meeting(row: InviteRow) -> SentMeeting:
@@ -38,6 +38,7 @@ def sent_meeting(row: InviteRow) -> SentMeeting:
         attendees=tuple(a["id"] for a in row.attendees),
         title=row.title,
         body=row.body,
+        organiser=row.organiser,
     )
 
 
@@ -68,7 +69,10 @@ def _attendees(
         old = before.get(person_id, {})
         # A fixed address (a rule's `to: [team@example.com]`) is its own email.
         email = str(person.email) if person else person_id if "@" in person_id else old.get("email", "")
-        if keep and old:
+        if person_id == decision.state.organiser:
+            # The organiser is not asked to answer their own meeting.
+            result.append({"id": person_id, "email": email, "partstat": ACCEPTED})
+        elif keep and old:
             result.append({**old, "email": email})
         else:
             # A new attendee, or a meeting at a new time: the earlier answer no longer holds.
@@ -102,6 +106,7 @@ def apply(session: Session, decisions: Sequence[Decision], org: Organisation, no
             "timezone": state.timezone,
             "title": state.title,
             "body": state.body,
+            "organiser": state.organiser,
             "updated_at": now,
         }
         if decision.previous is None:

@@ -51,6 +51,7 @@ def _payload(intent: Intent, org: Organisation) -> dict[str, Any]:
             "attendees": list(meeting.attendees),
             "sequence": meeting.sequence,
             "method": meeting.method,
+            "organiser": meeting.organiser,
         },
     }
 
@@ -70,6 +71,7 @@ def intent_of(row: MessageRow) -> Intent:
             attendees=tuple(data["attendees"]),
             sequence=data.get("sequence", 0),
             method=data.get("method", "REQUEST"),
+            organiser=data.get("organiser"),
         )
     return Intent(
         key=row.key,

@@ -77,6 +77,15 @@ def test_a_misspelt_field_gets_a_did_you_mean_hint() -> None:
         ("syntax.yaml", ["syntax.yaml:4:11: YAML syntax error: expected ',' or '}', but got ':'"]),
         ("duplicate-key.yaml", ["duplicate-key.yaml:5:5: duplicate key 'action' (first defined on line 4)"]),
         (
+            "organiser.yaml",
+            [
+                "organiser.yaml:4:37: rule notice-with-organiser: action.organiser: only invites have an"
+                " organiser (this action is kind: email)",
+                "organiser.yaml:7:59: rule misspelt-organiser: action.organiser: unknown recipient 'mentr'",
+                "organiser.yaml:10:38: rule two-organisers: unknown key 'organizer'",
+            ],
+        ),
+        (
             "inhibits.yaml",
             [
                 "inhibits.yaml:2:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'",
