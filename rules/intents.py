@@ -73,14 +73,29 @@ class Intent:
     owner: str | None = None
 
 
+_CAUSES = (
+    ("inhibited by ", "inhibited"),
+    ("later than max_lateness", "late"),
+    ("condition ", "condition"),
+    ("no overlap of working hours", "no-overlap"),
+    ("empty digest", "empty-digest"),
+    (" has no ", "missing"),
+)
+
+
 @dataclass(frozen=True)
 class Skip:
-    """A message the rules wanted but could not address (for example, no mentor)."""
+    """A message the rules wanted but did not send, and why (no mentor, too late, inhibited...)."""
 
     rule_id: str
     subject: str
     occurrence: datetime
     reason: str
+
+    @property
+    def cause(self) -> str:
+        """The kind of reason: missing, late, inhibited, no-overlap, empty-digest, condition."""
+        return next((cause for text, cause in _CAUSES if text in self.reason), "other")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
 from strides.rules.reconcile import reconcile
 from strides.rules.schema import Kind
-from strides.store import Store, invites, ledger, preferences, slices, snapshot, suppressions
+from strides.store import Store, invites, ledger, preferences, skips, slices, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -31,6 +31,8 @@ class PlanOutcome:
     planned: int
     considered: int
     skips: tuple[Skip, ...] = ()
+    # Skips recorded for the first time (strides.store.skips; `strides skips` lists them).
+    new_skips: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
         new = ledger.record(session, notices, org, now)
         new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
-    return PlanOutcome(window, new, len(result.intents), result.skips)
+        new_skips = skips.record(session, result.skips, org, now)
+    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
 
 
 def plan_event_window(store: Store, rules: RuleSet, event: Event, now: datetime) -> PlanOutcome:
