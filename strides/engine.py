@@ -18,7 +18,7 @@ from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
 from strides.rules.reconcile import reconcile
-from strides.rules.schema import Kind
+from strides.rules.schema import EventKind, EventTrigger, Kind
 from strides.store import Store, invites, ledger, preferences, skips, slices, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
@@ -63,6 +63,15 @@ def lookahead(rules: RuleSet) -> timedelta:
     return max(leads, default=timedelta(0)) + timedelta(days=2)
 
 
+def event_rule_ids(rules: RuleSet, kind: EventKind | None = None) -> frozenset[str]:
+    """The enabled event rules (of one event kind, if given)."""
+    return frozenset(
+        r.id
+        for r in rules.enabled
+        if isinstance(r.trigger, EventTrigger) and (kind is None or r.trigger.event is kind)
+    )
+
+
 def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> PlanOutcome:
     """Plan `window` and record what is new in the ledger, in one transaction."""
     with store.session() as session:
@@ -72,7 +81,10 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         )
         # Invites are reconciled against the meetings already sent (rules/reconcile.py):
         # new ones are requested, moved or re-staffed ones updated, unwanted ones cancelled.
-        known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
+        # A meeting of an event rule comes from its event (see `record_event`), which a later tick
+        # does not see again: only the event side may cancel it.
+        events = event_rule_ids(rules)
+        known = {m.uid: m for m in invites.upcoming(session, after=window.start) if m.rule_id not in events}
         result = plan(rules, org, window, already, known={uid: m.subject for uid, m in known.items()})
         notices = [i for i in result.intents if i.meeting is None]
         wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
@@ -83,18 +95,40 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
     return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
 
 
-def plan_event_window(store: Store, rules: RuleSet, event: Event, now: datetime) -> PlanOutcome:
-    """Plan what the event rules want for one event (some messages may be for later) into the ledger.
+def event_subject(event: Event) -> str:
+    """The subject an event's messages are keyed under."""
+    return f"milestone:{event.milestone}" if event.milestone else f"goal:{event.goal}"
 
-    The event transport calls this; ticks also read creations, completions and overdue
-    milestones from the state, with the same keys, so an event seen both ways is sent once.
+
+def record_event(
+    session: Session, rules: RuleSet, org: Organisation, event: Event, now: datetime
+) -> PlanOutcome:
+    """What the event rules want for one event, recorded in the caller's transaction.
+
+    Notices go into the ledger (a key already there is left alone); invites go through the
+    invite lifecycle (rules/reconcile.py) against the meetings this event's rules hold for the
+    event's subject, and only those can be cancelled. So the same event twice records nothing new,
+    and a tick that reads the same completion from the state plans the same keys and UIDs.
+    `org` may be a slice that holds the goal, its owner and the people rules address about them.
     """
+    result = plan_event(rules, org, event, now)
+    notices = [i for i in result.intents if i.meeting is None]
+    wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
+    subject, mine = event_subject(event), event_rule_ids(rules, event.kind)
+    held = [m for m in invites.upcoming(session, after=now) if m.subject == subject and m.rule_id in mine]
+    sent = [*held, *invites.load(session, wanted.keys() - {m.uid for m in held})]
+    window = Window(now, now + timedelta(days=3660))
+    new = ledger.record(session, notices, org, now)
+    new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
+    new_skips = skips.record(session, result.skips, org, now)
+    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
+
+
+def plan_event_window(store: Store, rules: RuleSet, event: Event, now: datetime) -> PlanOutcome:
+    """Plan what the event rules want for one event (some messages may be for later) into the store,
+    in one transaction (see `record_event`)."""
     with store.session() as session:
-        org = snapshot.load_organisation(session)
-        result = plan_event(rules, org, event, now)
-        # A key already in the ledger is left alone: the same event twice plans nothing new.
-        new = ledger.record(session, result.intents, org, now)
-    return PlanOutcome(Window(now, now + timedelta(seconds=1)), new, len(result.intents), result.skips)
+        return record_event(session, rules, snapshot.load_organisation(session), event, now)
 
 
 def _upcoming_of(
