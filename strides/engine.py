@@ -115,7 +115,7 @@ def record_event(
     notices = [i for i in result.intents if i.meeting is None]
     wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
     subject, mine = event_subject(event), event_rule_ids(rules, event.kind)
-    held = [m for m in invites.upcoming(session, after=now) if m.subject == subject and m.rule_id in mine]
+    held = [m for m in invites.upcoming(session, after=now, subject=subject) if m.rule_id in mine]
     sent = [*held, *invites.load(session, wanted.keys() - {m.uid for m in held})]
     window = Window(now, now + timedelta(days=3660))
     new = ledger.record(session, notices, org, now)

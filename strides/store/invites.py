@@ -42,9 +42,12 @@ def sent_meeting(row: InviteRow) -> SentMeeting:
     )
 
 
-def upcoming(session: Session, after: datetime) -> list[SentMeeting]:
-    """Active meetings that start after `after`: the ones a tick must keep in line with the rules."""
+def upcoming(session: Session, after: datetime, subject: str | None = None) -> list[SentMeeting]:
+    """Active meetings that start after `after` (about `subject` only, if given): the ones a tick
+    (or an event, for its subject) must keep in line with the rules."""
     query = select(InviteRow).where(InviteRow.status == ACTIVE, InviteRow.start > after)
+    if subject is not None:
+        query = query.where(InviteRow.subject == subject)
     return [sent_meeting(row) for row in session.scalars(query)]
 
 
