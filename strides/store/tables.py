@@ -126,7 +126,8 @@ class InviteRow(Base):
 
     uid: Mapped[str] = mapped_column(String(140), primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(140))
+    # Indexed: an event reads its subject's meetings (engine.record_event).
+    subject: Mapped[str] = mapped_column(String(140), index=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     # active | cancelled
     status: Mapped[str] = mapped_column(String(16))

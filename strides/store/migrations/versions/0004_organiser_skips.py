@@ -1,4 +1,4 @@
-"""rules: the organiser of each meeting, and the skips the planner records
+"""rules: the organiser of each meeting (and meetings by subject), and the skips the planner records
 
 Revision ID: 0004
 Revises: 0003
@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("invites", schema=None) as batch_op:
         batch_op.add_column(sa.Column("organiser", sa.String(length=320), nullable=True))
+        batch_op.create_index(batch_op.f("ix_invites_subject"), ["subject"], unique=False)
 
     op.create_table(
         "skips",
@@ -47,4 +48,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_skips_rule_id"))
     op.drop_table("skips")
     with op.batch_alter_table("invites", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invites_subject"))
         batch_op.drop_column("organiser")
