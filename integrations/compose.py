@@ -168,7 +168,12 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
     if meeting is None:
         raise ValueError(f"invite {intent.key} has no meeting")
     organiser = _party(org, meeting.organiser) if meeting.organiser else None
-    chair = replace(organiser, role="CHAIR") if organiser else Party(sender.name, sender.email, "CHAIR")
+    # Someone else organises: strides sends on their behalf (SENT-BY), as a delegate would.
+    chair = (
+        replace(organiser, role="CHAIR", sent_by=sender.email)
+        if organiser
+        else Party(sender.name, sender.email, "CHAIR")
+    )
     attendees = tuple(
         party if a != meeting.organiser else replace(party, role="CHAIR", partstat="ACCEPTED", rsvp=False)
         for a in meeting.attendees

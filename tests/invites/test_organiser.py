@@ -95,6 +95,7 @@ def test_organizer_and_attendees_follow_the_itip_rules(delivered: dict[tuple[str
         }[rule]
         # Replies go to the organiser; the organiser is an attendee who is not asked to answer.
         assert str(organiser) == expected
+        assert organiser.params["SENT-BY"] == "mailto:growth@strides.example"  # on their behalf
         assert organiser.params["CN"] == {
             "review-by-manager": "Ana Alves",
             "checkin-by-mentor": "Cara Chiba",
