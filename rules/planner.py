@@ -43,7 +43,8 @@ from strides.rules.index import OrgIndex, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
-from strides.rules.recipients import organiser_of, resolve
+from strides.rules.parties import organiser_of
+from strides.rules.recipients import resolve
 from strides.rules.recurrence import recurrence_days
 from strides.rules.schema import (
     Anchor,

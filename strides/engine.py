@@ -63,15 +63,6 @@ def lookahead(rules: RuleSet) -> timedelta:
     return max(leads, default=timedelta(0)) + timedelta(days=2)
 
 
-def event_rule_ids(rules: RuleSet, kind: EventKind | None = None) -> frozenset[str]:
-    """The enabled event rules (of one event kind, if given)."""
-    return frozenset(
-        r.id
-        for r in rules.enabled
-        if isinstance(r.trigger, EventTrigger) and (kind is None or r.trigger.event is kind)
-    )
-
-
 def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> PlanOutcome:
     """Plan `window` and record what is new in the ledger, in one transaction."""
     with store.session() as session:
@@ -92,35 +83,6 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         new = ledger.record(session, notices, org, now)
         new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
         new_skips = skips.record(session, result.skips, org, now)
-    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
-
-
-def event_subject(event: Event) -> str:
-    """The subject an event's messages are keyed under."""
-    return f"milestone:{event.milestone}" if event.milestone else f"goal:{event.goal}"
-
-
-def record_event(
-    session: Session, rules: RuleSet, org: Organisation, event: Event, now: datetime
-) -> PlanOutcome:
-    """What the event rules want for one event, recorded in the caller's transaction.
-
-    Notices go into the ledger (a key already there is left alone); invites go through the
-    invite lifecycle (rules/reconcile.py) against the meetings this event's rules hold for the
-    event's subject, and only those can be cancelled. So the same event twice records nothing new,
-    and a tick that reads the same completion from the state plans the same keys and UIDs.
-    `org` may be a slice that holds the goal, its owner and the people rules address about them.
-    """
-    result = plan_event(rules, org, event, now)
-    notices = [i for i in result.intents if i.meeting is None]
-    wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
-    subject, mine = event_subject(event), event_rule_ids(rules, event.kind)
-    held = [m for m in invites.upcoming(session, after=now, subject=subject) if m.rule_id in mine]
-    sent = [*held, *invites.load(session, wanted.keys() - {m.uid for m in held})]
-    window = Window(now, now + timedelta(days=3660))
-    new = ledger.record(session, notices, org, now)
-    new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
-    new_skips = skips.record(session, result.skips, org, now)
     return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
 
 
@@ -333,3 +295,44 @@ def summarise(store: Store) -> list[SummaryLine]:
         )
         for (rule_id, kind), members in sorted(groups.items())
     ]
+
+
+# -- events: one engine function for an event's messages ------------------------------------------
+
+
+def event_rule_ids(rules: RuleSet, kind: EventKind | None = None) -> frozenset[str]:
+    """The enabled event rules (of one event kind, if given)."""
+    return frozenset(
+        r.id
+        for r in rules.enabled
+        if isinstance(r.trigger, EventTrigger) and (kind is None or r.trigger.event is kind)
+    )
+
+
+def event_subject(event: Event) -> str:
+    """The subject an event's messages are keyed under."""
+    return f"milestone:{event.milestone}" if event.milestone else f"goal:{event.goal}"
+
+
+def record_event(
+    session: Session, rules: RuleSet, org: Organisation, event: Event, now: datetime
+) -> PlanOutcome:
+    """What the event rules want for one event, recorded in the caller's transaction.
+
+    Notices go into the ledger (a key already there is left alone); invites go through the
+    invite lifecycle (rules/reconcile.py) against the meetings this event's rules hold for the
+    event's subject, and only those can be cancelled. So the same event twice records nothing new,
+    and a tick that reads the same completion from the state plans the same keys and UIDs.
+    `org` may be a slice that holds the goal, its owner and the people rules address about them.
+    """
+    result = plan_event(rules, org, event, now)
+    notices = [i for i in result.intents if i.meeting is None]
+    wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
+    subject, mine = event_subject(event), event_rule_ids(rules, event.kind)
+    held = [m for m in invites.upcoming_about(session, [subject], after=now) if m.rule_id in mine]
+    sent = [*held, *invites.load(session, wanted.keys() - {m.uid for m in held})]
+    window = Window(now, now + timedelta(days=3660))
+    new = ledger.record(session, notices, org, now)
+    new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
+    new_skips = skips.record(session, result.skips, org, now)
+    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)

@@ -42,13 +42,24 @@ def sent_meeting(row: InviteRow) -> SentMeeting:
     )
 
 
-def upcoming(session: Session, after: datetime, subject: str | None = None) -> list[SentMeeting]:
-    """Active meetings that start after `after` (about `subject` only, if given): the ones a tick
-    (or an event, for its subject) must keep in line with the rules."""
+def upcoming(session: Session, after: datetime) -> list[SentMeeting]:
+    """Active meetings that start after `after`: the ones a tick must keep in line with the rules."""
     query = select(InviteRow).where(InviteRow.status == ACTIVE, InviteRow.start > after)
-    if subject is not None:
-        query = query.where(InviteRow.subject == subject)
     return [sent_meeting(row) for row in session.scalars(query)]
+
+
+def upcoming_about(session: Session, subjects: Iterable[str], after: datetime) -> list[SentMeeting]:
+    """Active meetings about these subjects that start after `after`."""
+    wanted = sorted(set(subjects))
+    found: list[SentMeeting] = []
+    for start in range(0, len(wanted), 900):
+        query = select(InviteRow).where(
+            InviteRow.subject.in_(wanted[start : start + 900]),
+            InviteRow.status == ACTIVE,
+            InviteRow.start > after,
+        )
+        found.extend(sent_meeting(row) for row in session.scalars(query))
+    return found
 
 
 def load(session: Session, uids: Iterable[str]) -> list[SentMeeting]:

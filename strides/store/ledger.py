@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from strides.model import Organisation
 from strides.rules.intents import Intent, Meeting
-from strides.rules.recipients import owner_of
+from strides.rules.parties import owner_of
 from strides.rules.schema import Kind
 from strides.store.tables import MessageRow, TickRow
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from strides.model import Organisation
 from strides.rules.intents import Skip
 from strides.rules.keys import skip_key
-from strides.rules.recipients import owner_of
+from strides.rules.parties import owner_of
 from strides.store.tables import SkipRow
 
 

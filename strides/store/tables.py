@@ -126,8 +126,7 @@ class InviteRow(Base):
 
     uid: Mapped[str] = mapped_column(String(140), primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(64))
-    # Indexed: an event reads its subject's meetings (engine.record_event).
-    subject: Mapped[str] = mapped_column(String(140), index=True)
+    subject: Mapped[str] = mapped_column(String(140))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     # active | cancelled
     status: Mapped[str] = mapped_column(String(16))

@@ -1,7 +1,7 @@
-"""rules: the organiser of each meeting (and meetings by subject), and the skips the planner records
+"""rules: the organiser of each meeting, and the skips the planner records
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0003 (on the rules-gaps branch; after 0004_window_queries once both are merged)
 Create Date: 2026-11-23 23:00:00
 """
 
@@ -10,7 +10,8 @@ from alembic import op
 
 from strides.store.types import UTCDateTime
 
-revision = "0004"
+revision = "0005"
+# 0004 (window queries) is on another branch: when both are merged, this revises "0004".
 down_revision = "0003"
 branch_labels = None
 depends_on = None
@@ -19,7 +20,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("invites", schema=None) as batch_op:
         batch_op.add_column(sa.Column("organiser", sa.String(length=320), nullable=True))
-        batch_op.create_index(batch_op.f("ix_invites_subject"), ["subject"], unique=False)
 
     op.create_table(
         "skips",
@@ -48,5 +48,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_skips_rule_id"))
     op.drop_table("skips")
     with op.batch_alter_table("invites", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_invites_subject"))
         batch_op.drop_column("organiser")
