@@ -66,11 +66,11 @@ class Intent:
     recipient: str
     send_at: datetime
     title: str
-    body: str = ""
-    meeting: Meeting | None = None
     # The person the message is about (the subject's owner). Kept for fixed addresses, which are
     # nobody's: their times are shown in this person's timezone.
     owner: str | None = None
+    body: str = ""
+    meeting: Meeting | None = None
 
 
 _CAUSES = (

@@ -294,22 +294,14 @@ class MissingPolicy(StrEnum):
 class Action(_Strict):
     kind: Kind
     to: tuple[Recipient, ...] = Field(default=(Role.OWNER.value,), min_length=1)
+    # Invites only: who organises the meeting (a role or an address); default the configured sender.
+    organiser: Recipient | None = None
     title: str = ""
     body: str = ""
     # Invites only.
     duration: Duration = timedelta(minutes=30)
     lead: Duration = timedelta(days=7)
     missing: MissingPolicy = MissingPolicy.SKIP
-    # Invites only: who organises the meeting (a role or an address); default the configured sender.
-    organiser: Recipient | None = None
-
-    @field_validator("organiser")
-    @classmethod
-    def _invites_only(cls, value: str | None, info: ValidationInfo) -> str | None:
-        kind = info.data.get("kind")
-        if value is not None and kind is not None and kind is not Kind.INVITE:
-            raise ValueError(f"only invites have an organiser (this action is kind: {kind.value})")
-        return value
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Action:
@@ -322,6 +314,14 @@ class Action(_Strict):
                 if not name or not re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", name):
                     raise ValueError(f"bad placeholder {{{name}}} in template")
         return self
+
+    @field_validator("organiser")
+    @classmethod
+    def _invites_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind is not Kind.INVITE:
+            raise ValueError(f"only invites have an organiser (this action is kind: {kind.value})")
+        return value
 
 
 class Shift(StrEnum):

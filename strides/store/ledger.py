@@ -31,15 +31,9 @@ SUPERSEDED = "superseded"
 MAX_ATTEMPTS = 5
 
 
-def _payload(intent: Intent, org: Organisation) -> dict[str, Any]:
+def _payload(intent: Intent) -> dict[str, Any]:
     meeting = intent.meeting
-    extra: dict[str, Any] = {}
-    if intent.recipient not in org.people:
-        # A fixed address is nobody's: delivery shows its times in the owner's timezone.
-        owner = org.people.get(intent.owner or "") or owner_of(org, intent.subject)
-        extra["owner"] = owner.id if owner else None
     return {
-        **extra,
         "body": intent.body,
         "meeting": None
         if meeting is None
@@ -78,14 +72,22 @@ def intent_of(row: MessageRow) -> Intent:
         rule_id=row.rule_id,
         kind=Kind(row.kind),
         subject=row.subject,
+        owner=row.payload.get("owner"),
         occurrence=row.occurrence,
         recipient=row.recipient,
         send_at=row.send_at,
         title=row.title,
         body=row.payload.get("body", ""),
         meeting=meeting,
-        owner=row.payload.get("owner"),
     )
+
+
+def _owner_entry(intent: Intent, org: Organisation) -> dict[str, Any]:
+    """A fixed address is nobody's: delivery shows its times in the owner's timezone."""
+    if intent.recipient in org.people:
+        return {}
+    owner = org.people.get(intent.owner or "") or owner_of(org, intent.subject)
+    return {"owner": owner.id if owner else None}
 
 
 def _insert(session: Session) -> Any:
@@ -120,7 +122,7 @@ def record(session: Session, intents: Sequence[Intent], org: Organisation, now: 
             "status": PENDING,
             "attempts": 0,
             "planned_at": now,
-            "payload": _payload(i, org),
+            "payload": {**_payload(i), **_owner_entry(i, org)},
         }
         for i in intents
     ]
