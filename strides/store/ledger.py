@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from strides.model import Organisation
 from strides.rules.intents import Intent, Meeting
-from strides.rules.parties import owner_of
+from strides.rules.parties import Records, owner_of
 from strides.rules.schema import Kind
 from strides.store.tables import MessageRow, TickRow
 
@@ -82,7 +82,7 @@ def intent_of(row: MessageRow) -> Intent:
     )
 
 
-def _owner_entry(intent: Intent, org: Organisation) -> dict[str, Any]:
+def _owner_entry(intent: Intent, org: Records) -> dict[str, Any]:
     """A fixed address is nobody's: delivery shows its times in the owner's timezone."""
     if intent.recipient in org.people:
         return {}

@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from strides.model import Organisation
 from strides.rules.intents import Skip
 from strides.rules.keys import skip_key
-from strides.rules.parties import owner_of
+from strides.rules.parties import Records, owner_of
 from strides.store.tables import SkipRow
 
 
@@ -29,7 +28,7 @@ def _insert(session: Session) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SkipRow)
 
 
-def record(session: Session, found: Sequence[Skip], org: Organisation, now: datetime) -> int:
+def record(session: Session, found: Sequence[Skip], org: Records, now: datetime) -> int:
     """Store each skip once; returns how many were new."""
     rows: dict[str, dict[str, Any]] = {}
     for skip in found:
