@@ -508,9 +508,9 @@ class _Planner:
             return
         context = self.context(occasion, start)
         attendees = tuple(p.id for p in people) + tuple(addresses)
-        organiser, note = organiser_of(self.org, owner, rule.action.organiser)
-        if note is not None and self.window.contains(send_at):
-            self.fallbacks.append(Skip(rule.id, occasion.subject, start, note))
+        organiser, instead = organiser_of(self.org, owner, rule.action.organiser)
+        if instead is not None and self.window.contains(send_at):
+            self.fallbacks.append(Skip(rule.id, occasion.subject, start, instead))
         if organiser is not None and organiser not in attendees:
             attendees += (organiser,)  # the organiser's own calendar holds the meeting too
         meeting = Meeting(
