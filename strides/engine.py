@@ -159,8 +159,9 @@ def deliver_due(
         if (row.recipient, row.kind) in held:
             refused.append((row.key, held[(row.recipient, row.kind)]))
             continue
-        person = org.people.get(intent.recipient)
-        stop = blocked.get((str(person.email) if person else intent.recipient).lower())
+        # A fixed address (not a person of the organisation) is its own email.
+        member = org.people.get(intent.recipient)
+        stop = blocked.get((str(member.email) if member else intent.recipient).lower())
         if stop is not None:
             why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (
                 f" ({stop.detail})" if stop.detail else ""
