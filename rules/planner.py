@@ -16,7 +16,7 @@ is built per record (person, goal, milestone) and reused by every rule's conditi
 from __future__ import annotations
 
 import functools
-from collections.abc import Container, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ from strides.rules.conditions import (
 )
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
-from strides.rules.index import OrgIndex, index_of
+from strides.rules.index import OrgIndex, OrgLike, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
@@ -100,15 +100,34 @@ def _slack(rule: Rule) -> timedelta:
     return timedelta(days=8) if moves else timedelta(0)
 
 
+def _reach(rule: Rule) -> tuple[timedelta, timedelta]:
+    """How far before and after its recurrence day's local `at` an occasion's moments can land.
+
+    Covers every recipient's timezone (a day), business-day shifts (the rule's slack), working
+    hours and quiet hours: a cadence whose whole reach misses what a window needs is skipped for
+    a whole timezone at once.
+    """
+    slack = _slack(rule)
+    after = timedelta(hours=27) + slack
+    if rule.calendar.working_hours:
+        after += timedelta(days=8)
+    if rule.calendar.quiet_hours is not None:
+        after += timedelta(days=1)
+    return timedelta(hours=27) + slack, after
+
+
 def _lateness(rule: Rule) -> timedelta:
     trigger = rule.trigger
     return timedelta.max if isinstance(trigger, DigestTrigger) else trigger.max_lateness
 
 
+_NONE, _CHANGED, _ALL = 0, 1, 2
+
+
 @dataclass
 class _Planner:
     rules: RuleSet
-    org: Organisation
+    org: OrgLike
     window: Window
     already: Container[str]
     # Planning "now": the window's end for ticks, the given moment for events.
@@ -117,6 +136,12 @@ class _Planner:
     known: Container[str] = frozenset()
     # Their subjects: planned wherever their anchors have moved (see `_anchored`).
     known_subjects: frozenset[str] = frozenset()
+    # Steady state: invites whose send time is before `settled` were planned by earlier ticks,
+    # except for the subjects in `changed` (their records changed since). None: plan them all.
+    settled: datetime | None = None
+    changed: frozenset[str] = frozenset()
+    # Skip a timezone's people at once when a cadence cannot matter there (off for the naive peer).
+    cull: bool = True
     intents: list[Intent] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     fallbacks: list[Skip] = field(default_factory=list)
@@ -133,7 +158,56 @@ class _Planner:
 
     @functools.cached_property
     def index(self) -> OrgIndex:
+        if not isinstance(self.org, Organisation):
+            raise TypeError("planning over a view of the organisation needs its index")
         return index_of(self.org)
+
+    @functools.cached_property
+    def reopened(self) -> frozenset[str]:
+        """Subjects planned in full although settled: changed, or already invited to."""
+        return self.changed | self.known_subjects
+
+    @functools.cached_property
+    def reopened_people(self) -> dict[str, list[Person]]:
+        """The people whose subject is reopened, by timezone."""
+        found: dict[str, list[Person]] = {}
+        for subject in sorted(self.reopened):
+            kind, _, ident = subject.partition(":")
+            person = self.org.people.get(ident) if kind == "person" else None
+            if person is not None:
+                found.setdefault(person.timezone, []).append(person)
+        return found
+
+    def _invite_due(self, subject: str, uid: str, start: datetime, send_at: datetime) -> bool:
+        """Useful until the meeting starts: a late invite still goes out, a past meeting does not.
+
+        A meeting already invited to (`known`) is wanted whenever it lies ahead, so the
+        reconciler can tell a moved meeting from one that is no longer wanted. In the steady
+        state an invite sent before `settled` is an earlier tick's, unless its subject changed.
+        """
+        if start <= self.window.start:
+            return False
+        if uid in self.known:
+            return True
+        if send_at >= self.window.end:
+            return False
+        return self.settled is None or send_at >= self.settled or subject in self.reopened
+
+    def _scope(self, rule: Rule, moment: datetime) -> int:
+        """Whom a cadence moment (a day's `at` in one timezone) concerns: nobody, the reopened, all."""
+        if not self.cull:
+            return _ALL
+        before, after = _reach(rule)
+        low, high = moment - before, moment + after
+        if rule.action.kind is not Kind.INVITE:
+            return _ALL if low < self.window.end and high >= self.window.start else _NONE
+        # The invite's start lies in [low, high] (working-hours overlap stays on the owner's day).
+        lead = rule.action.lead
+        if high <= self.window.start or low - lead >= self.window.end:
+            return _NONE
+        if self.settled is None or high - lead >= self.settled:
+            return _ALL
+        return _CHANGED
 
     # -- when ---------------------------------------------------------------------------------
 
@@ -143,9 +217,10 @@ class _Planner:
         return first, last
 
     def _active_goals(self) -> Iterator[tuple[Goal, Person]]:
-        for goal in self.org.goals.values():
-            if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
-                yield goal, self.org.people[goal.owner]
+        for goal in self.index.active_goals():
+            owner = self.org.people.get(goal.owner)
+            if owner is not None:
+                yield goal, owner
 
     def _span(self, rule: Rule) -> tuple[date, date]:
         """The owner-local days an occasion of `rule` may fall on and still matter to this window."""
@@ -170,13 +245,16 @@ class _Planner:
         elif isinstance(trigger, CadenceTrigger):
             yield from self._cadence(rule, trigger, before, after)
         elif isinstance(trigger, DigestTrigger):
-            for zone, people in self.index.people_by_zone.items():
-                first, last = self._local_days(_zone(zone), timedelta(days=1), timedelta(days=1))
+            for zone in self.index.zones():
+                tz = _zone(zone)
+                first, last = self._local_days(tz, timedelta(days=1), timedelta(days=1))
                 day = first
                 while day <= last:
-                    for person in people:
-                        if person.digest.enabled and day.isoweekday() == person.digest.weekday:
-                            yield _Occasion(rule, f"person:{person.id}", person, day)
+                    # Any time of that day (each person's own `at`).
+                    if self._scope(rule, local_moment(day, time(12), tz)) != _NONE:
+                        for person in self.index.digest_people(zone, day.isoweekday()):
+                            if person.digest.enabled:
+                                yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
         elif isinstance(trigger, EscalationTrigger):
             yield from self._escalation(rule, trigger)
@@ -192,20 +270,34 @@ class _Planner:
                 for day in _recurrence_days(trigger.every, starts, first, last):
                     yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
             return
-        # Computed once per timezone (the rule's phase), not per person.
-        for zone, people in self.index.people_by_zone.items():
+        if trigger.anchor is CadenceAnchor.PERSON_HIRED:
+            for person in self._hired(trigger, before, after):
+                assert person.hired_on is not None
+                first, last = self._local_days(_zone(trigger.timezone or person.timezone), before, after)
+                for day in _recurrence_days(trigger.every, person.hired_on, first, last):
+                    yield _Occasion(rule, f"person:{person.id}", person, day)
+            return
+        # Computed once per timezone (the rule's phase), not per person: a timezone where the
+        # cadence cannot matter to this window is skipped without reading its people.
+        for zone in self.index.zones():
             tz = _zone(trigger.timezone or zone)
             first, last = self._local_days(tz, before, after)
-            if trigger.anchor is CadenceAnchor.ORGANISATION:
-                days = _recurrence_days(trigger.every, trigger.starts, first, last)
-                for day in days:
-                    for person in people:
-                        yield _Occasion(rule, f"person:{person.id}", person, day)
-                continue
-            for person in people:
-                if person.hired_on is not None:
-                    for day in _recurrence_days(trigger.every, person.hired_on, first, last):
-                        yield _Occasion(rule, f"person:{person.id}", person, day)
+            for day in _recurrence_days(trigger.every, trigger.starts, first, last):
+                scope = self._scope(rule, local_moment(day, trigger.at, tz))
+                if scope == _NONE:
+                    continue
+                people = self.index.people_in(zone) if scope == _ALL else self.reopened_people.get(zone, [])
+                for person in people:
+                    yield _Occasion(rule, f"person:{person.id}", person, day)
+
+    def _hired(self, trigger: CadenceTrigger, before: timedelta, after: timedelta) -> Iterable[Person]:
+        """People whose hire-date cadence may fall near the window (by anniversary when yearly)."""
+        if not self.cull or _simple_yearly(trigger.every) is None:
+            return self.index.people_hired()
+        first = (self.window.start - before - timedelta(days=2)).date()
+        last = (self.window.end + after + timedelta(days=2)).date()
+        days = [(d.month, d.day) for d in (first + timedelta(days=n) for n in range((last - first).days + 1))]
+        return self.index.hired_on_days(days)
 
     def _anchored(self, rule: Rule, trigger: AnchorTrigger) -> Iterator[_Occasion]:
         first, last = self._span(rule)
@@ -227,7 +319,7 @@ class _Planner:
     ) -> Iterator[_Occasion]:
         """Occasions whose day falls in [first, last], found through the date indexes."""
         if trigger.anchor is Anchor.PERSON_HIRED:
-            for person in self.org.people.values():
+            for person in self.index.people_hired():
                 for occasion in self._anchored_person(rule, trigger, person):
                     if first <= occasion.moment_day <= last:
                         yield occasion
@@ -470,10 +562,7 @@ class _Planner:
         start = self._moment(occasion, owner)
         send_at = start - rule.action.lead
         uid = meeting_uid(rule.id, occasion.subject, occasion.slot)
-        # Useful until the meeting starts: a late invite still goes out, a past meeting does not.
-        # A meeting already invited to (`known`) is wanted whenever it lies ahead, so the
-        # reconciler can tell a moved meeting from one that is no longer wanted.
-        if not (start > self.window.start and (send_at < self.window.end or uid in self.known)):
+        if not self._invite_due(occasion.subject, uid, start, send_at):
             return
         if not self._applies(occasion, start):
             return
@@ -648,6 +737,15 @@ def _zone(name: str) -> Any:
     return ZoneInfo(name)
 
 
+@functools.lru_cache(maxsize=256)
+def _simple_yearly(rrule: str) -> int | None:
+    """The INTERVAL of a plain FREQ=YEARLY rule (anniversaries), else None."""
+    parts = dict(p.split("=", 1) for p in rrule.upper().split(";") if "=" in p)
+    if parts.get("FREQ") != "YEARLY" or not set(parts) <= {"FREQ", "INTERVAL", "WKST"}:
+        return None
+    return int(parts.get("INTERVAL", "1"))
+
+
 def _finish(planner: _Planner) -> Plan:
     intents = sorted(planner.intents, key=lambda i: (i.send_at, i.rule_id, i.recipient, i.key))
     unique = list({i.key: i for i in intents}.values())
@@ -662,12 +760,15 @@ def _finish(planner: _Planner) -> Plan:
 
 def plan(
     rules: RuleSet,
-    org: Organisation,
+    org: OrgLike,
     window: Window,
     already: Container[str] = frozenset(),
     known: Mapping[str, str] | None = None,
     *,
     index: OrgIndex | None = None,
+    settled: datetime | None = None,
+    changed: Iterable[str] = (),
+    cull: bool = True,
 ) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
 
@@ -677,7 +778,14 @@ def plan(
     is updated rather than cancelled.
 
     `index` replaces the organisation's date indexes (for example by `ScanIndex`, the
-    every-record reference the tests and the benchmark compare with).
+    every-record reference the tests and the benchmark compare with); it is required when `org`
+    is a view (the store's) rather than an `Organisation`.
+
+    The steady state: with `settled`, invites whose send time is before it are taken as planned
+    by earlier ticks (the ledger holds them) and only those of the subjects in `changed` (records
+    changed since, "goal:ID", "milestone:ID", "person:ID") and of `known` meetings are planned
+    again. Without it every invite still ahead is planned (a first tick, or new rules).
+    `cull=False` walks every timezone's people for every cadence day (the naive peer).
 
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
@@ -691,13 +799,16 @@ def plan(
         now=window.end,
         known=known.keys(),
         known_subjects=frozenset(known.values()),
+        settled=settled,
+        changed=frozenset(changed),
+        cull=cull,
     )
     if index is not None:
         planner.index = index
     for rule in rules.enabled:
         planner.plan_rule(rule)
     if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):
-        planner.plan_events(list(derived_events(org, window.start, window.end)))
+        planner.plan_events(list(derived_events(org, window.start, window.end, planner.index)))
     return _finish(planner)
 
 
