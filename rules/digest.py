@@ -131,9 +131,7 @@ def compose_digest(person: Person, org: OrgLike, now: datetime) -> Digest:
     )
 
 
-def _report_line(
-    report: Person, org: OrgLike, today: date, since: datetime, now: datetime
-) -> ReportLine:
+def _report_line(report: Person, org: OrgLike, today: date, since: datetime, now: datetime) -> ReportLine:
     goals = org.goals_of(report.id)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
     overdue = sum(len(_open_overdue(org.milestones_of(g.id), today)) for g in active)

@@ -19,7 +19,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
@@ -73,9 +73,9 @@ class OrgIndex:
         active: set[str] = set()
         moments = index.moments_by_day
         for goal in org.goals.values():
-            moments[goal.created_at.date()].append((goal.created_at, "created", goal, None))
+            moments[_utc_day(goal.created_at)].append((goal.created_at, "created", goal, None))
             if goal.completed_at is not None:
-                moments[goal.completed_at.date()].append((goal.completed_at, "completed", goal, None))
+                moments[_utc_day(goal.completed_at)].append((goal.completed_at, "completed", goal, None))
             owner = people.get(goal.owner)
             if goal.status is not GoalStatus.ACTIVE or owner is None:
                 continue
@@ -87,7 +87,7 @@ class OrgIndex:
         goals = org.goals
         for milestone in org.milestones.values():
             if milestone.completed_at is not None and milestone.goal in goals:
-                moments[milestone.completed_at.date()].append(
+                moments[_utc_day(milestone.completed_at)].append(
                     (milestone.completed_at, "completed", goals[milestone.goal], milestone)
                 )
             if milestone.goal in active:
@@ -183,11 +183,11 @@ class ScanIndex(OrgIndex):
         goals = self.org.goals
         for goal in goals.values():
             for what, moment in (("created", goal.created_at), ("completed", goal.completed_at)):
-                if moment is not None and first <= moment.date() <= last:
+                if moment is not None and first <= _utc_day(moment) <= last:
                     found.append((moment, what, goal, None))
         for milestone in self.org.milestones.values():
             done = milestone.completed_at
-            if done is not None and milestone.goal in goals and first <= done.date() <= last:
+            if done is not None and milestone.goal in goals and first <= _utc_day(done) <= last:
                 found.append((done, "completed", goals[milestone.goal], milestone))
         return found
 
@@ -204,6 +204,10 @@ class ScanIndex(OrgIndex):
             for p in self.org.people.values()
             if p.hired_on is not None and (p.hired_on.month, p.hired_on.day) in wanted
         ]
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
 
 
 def _span(table: Mapping[date, list[T]], first: date, last: date) -> Iterator[T]:
