@@ -55,6 +55,7 @@ from strides.rules.schema import (
     EventTrigger,
     Kind,
     NoOverlap,
+    Role,
     Rule,
     Shift,
 )
@@ -101,19 +102,23 @@ def _slack(rule: Rule) -> timedelta:
 
 
 def _reach(rule: Rule) -> tuple[timedelta, timedelta]:
-    """How far before and after its recurrence day's local `at` an occasion's moments can land.
-
-    Covers every recipient's timezone (a day), business-day shifts (the rule's slack), working
-    hours and quiet hours: a cadence whose whole reach misses what a window needs is skipped for
-    a whole timezone at once.
-    """
+    """How far business-day shifts, working hours and quiet hours move a moment earlier and later."""
     slack = _slack(rule)
-    after = timedelta(hours=27) + slack
+    after = slack
     if rule.calendar.working_hours:
         after += timedelta(days=8)
     if rule.calendar.quiet_hours is not None:
         after += timedelta(days=1)
-    return timedelta(hours=27) + slack, after
+    return slack, after
+
+
+def _owner_clock(rule: Rule) -> bool:
+    """Do all of the rule's moments fall on its owner's wall clock (so one per timezone)?"""
+    if isinstance(rule.trigger, CadenceTrigger) and rule.trigger.timezone is not None:
+        return False
+    if rule.action.kind is Kind.INVITE:
+        return rule.calendar.overlap is None
+    return all(t == Role.OWNER.value or "@" in t for t in rule.action.to)
 
 
 def _lateness(rule: Rule) -> timedelta:
@@ -193,15 +198,17 @@ class _Planner:
             return False
         return self.settled is None or send_at >= self.settled or subject in self.reopened
 
-    def _scope(self, rule: Rule, moment: datetime) -> int:
-        """Whom a cadence moment (a day's `at` in one timezone) concerns: nobody, the reopened, all."""
+    def _scope(self, rule: Rule, low: datetime, high: datetime) -> int:
+        """Whom a cadence day in one timezone concerns: nobody, the reopened subjects, or all.
+
+        [low, high] bounds its moment before calendar shifts, for every recipient and attendee.
+        """
         if not self.cull:
             return _ALL
         before, after = _reach(rule)
-        low, high = moment - before, moment + after
+        low, high = low - before, high + after
         if rule.action.kind is not Kind.INVITE:
             return _ALL if low < self.window.end and high >= self.window.start else _NONE
-        # The invite's start lies in [low, high] (working-hours overlap stays on the owner's day).
         lead = rule.action.lead
         if high <= self.window.start or low - lead >= self.window.end:
             return _NONE
@@ -209,7 +216,19 @@ class _Planner:
             return _ALL
         return _CHANGED
 
-    # -- when ---------------------------------------------------------------------------------
+    def _day_scope(self, rule: Rule, day: date, at: time, tz: Any) -> int:
+        """`_scope` of `at` on `day` in `tz`: exact on the owner's clock, else the day's whole span."""
+        moment = local_moment(day, at, tz)
+        if _owner_clock(rule):
+            return self._scope(rule, moment, moment)
+        if rule.action.kind is Kind.INVITE and (
+            not isinstance(rule.trigger, CadenceTrigger) or rule.trigger.timezone is None
+        ):
+            # A working-hours overlap keeps the meeting on the owner's day.
+            return self._scope(
+                rule, local_moment(day, time(0), tz), local_moment(day + timedelta(days=1), time(0), tz)
+            )
+        return self._scope(rule, moment - timedelta(hours=27), moment + timedelta(hours=27))
 
     def _local_days(self, tz: Any, before: timedelta, after: timedelta) -> tuple[date, date]:
         first = (self.window.start - before).astimezone(tz).date()
@@ -250,8 +269,12 @@ class _Planner:
                 first, last = self._local_days(tz, timedelta(days=1), timedelta(days=1))
                 day = first
                 while day <= last:
-                    # Any time of that day (each person's own `at`).
-                    if self._scope(rule, local_moment(day, time(12), tz)) != _NONE:
+                    # Any time of that day (each person's own `at`), on their own clock.
+                    start, end = (
+                        local_moment(day, time(0), tz),
+                        local_moment(day + timedelta(days=1), time(0), tz),
+                    )
+                    if self._scope(rule, start, end) != _NONE:
                         for person in self.index.digest_people(zone, day.isoweekday()):
                             if person.digest.enabled:
                                 yield _Occasion(rule, f"person:{person.id}", person, day)
@@ -283,7 +306,7 @@ class _Planner:
             tz = _zone(trigger.timezone or zone)
             first, last = self._local_days(tz, before, after)
             for day in _recurrence_days(trigger.every, trigger.starts, first, last):
-                scope = self._scope(rule, local_moment(day, trigger.at, tz))
+                scope = self._day_scope(rule, day, trigger.at, tz)
                 if scope == _NONE:
                     continue
                 people = self.index.people_in(zone) if scope == _ALL else self.reopened_people.get(zone, [])
@@ -630,12 +653,19 @@ class _Planner:
         for recipient, moment, person in targets:
             if self._held_back(occasion, recipient, moment):
                 continue
-            if rule.action.kind is Kind.DIGEST and person is not None:
-                digest = compose_digest(person, self.org, moment)
-                if digest.is_empty and not person.digest.send_empty:
-                    self.skips.append(Skip(rule.id, occasion.subject, moment, f"{person.id}: empty digest"))
-                    continue
+            digest = rule.action.kind is Kind.DIGEST and person is not None and not person.digest.send_empty
+            if digest and person is not None and self._empty_digest(person, moment):
+                self.skips.append(Skip(rule.id, occasion.subject, moment, f"{person.id}: empty digest"))
+                continue
             self._add(occasion, recipient, moment, moment, self.context(occasion, moment), None)
+
+    def _empty_digest(self, person: Person, moment: datetime) -> bool:
+        """`compose_digest(...).is_empty`, answered from goals and reports when they decide it."""
+        if any(g.status is GoalStatus.ACTIVE for g in self.org.goals_of(person.id)):
+            return False
+        if self.org.reports_of(person.id):
+            return False
+        return compose_digest(person, self.org, moment).is_empty
 
     def _in_reach(self, moment: datetime) -> bool:
         """Could a notice at `moment` (moved by at most a few days) land in this window?"""

@@ -228,3 +228,16 @@ def test_the_tables_match_the_migrations(store: Store) -> None:
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_records_read_back_trusted_equal_the_validated_ones(sample_org: Organisation) -> None:
+    from strides.store import records
+
+    org = generate(Shape(people=60, goals_per_person=3, milestones_per_goal=4), seed=3)
+    for source in (sample_org, org):
+        for person in source.people.values():
+            assert records.person(person.model_dump(mode="json")) == person
+        for goal in source.goals.values():
+            assert records.goal(goal.model_dump(mode="json")) == goal
+        for milestone in source.milestones.values():
+            assert records.milestone(milestone.model_dump(mode="json")) == milestone

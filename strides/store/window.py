@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Person
 from strides.rules.index import Moment, OrgIndex
+from strides.store import records
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
 from strides.store.tables import GoalRow, MilestoneRow, OrgChangeRow, PersonRow
@@ -91,19 +92,19 @@ class StoreView(OrgIndex):
     def _person(self, data: dict[str, Any]) -> Person:
         found = self._people.get(data["id"])
         if found is None:
-            found = self._people[data["id"]] = Person.model_validate(data)
+            found = self._people[data["id"]] = records.person(data)
         return found
 
     def _goal(self, data: dict[str, Any]) -> Goal:
         found = self._goals.get(data["id"])
         if found is None:
-            found = self._goals[data["id"]] = Goal.model_validate(data)
+            found = self._goals[data["id"]] = records.goal(data)
         return found
 
     def _milestone(self, data: dict[str, Any]) -> Milestone:
         found = self._milestones.get(data["id"])
         if found is None:
-            found = self._milestones[data["id"]] = Milestone.model_validate(data)
+            found = self._milestones[data["id"]] = records.milestone(data)
         return found
 
     def load_people(self, ids: Iterable[str]) -> None:
@@ -153,10 +154,9 @@ class StoreView(OrgIndex):
                 self._reports_of[person.manager].append(person)
 
     def _with_goals(self, goals: list[Goal]) -> list[Goal]:
-        """`goals`, with their owners (and their managers and mentors) and milestones loaded."""
+        """`goals`, with their owners (and their managers and mentors) loaded."""
         self.load_people(g.owner for g in goals)
         self._related(p for g in goals if (p := self._people.get(g.owner)) is not None)
-        self.load_milestones_of(g.id for g in goals)
         return goals
 
     def _in_shard(self, column: Any) -> Any:
@@ -279,11 +279,9 @@ class StoreView(OrgIndex):
 
     def digest_people(self, zone: str, weekday: int) -> Iterable[Person]:
         people = self._people_where(PersonRow.timezone == zone, PersonRow.digest_weekday == weekday)
-        # The digest reads their goals and milestones, and their reports' (strides.rules.digest).
+        # Whether a digest is empty depends on their goals and reports (the rest is read lazily).
         self.load_reports_of(p.id for p in people)
-        family = [*people, *(r for p in people for r in self._reports_of[p.id])]
-        self.load_goals_of(p.id for p in family)
-        self.load_milestones_of(g.id for p in family for g in self._goals_of[p.id])
+        self.load_goals_of(p.id for p in people)
         return people
 
     def people_hired(self) -> Iterable[Person]:
