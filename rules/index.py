@@ -123,6 +123,9 @@ class OrgIndex:
         """Every active goal of a known owner (cadences counted from a goal's creation)."""
         return self.active
 
+    def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
+        """A hint: the milestones of these goals will be read (a store loads them in one go)."""
+
     # -- people -------------------------------------------------------------------------------
 
     def zones(self) -> Collection[str]:

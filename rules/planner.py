@@ -347,16 +347,23 @@ class _Planner:
                     if first <= occasion.moment_day <= last:
                         yield occasion
             return
+        # An inhibited rule reads the milestones of each goal it fires for (`_inhibitor`).
+        inhibited = rule.id in self.inhibitors
         for offset in trigger.offsets:
             if trigger.anchor is Anchor.MILESTONE_DUE:
-                for milestone in self.index.milestones_due(first - offset, last - offset):
+                milestones = list(self.index.milestones_due(first - offset, last - offset))
+                if inhibited:
+                    self.index.prefetch_milestones(self.org.goals[m.goal] for m in milestones)
+                for milestone in milestones:
                     yield from self._anchored_milestone(rule, milestone, (offset,))
                 continue
-            goals = (
+            goals = list(
                 self.index.goals_due(first - offset, last - offset)
                 if trigger.anchor is Anchor.GOAL_DEADLINE
                 else self.index.goals_created(first - offset, last - offset)
             )
+            if inhibited:
+                self.index.prefetch_milestones(goals)
             for goal in goals:
                 yield from self._anchored_goal(rule, trigger, goal, (offset,))
 

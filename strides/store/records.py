@@ -9,7 +9,9 @@ above all) would cost more than the planning. These build the same models withou
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from strides.model import (
     DigestPreferences,
@@ -21,6 +23,18 @@ from strides.model import (
     Person,
     WorkingHours,
 )
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _build(cls: type[M], **values: Any) -> M:
+    """`cls.model_construct(**values)` for values that name every field, without its per-field loop."""
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
 
 
 def _day(text: str | None) -> date | None:
@@ -34,7 +48,8 @@ def _moment(text: str | None) -> datetime | None:
 def person(data: dict[str, Any]) -> Person:
     hours = data["working_hours"]
     digest = data["digest"]
-    return Person.model_construct(
+    return _build(
+        Person,
         id=data["id"],
         name=data["name"],
         email=data["email"],
@@ -44,12 +59,14 @@ def person(data: dict[str, Any]) -> Person:
         locale=data["locale"],
         manager=data["manager"],
         mentors=tuple(data["mentors"]),
-        working_hours=WorkingHours.model_construct(
+        working_hours=_build(
+            WorkingHours,
             start=time.fromisoformat(hours["start"]),
             end=time.fromisoformat(hours["end"]),
             days=tuple(hours["days"]),
         ),
-        digest=DigestPreferences.model_construct(
+        digest=_build(
+            DigestPreferences,
             enabled=digest["enabled"],
             weekday=digest["weekday"],
             at=time.fromisoformat(digest["at"]),
@@ -63,13 +80,14 @@ def goal(data: dict[str, Any]) -> Goal:
     metric = data["metric"]
     created = _moment(data["created_at"])
     assert created is not None
-    return Goal.model_construct(
+    return _build(
+        Goal,
         id=data["id"],
         owner=data["owner"],
         title=data["title"],
         what=data["what"],
         why=data["why"],
-        metric=None if metric is None else Metric.model_construct(**metric),
+        metric=None if metric is None else _build(Metric, **metric),
         deadline=_day(data["deadline"]),
         horizon=Horizon(data["horizon"]),
         status=GoalStatus(data["status"]),
@@ -82,7 +100,8 @@ def goal(data: dict[str, Any]) -> Goal:
 def milestone(data: dict[str, Any]) -> Milestone:
     due = _day(data["due"])
     assert due is not None
-    return Milestone.model_construct(
+    return _build(
+        Milestone,
         id=data["id"],
         goal=data["goal"],
         title=data["title"],

@@ -194,6 +194,9 @@ class StoreView(OrgIndex):
 
     # -- window questions (OrgIndex) ------------------------------------------------------------
 
+    def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
+        self.load_milestones_of(g.id for g in goals)
+
     def _goals_where(self, *conditions: Any) -> list[Goal]:
         query = select(GoalRow.data).where(
             GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions
