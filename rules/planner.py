@@ -592,7 +592,12 @@ class _Planner:
         start = self._moment(occasion, owner)
         send_at = start - rule.action.lead
         uid = meeting_uid(rule.id, occasion.subject, occasion.slot)
-        if not self._invite_due(occasion.subject, uid, start, send_at):
+        # A working-hours overlap may move the start later that day: judge by the day's end
+        # first, by the meeting's own start once it is known (below).
+        latest = start
+        if rule.calendar.overlap is not None:
+            latest = local_moment(start.astimezone(owner.tz).date() + timedelta(days=1), time(0), owner.tz)
+        if not self._invite_due(occasion.subject, uid, latest, send_at):
             return
         if not self._applies(occasion, start):
             return
@@ -621,6 +626,8 @@ class _Planner:
                 )
                 return
             start = slot or start
+        if not self._invite_due(occasion.subject, uid, start, send_at):
+            return
         if (inhibitor := self._inhibitor(occasion, start)) is not None:
             self.skips.append(Skip(rule.id, occasion.subject, start, f"inhibited by {inhibitor}"))
             return

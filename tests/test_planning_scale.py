@@ -241,3 +241,29 @@ def test_records_read_back_trusted_equal_the_validated_ones(sample_org: Organisa
             assert records.goal(goal.model_dump(mode="json")) == goal
         for milestone in source.milestones.values():
             assert records.milestone(milestone.model_dump(mode="json")) == milestone
+
+
+def test_a_meeting_moved_later_by_working_hours_stays_wanted_until_it_starts(builtin_rules: RuleSet) -> None:
+    """Sydney 10:00 is 23:00 UTC the day before; the overlap with Kolkata moves it to 14:30.
+
+    A planner that judged "still ahead" by the 10:00 start cancelled the meeting the next day.
+    """
+    from strides.model import Person
+
+    audit = RuleSet(tuple(r for r in builtin_rules.enabled if r.id == "annual-career-audit"))
+    owner = Person(
+        id="ana",
+        name="Ana",
+        email="ana@example.org",
+        timezone="Australia/Sydney",
+        country="AU",
+        manager="ravi",
+        hired_on=date(2023, 12, 3),
+    )
+    manager = Person(id="ravi", name="Ravi", email="ravi@example.org", timezone="Asia/Kolkata", country="IN")
+    org = Organisation(people={"ana": owner, "ravi": manager}, goals={}, milestones={})
+    first = plan(audit, org, Window(at("2026-12-02 00:00"), at("2026-12-03 00:00"))).intents
+    assert {i.meeting.start for i in first if i.meeting} == {at("2026-12-03 03:30")}
+    known = {i.meeting.uid: i.subject for i in first if i.meeting}
+    second = plan(audit, org, Window(at("2026-12-03 00:00"), at("2026-12-04 00:00")), known=known).intents
+    assert {i.meeting.uid for i in second if i.meeting} == set(known)
