@@ -16,7 +16,7 @@ is built per record (person, goal, milestone) and reused by every rule's conditi
 from __future__ import annotations
 
 import functools
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -607,10 +607,9 @@ class _Planner:
             if self.window.contains(send_at):
                 self.skips.append(Skip(rule.id, occasion.subject, start, resolved.missing))
             return
-        found = self._recipients(occasion, start)
-        if found is None:
-            return
-        people, addresses = found
+        for note in resolved.fallbacks:
+            self.fallbacks.append(Skip(rule.id, occasion.subject, start, note))
+        people, addresses = list(resolved.people), list(resolved.addresses)
         if rule.calendar.overlap is not None and len(people) > 1:
             slot = meeting_slot(
                 start.astimezone(owner.tz).date(),
@@ -631,7 +630,7 @@ class _Planner:
         if (inhibitor := self._inhibitor(occasion, start)) is not None:
             self.skips.append(Skip(rule.id, occasion.subject, start, f"inhibited by {inhibitor}"))
             return
-        context = self.context(occasion, start)
+        context = self._lazy_context(occasion, start)
         meeting = Meeting(
             uid=uid,
             start=start,
@@ -671,7 +670,18 @@ class _Planner:
             if digest and person is not None and self._empty_digest(person, moment):
                 self.skips.append(Skip(rule.id, occasion.subject, moment, f"{person.id}: empty digest"))
                 continue
-            self._add(occasion, recipient, moment, moment, self.context(occasion, moment), None)
+            self._add(occasion, recipient, moment, moment, self._lazy_context(occasion, moment), None)
+
+    def _lazy_context(self, occasion: _Occasion, moment: datetime) -> Callable[[], dict[str, object]]:
+        """The template context, built only if a template has placeholders, and once."""
+        built: list[dict[str, object]] = []
+
+        def get() -> dict[str, object]:
+            if not built:
+                built.append(self.context(occasion, moment))
+            return built[0]
+
+        return get
 
     def _empty_digest(self, person: Person, moment: datetime) -> bool:
         """`compose_digest(...).is_empty`, answered from goals and reports when they decide it."""
@@ -692,7 +702,7 @@ class _Planner:
         recipient: str,
         occurrence: datetime,
         send_at: datetime,
-        context: dict[str, object],
+        context: Callable[[], dict[str, object]],
         meeting: Meeting | None,
     ) -> None:
         rule = occasion.rule
@@ -701,7 +711,7 @@ class _Planner:
         if meeting is None and key in self.already:
             return
         template = occasion.title or rule.action.title
-        title = render_text(template, context) if template else "Your weekly strides digest"
+        title = _render(template, context) if template else "Your weekly strides digest"
         self.intents.append(
             Intent(
                 key=key,
@@ -712,7 +722,7 @@ class _Planner:
                 recipient=recipient,
                 send_at=send_at,
                 title=title,
-                body=render_text(rule.action.body, context),
+                body=_render(rule.action.body, context),
                 meeting=meeting,
             )
         )
@@ -771,7 +781,7 @@ class _Planner:
             if self._held_back(occasion, recipient, moment):
                 continue
             send_at = max(moment, self.window.start)
-            self._add(occasion, recipient, moment, send_at, self.context(occasion, moment), None)
+            self._add(occasion, recipient, moment, send_at, self._lazy_context(occasion, moment), None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -779,6 +789,10 @@ def _zone(name: str) -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+def _render(template: str, context: Callable[[], dict[str, object]]) -> str:
+    return render_text(template, context()) if "{" in template else template
 
 
 @functools.lru_cache(maxsize=256)

@@ -221,16 +221,14 @@ class StoreView(OrgIndex):
 
     def _milestones_where(self, *conditions: Any) -> list[Milestone]:
         query = (
-            select(MilestoneRow.data, GoalRow.data)
+            select(MilestoneRow.data)
             .join(GoalRow, GoalRow.id == MilestoneRow.goal)
             .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
         )
-        found = []
-        goals = []
-        for milestone, goal in self._rows(query):
-            found.append(self._milestone(milestone))
-            goals.append(self._goal(goal))
-        self._with_goals(goals)
+        found = [self._milestone(data) for (data,) in self._rows(query)]
+        # Their goals, each read once (a goal has several milestones).
+        self.load_goals(m.goal for m in found)
+        self._with_goals([g for m in found if (g := self._goals.get(m.goal)) is not None])
         return found
 
     def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
