@@ -294,7 +294,7 @@ class _Planner:
                     yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
             return
         if trigger.anchor is CadenceAnchor.PERSON_HIRED:
-            for person in self._hired(trigger, before, after):
+            for person in self._hired(rule, trigger, before, after):
                 assert person.hired_on is not None
                 first, last = self._local_days(_zone(trigger.timezone or person.timezone), before, after)
                 for day in _recurrence_days(trigger.every, person.hired_on, first, last):
@@ -313,14 +313,28 @@ class _Planner:
                 for person in people:
                     yield _Occasion(rule, f"person:{person.id}", person, day)
 
-    def _hired(self, trigger: CadenceTrigger, before: timedelta, after: timedelta) -> Iterable[Person]:
-        """People whose hire-date cadence may fall near the window (by anniversary when yearly)."""
+    def _hired(
+        self, rule: Rule, trigger: CadenceTrigger, before: timedelta, after: timedelta
+    ) -> Iterable[Person]:
+        """People whose hire-date cadence may fall near the window (by anniversary when yearly).
+
+        In the steady state an invite's anniversaries are looked up only where its send time can
+        fall in the window; the reopened subjects' people are added whatever their anniversary.
+        """
         if not self.cull or _simple_yearly(trigger.every) is None:
             return self.index.people_hired()
-        first = (self.window.start - before - timedelta(days=2)).date()
-        last = (self.window.end + after + timedelta(days=2)).date()
-        days = [(d.month, d.day) for d in (first + timedelta(days=n) for n in range((last - first).days + 1))]
-        return self.index.hired_on_days(days)
+        first = self.window.start - before - timedelta(days=2)
+        last = self.window.end + after + timedelta(days=2)
+        if self.settled is not None and rule.action.kind is Kind.INVITE:
+            slack = _slack(rule) + timedelta(days=2)
+            first = max(first, self.settled + rule.action.lead - slack)
+        start, end = first.date(), last.date()
+        days = [(d.month, d.day) for d in (start + timedelta(days=n) for n in range((end - start).days + 1))]
+        found = {p.id: p for p in self.index.hired_on_days(days)}
+        if self.settled is not None:
+            for people in self.reopened_people.values():
+                found.update((p.id, p) for p in people if p.hired_on is not None)
+        return [found[pid] for pid in sorted(found)]
 
     def _anchored(self, rule: Rule, trigger: AnchorTrigger) -> Iterator[_Occasion]:
         first, last = self._span(rule)
