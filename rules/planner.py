@@ -338,15 +338,21 @@ class _Planner:
 
     def _anchored(self, rule: Rule, trigger: AnchorTrigger) -> Iterator[_Occasion]:
         first, last = self._span(rule)
+        if self.settled is not None and rule.action.kind is Kind.INVITE:
+            # Steady state: only invites whose send time can fall after `settled`; the
+            # reopened subjects are planned in full below.
+            reach = rule.action.lead - _slack(rule) - timedelta(days=2)
+            first = max(first, (self.settled + reach).date())
         seen: set[tuple[str, int | None]] = set()
         for occasion in self._anchored_between(rule, trigger, first, last):
             seen.add((occasion.subject, occasion.offset_days))
             yield occasion
-        if rule.action.kind is not Kind.INVITE or not self.known_subjects:
+        if rule.action.kind is not Kind.INVITE or not self.reopened:
             return
         # A meeting already invited to stays wanted wherever its anchor has moved, even beyond
-        # this window's reach: the reconciler then updates it instead of cancelling it.
-        for subject in sorted(self.known_subjects):
+        # this window's reach: the reconciler then updates it instead of cancelling it. So do
+        # the meetings of subjects whose records changed.
+        for subject in sorted(self.reopened):
             for occasion in self._anchored_subject(rule, trigger, subject):
                 if (occasion.subject, occasion.offset_days) not in seen:
                     yield occasion
@@ -660,7 +666,7 @@ class _Planner:
     def _plan_notice(self, occasion: _Occasion) -> None:
         rule = occasion.rule
         fired = self._moment(occasion, occasion.owner)
-        if not self._in_reach(fired):
+        if not self._in_reach(rule, fired, owner_only=occasion.to is None and _owner_clock(rule)):
             return
         resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
         if resolved.missing:
@@ -705,10 +711,15 @@ class _Planner:
             return False
         return compose_digest(person, self.org, moment).is_empty
 
-    def _in_reach(self, moment: datetime) -> bool:
-        """Could a notice at `moment` (moved by at most a few days) land in this window?"""
-        slack = timedelta(days=35)
-        return self.window.start - slack <= moment < self.window.end + slack
+    def _in_reach(self, rule: Rule, moment: datetime, *, owner_only: bool) -> bool:
+        """Could a notice fired at `moment` land in this window for one of its recipients?
+
+        Recipients elsewhere see the same wall time up to a day apart; calendar shifts move it
+        as far as `_reach` says (the planner's assumption: a week and a day at most).
+        """
+        before, after = _reach(rule)
+        pad = timedelta(0) if owner_only else timedelta(hours=27)
+        return self.window.start - after - pad <= moment < self.window.end + before + pad
 
     def _add(
         self,

@@ -80,7 +80,8 @@ class StoreView(OrgIndex):
 
     def _rows(self, query: Select[Any]) -> Sequence[Any]:
         self.statements.append(query)
-        return self.session.execute(query).all()
+        # Core execution: plain rows, without the ORM's per-row bookkeeping.
+        return self.session.connection().execute(query).all()
 
     def _in(self, query: Callable[[list[str]], Select[Any]], ids: Iterable[str]) -> list[Any]:
         found: list[Any] = []
