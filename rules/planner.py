@@ -9,6 +9,11 @@ Catch-up: the engine plans from the end of its last tick, so a moment that passe
 was down lies in the next window and fires once, late; later than the rule's `max_lateness`
 (measured at the window's end, the tick's "now") it is skipped and recorded as skipped.
 
+Steady state (`settled`): invites sent before it were planned by earlier ticks, so only those
+whose send time falls after it are planned, plus every meeting of the `changed` and `known`
+subjects; cadences are then read per timezone only where a send time can fall, so a tick costs
+what is due and what changed, not the organisation.
+
 Conditions see `now` as the window's end (or the event planner's `now`), and one CEL context
 is built per record (person, goal, milestone) and reused by every rule's condition.
 """

@@ -267,3 +267,44 @@ def test_a_meeting_moved_later_by_working_hours_stays_wanted_until_it_starts(bui
     known = {i.meeting.uid: i.subject for i in first if i.meeting}
     second = plan(audit, org, Window(at("2026-12-03 00:00"), at("2026-12-04 00:00")), known=known).intents
     assert {i.meeting.uid for i in second if i.meeting} == set(known)
+
+
+def test_the_store_view_plans_the_same_on_postgresql(
+    sample_org: Organisation, builtin_rules: RuleSet
+) -> None:
+    """The same migrations and window queries on PostgreSQL; a steady day and shards included."""
+    from .postgres import throwaway_database
+
+    with throwaway_database() as url:
+        store = Store(url)
+        try:
+            store.migrate()
+            with store.session() as session:
+                snapshot.save_organisation(session, sample_org)
+            for days in (0, 3, 9):
+                window = Window(
+                    at("2026-11-30 00:00") + timedelta(days=days),
+                    at("2026-12-01 00:00") + timedelta(days=days),
+                )
+                with store.session() as session:
+                    view = StoreView(session)
+                    assert plan(builtin_rules, view, window, index=view) == plan(
+                        builtin_rules, sample_org, window
+                    )
+            window = Window(at("2026-12-04 00:00"), at("2026-12-05 00:00"))
+            _record_day(store, builtin_rules, Window(at("2026-12-03 00:00"), window.start))
+            with store.session() as session:
+                snapshot.save_organisation(session, apply_change(sample_org, CHANGES[2]))
+            basis = engine.plan_basis(store, builtin_rules)
+            assert basis.seen is not None
+            with store.session() as session:
+                steady = _decided(engine.decide(session, builtin_rules, window, window.end, basis))
+                full = _decided(engine.decide(session, builtin_rules, window, window.end, _full(basis)))
+                parts = [
+                    _decided(engine.decide(session, builtin_rules, window, window.end, basis, Shard(i, 3)))
+                    for i in range(3)
+                ]
+            assert steady == full
+            assert (sorted(k for p in parts for k in p[0]), sorted(k for p in parts for k in p[1])) == steady
+        finally:
+            store.engine.dispose()
