@@ -697,16 +697,27 @@ class _Planner:
                 continue
             self._add(occasion, recipient, moment, moment, self._lazy_context(occasion, moment), None)
 
-    def _lazy_context(self, occasion: _Occasion, moment: datetime) -> Callable[[], dict[str, object]]:
-        """The template context, built only if a template has placeholders, and once."""
-        built: list[dict[str, object]] = []
+    def _lazy_context(self, occasion: _Occasion, moment: datetime) -> Callable[[], tuple[str, str]]:
+        """The message's title and body, rendered on first use and once (an invite's attendees
+        share them); the template context is built only if a template has placeholders."""
+        built: list[tuple[str, str]] = []
 
-        def get() -> dict[str, object]:
+        def texts() -> tuple[str, str]:
             if not built:
-                built.append(self.context(occasion, moment))
+                rule = occasion.rule
+                contexts: list[dict[str, object]] = []
+
+                def context() -> dict[str, object]:
+                    if not contexts:
+                        contexts.append(self.context(occasion, moment))
+                    return contexts[0]
+
+                template = occasion.title or rule.action.title
+                title = _render(template, context) if template else "Your weekly strides digest"
+                built.append((title, _render(rule.action.body, context)))
             return built[0]
 
-        return get
+        return texts
 
     def _empty_digest(self, person: Person, moment: datetime) -> bool:
         """`compose_digest(...).is_empty`, answered from goals and reports when they decide it."""
@@ -732,7 +743,7 @@ class _Planner:
         recipient: str,
         occurrence: datetime,
         send_at: datetime,
-        context: Callable[[], dict[str, object]],
+        texts: Callable[[], tuple[str, str]],
         meeting: Meeting | None,
     ) -> None:
         rule = occasion.rule
@@ -740,8 +751,7 @@ class _Planner:
         # Invites are not filtered here: rules/reconcile.py compares them with what was sent.
         if meeting is None and key in self.already:
             return
-        template = occasion.title or rule.action.title
-        title = _render(template, context) if template else "Your weekly strides digest"
+        title, body = texts()
         self.intents.append(
             Intent(
                 key=key,
@@ -752,7 +762,7 @@ class _Planner:
                 recipient=recipient,
                 send_at=send_at,
                 title=title,
-                body=_render(rule.action.body, context),
+                body=body,
                 meeting=meeting,
             )
         )
