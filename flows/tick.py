@@ -13,6 +13,7 @@ from strides.flows.common import artifact, send_due, sent_markdown, utc
 from strides.rules import Window
 from strides.ruleset import load_rules_safely
 from strides.store import Store
+from strides.store.shards import WHOLE, Shard
 
 MAX_CHUNKS_PER_TICK = 1000
 # However much is due, a tick's delivery is about this many task runs (each drains several chunks).
@@ -20,11 +21,18 @@ DELIVERY_TASKS = 32
 
 
 @task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])
-def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanOutcome:
+def plan_task(
+    settings: Settings,
+    window: Window,
+    now: datetime,
+    basis: engine.PlanBasis | None = None,
+    shard: Shard = WHOLE,
+) -> engine.PlanOutcome:
+    """Plan one shard of the window (a range of subject buckets): a few thousand people's worth."""
     loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
-    if loaded.warning:
+    if loaded.warning and shard.index == 0:
         print(f"WARNING: {loaded.warning}")
-    outcome = engine.plan_window(Store(settings.db_url), loaded.rules, window, now)
+    outcome = engine.plan_window(Store(settings.db_url), loaded.rules, window, now, basis=basis, shard=shard)
     # Skipped messages (missing relationship, later than max_lateness, inhibited) are reported.
     for skip in outcome.skips[:200]:
         print(
@@ -58,8 +66,18 @@ def tick(
     now = utc(now)
     store = Store(config.db_url)
     window = engine.next_window(store, now, config.first_window, since)
-    outcome = plan_task(config, window, now) if window else None
-    planned = outcome.planned if outcome else 0
+    # Planning runs as a handful of tasks, each a shard of about `plan_chunk` people's subjects,
+    # all against the same basis (the organisation changes this tick plans with).
+    basis = engine.plan_basis(store, load_rules_safely(config.rules_dir, config.state_dir).rules)
+    outcomes = (
+        [
+            plan_task(config, window, now, basis, shard)
+            for shard in engine.plan_shards(store, config.plan_chunk)
+        ]
+        if window
+        else []
+    )
+    planned = sum(o.planned for o in outcomes)
     delivery = engine.DeliveryOutcome()
     chunks = engine.chunks_per_task(engine.count_due(store, now), config.chunk_size, DELIVERY_TASKS)
     for _ in range(MAX_CHUNKS_PER_TICK):
@@ -67,15 +85,15 @@ def tick(
         delivery.merge(chunk)
         if chunk.claimed < config.chunk_size * chunks:
             break
-    engine.record_tick(store, now, window, planned, delivery)
+    engine.record_tick(store, now, window, planned, delivery, basis)
     span = (
         f"Window: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
         if window
         else "Window: none"
     )
     title = f"strides tick at {now:%Y-%m-%d %H:%M} UTC"
-    skipped = len(outcome.skips) if outcome else 0
-    new_skips = outcome.new_skips if outcome else 0
+    skipped = sum(len(o.skips) for o in outcomes)
+    new_skips = sum(o.new_skips for o in outcomes)
     counts = f"Planned {planned}, skipped {skipped} ({new_skips} new; `strides skips` lists them)."
     artifact(
         "strides-tick",

@@ -20,6 +20,7 @@ _UTC = ZoneInfo("UTC")
 _MAX_SHIFT = 31
 
 
+@functools.lru_cache(maxsize=65536)
 def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime:
     """`at` on `day` on the wall clock of `tz`; a time skipped by a DST jump moves forward."""
     aware = datetime.combine(day, at).replace(tzinfo=tz)

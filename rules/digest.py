@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
+from strides.model import Goal, GoalStatus, Milestone, Person
+from strides.rules.index import OrgLike
 
 DUE_SOON = timedelta(days=14)
 WINS_SINCE = timedelta(days=7)
@@ -62,7 +64,7 @@ def _days(until: date, today: date) -> int:
     return (until - today).days
 
 
-def _open_overdue(milestones: list[Milestone], today: date) -> list[Milestone]:
+def _open_overdue(milestones: Sequence[Milestone], today: date) -> list[Milestone]:
     return [m for m in milestones if not m.done and m.due < today]
 
 
@@ -83,7 +85,7 @@ def _suggest(goals: tuple[GoalLine, ...], overdue: tuple[DueItem, ...], due_soon
     return "Set a goal for the next quarter: what would you like to be better at?"
 
 
-def compose_digest(person: Person, org: Organisation, now: datetime) -> Digest:
+def compose_digest(person: Person, org: OrgLike, now: datetime) -> Digest:
     """The digest `person` should receive at `now` (their local calendar decides 'today')."""
     today = now.astimezone(person.tz).date()
     since = now - WINS_SINCE
@@ -129,9 +131,7 @@ def compose_digest(person: Person, org: Organisation, now: datetime) -> Digest:
     )
 
 
-def _report_line(
-    report: Person, org: Organisation, today: date, since: datetime, now: datetime
-) -> ReportLine:
+def _report_line(report: Person, org: OrgLike, today: date, since: datetime, now: datetime) -> ReportLine:
     goals = org.goals_of(report.id)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
     overdue = sum(len(_open_overdue(org.milestones_of(g.id), today)) for g in active)

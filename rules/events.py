@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from strides.model import Organisation
 from strides.rules.calendar import local_moment
+from strides.rules.index import OrgIndex, OrgLike
 from strides.rules.schema import EventKind
 
 
@@ -29,28 +29,22 @@ class Event:
             raise ValueError(f"a {self.kind.value} event names its milestone")
 
 
-def derived_events(org: Organisation, start: datetime, end: datetime) -> Iterator[Event]:
+def derived_events(org: OrgLike, start: datetime, end: datetime, index: OrgIndex) -> Iterator[Event]:
     """The events the state itself records in [start, end): creations, completions, overdue.
 
     goal.updated and goal.deadline_moved leave no trace in a snapshot; they come only from the
     event transport (plan_event). Keys are the same either way, so nothing is sent twice.
     Milestones become overdue only while their goal is active.
     """
-    from strides.rules.index import index_of
-
-    index = index_of(org)
-    day = (start - timedelta(days=1)).date()
-    while day <= end.date():
-        for moment, what, goal, milestone in index.moments_by_day.get(day, ()):
-            if not start <= moment < end:
-                continue
-            if milestone is not None:
-                yield Event(EventKind.MILESTONE_COMPLETED, moment, goal.id, milestone.id)
-            elif what == "created":
-                yield Event(EventKind.GOAL_CREATED, moment, goal.id)
-            else:
-                yield Event(EventKind.GOAL_COMPLETED, moment, goal.id)
-        day += timedelta(days=1)
+    for moment, what, goal, milestone in index.moments((start - timedelta(days=1)).date(), end.date()):
+        if not start <= moment < end:
+            continue
+        if milestone is not None:
+            yield Event(EventKind.MILESTONE_COMPLETED, moment, goal.id, milestone.id)
+        elif what == "created":
+            yield Event(EventKind.GOAL_CREATED, moment, goal.id)
+        else:
+            yield Event(EventKind.GOAL_COMPLETED, moment, goal.id)
     first, last = (start - timedelta(days=2)).date(), (end + timedelta(days=1)).date()
     for milestone in index.milestones_due(first, last):
         owner = org.people.get(org.goals[milestone.goal].owner)

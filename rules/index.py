@@ -1,22 +1,51 @@
 """Date indexes over an organisation, so planning costs what is due, not what exists.
 
-Built once per organisation snapshot (cached by identity) and queried by day: goals by
-deadline and by creation day (the owner's calendar), open milestones by due day, people by
-timezone. The store can answer the same questions with indexed window queries.
+The planner asks two kinds of questions, both through the interfaces here:
+- lookups by id and relationship (`OrgLike`: people, goals, milestones, goals_of, milestones_of,
+  reports_of): an `Organisation` answers them, and so does the store's window view
+  (strides/store/window.py), which loads only what is asked for;
+- window questions by day (`OrgIndex`): goals by deadline and by creation day (the owner's
+  calendar), open milestones by due day, people by timezone, digest weekday and hire
+  anniversary, creations and completions by UTC day.
+
+`OrgIndex.build` answers the window questions from an in-memory snapshot (built once per snapshot,
+cached by identity); `ScanIndex` answers them by scanning every record (the reference the tests
+and the benchmark's naive peer use); the store answers them with indexed SQL queries.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
 
 T = TypeVar("T")
+# (moment, "created" | "completed", goal, milestone or None): what the state records happened.
+Moment = tuple[datetime, str, Goal, Milestone | None]
+
+
+class OrgLike(Protocol):
+    """What the planner reads of an organisation: records by id and by relationship."""
+
+    @property
+    def people(self) -> Mapping[str, Person]: ...
+
+    @property
+    def goals(self) -> Mapping[str, Goal]: ...
+
+    @property
+    def milestones(self) -> Mapping[str, Milestone]: ...
+
+    def goals_of(self, person_id: str) -> Sequence[Goal]: ...
+
+    def milestones_of(self, goal_id: str) -> Sequence[Milestone]: ...
+
+    def reports_of(self, person_id: str) -> Sequence[Person]: ...
 
 
 @dataclass
@@ -27,10 +56,10 @@ class OrgIndex:
     # Milestones not completed (or completed late), by due day, for escalation repeats.
     open_dues: list[date] = field(default_factory=list)
     people_by_zone: dict[str, list[Person]] = field(default_factory=lambda: defaultdict(list))
+    people_by_hire_day: dict[tuple[int, int], list[Person]] = field(default_factory=lambda: defaultdict(list))
+    active: list[Goal] = field(default_factory=list)
     # Events read from the state: creations and completions by UTC day.
-    moments_by_day: dict[date, list[tuple[datetime, str, Goal, Milestone | None]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    moments_by_day: dict[date, list[Moment]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
     def build(cls, org: Organisation) -> OrgIndex:
@@ -39,23 +68,26 @@ class OrgIndex:
         people = org.people
         for person in people.values():
             index.people_by_zone[person.timezone].append(person)
+            if person.hired_on is not None:
+                index.people_by_hire_day[(person.hired_on.month, person.hired_on.day)].append(person)
         active: set[str] = set()
         moments = index.moments_by_day
         for goal in org.goals.values():
-            moments[goal.created_at.date()].append((goal.created_at, "created", goal, None))
+            moments[_utc_day(goal.created_at)].append((goal.created_at, "created", goal, None))
             if goal.completed_at is not None:
-                moments[goal.completed_at.date()].append((goal.completed_at, "completed", goal, None))
+                moments[_utc_day(goal.completed_at)].append((goal.completed_at, "completed", goal, None))
             owner = people.get(goal.owner)
             if goal.status is not GoalStatus.ACTIVE or owner is None:
                 continue
             active.add(goal.id)
+            index.active.append(goal)
             if goal.deadline is not None:
                 index.goals_by_deadline[goal.deadline].append(goal)
             index.goals_by_created[goal.created_at.astimezone(owner.tz).date()].append(goal)
         goals = org.goals
         for milestone in org.milestones.values():
             if milestone.completed_at is not None and milestone.goal in goals:
-                moments[milestone.completed_at.date()].append(
+                moments[_utc_day(milestone.completed_at)].append(
                     (milestone.completed_at, "completed", goals[milestone.goal], milestone)
                 )
             if milestone.goal in active:
@@ -63,20 +95,59 @@ class OrgIndex:
         index.open_dues = sorted(index.milestones_by_due)
         return index
 
-    def goals_due(self, first: date, last: date) -> Iterator[Goal]:
+    # -- records by day -----------------------------------------------------------------------
+
+    def goals_due(self, first: date, last: date) -> Iterable[Goal]:
+        """Active goals (of known owners) whose deadline falls in [first, last]."""
         yield from _span(self.goals_by_deadline, first, last)
 
-    def goals_created(self, first: date, last: date) -> Iterator[Goal]:
+    def goals_created(self, first: date, last: date) -> Iterable[Goal]:
+        """Active goals created on a day in [first, last] of their owner's calendar."""
         yield from _span(self.goals_by_created, first, last)
 
-    def milestones_due(self, first: date, last: date) -> Iterator[Milestone]:
+    def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
+        """Milestones of active goals due in [first, last] (completed ones included)."""
         yield from _span(self.milestones_by_due, first, last)
 
-    def milestones_due_before(self, last: date) -> Iterator[Milestone]:
+    def milestones_due_before(self, last: date) -> Iterable[Milestone]:
         for day in self.open_dues:
             if day > last:
                 break
             yield from self.milestones_by_due[day]
+
+    def moments(self, first: date, last: date) -> Iterable[Moment]:
+        """Creations and completions on UTC days in [first, last]."""
+        yield from _span(self.moments_by_day, first, last)
+
+    def active_goals(self) -> Iterable[Goal]:
+        """Every active goal of a known owner (cadences counted from a goal's creation)."""
+        return self.active
+
+    def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
+        """A hint: the milestones of these goals will be read (a store loads them in one go)."""
+
+    # -- people -------------------------------------------------------------------------------
+
+    def zones(self) -> Collection[str]:
+        """The timezones people live in."""
+        return [zone for zone, people in self.people_by_zone.items() if people]
+
+    def people_in(self, zone: str) -> Sequence[Person]:
+        return self.people_by_zone.get(zone, [])
+
+    def digest_people(self, zone: str, weekday: int) -> Iterable[Person]:
+        """People of `zone` whose digest is on `weekday` (enabled or not)."""
+        return [p for p in self.people_in(zone) if p.digest.weekday == weekday]
+
+    def people_hired(self) -> Iterable[Person]:
+        """Everyone with a hire date."""
+        for people in self.people_by_hire_day.values():
+            yield from people
+
+    def hired_on_days(self, days: Iterable[tuple[int, int]]) -> Iterable[Person]:
+        """People hired on one of these (month, day) of any year."""
+        for day in sorted(set(days)):
+            yield from self.people_by_hire_day.get(day, [])
 
 
 class ScanIndex(OrgIndex):
@@ -87,32 +158,62 @@ class ScanIndex(OrgIndex):
         self.org = org
         for person in org.people.values():
             self.people_by_zone[person.timezone].append(person)
-        self.moments_by_day = OrgIndex.build(org).moments_by_day
 
     def _active(self) -> Iterator[Goal]:
         for goal in self.org.goals.values():
             if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
                 yield goal
 
-    def goals_due(self, first: date, last: date) -> Iterator[Goal]:
+    def goals_due(self, first: date, last: date) -> Iterable[Goal]:
         return (g for g in self._active() if g.deadline is not None and first <= g.deadline <= last)
 
-    def goals_created(self, first: date, last: date) -> Iterator[Goal]:
+    def goals_created(self, first: date, last: date) -> Iterable[Goal]:
         people = self.org.people
         return (
             g for g in self._active() if first <= g.created_at.astimezone(people[g.owner].tz).date() <= last
         )
 
-    def milestones_due(self, first: date, last: date) -> Iterator[Milestone]:
+    def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
         active = {g.id for g in self._active()}
         return (m for m in self.org.milestones.values() if m.goal in active and first <= m.due <= last)
 
-    def milestones_due_before(self, last: date) -> Iterator[Milestone]:
+    def milestones_due_before(self, last: date) -> Iterable[Milestone]:
         active = {g.id for g in self._active()}
         return (m for m in self.org.milestones.values() if m.goal in active and m.due <= last)
 
+    def moments(self, first: date, last: date) -> Iterable[Moment]:
+        found: list[Moment] = []
+        goals = self.org.goals
+        for goal in goals.values():
+            for what, moment in (("created", goal.created_at), ("completed", goal.completed_at)):
+                if moment is not None and first <= _utc_day(moment) <= last:
+                    found.append((moment, what, goal, None))
+        for milestone in self.org.milestones.values():
+            done = milestone.completed_at
+            if done is not None and milestone.goal in goals and first <= _utc_day(done) <= last:
+                found.append((done, "completed", goals[milestone.goal], milestone))
+        return found
 
-def _span(table: dict[date, list[T]], first: date, last: date) -> Iterator[T]:
+    def active_goals(self) -> Iterable[Goal]:
+        return list(self._active())
+
+    def people_hired(self) -> Iterable[Person]:
+        return [p for p in self.org.people.values() if p.hired_on is not None]
+
+    def hired_on_days(self, days: Iterable[tuple[int, int]]) -> Iterable[Person]:
+        wanted = set(days)
+        return [
+            p
+            for p in self.org.people.values()
+            if p.hired_on is not None and (p.hired_on.month, p.hired_on.day) in wanted
+        ]
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def _span(table: Mapping[date, list[T]], first: date, last: date) -> Iterator[T]:
     day = first
     while day <= last:
         found = table.get(day)

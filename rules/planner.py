@@ -9,6 +9,11 @@ Catch-up: the engine plans from the end of its last tick, so a moment that passe
 was down lies in the next window and fires once, late; later than the rule's `max_lateness`
 (measured at the window's end, the tick's "now") it is skipped and recorded as skipped.
 
+Steady state (`settled`): invites sent before it were planned by earlier ticks, so only those
+whose send time falls after it are planned, plus every meeting of the `changed` and `known`
+subjects; cadences are then read per timezone only where a send time can fall, so a tick costs
+what is due and what changed, not the organisation.
+
 Conditions see `now` as the window's end (or the event planner's `now`), and one CEL context
 is built per record (person, goal, milestone) and reused by every rule's condition.
 """
@@ -16,7 +21,7 @@ is built per record (person, goal, milestone) and reused by every rule's conditi
 from __future__ import annotations
 
 import functools
-from collections.abc import Container, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -39,7 +44,7 @@ from strides.rules.conditions import (
 )
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
-from strides.rules.index import OrgIndex, index_of
+from strides.rules.index import OrgIndex, OrgLike, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
@@ -56,6 +61,7 @@ from strides.rules.schema import (
     EventTrigger,
     Kind,
     NoOverlap,
+    Role,
     Rule,
     Shift,
 )
@@ -101,15 +107,38 @@ def _slack(rule: Rule) -> timedelta:
     return timedelta(days=8) if moves else timedelta(0)
 
 
+def _reach(rule: Rule) -> tuple[timedelta, timedelta]:
+    """How far business-day shifts, working hours and quiet hours move a moment earlier and later."""
+    slack = _slack(rule)
+    after = slack
+    if rule.calendar.working_hours:
+        after += timedelta(days=8)
+    if rule.calendar.quiet_hours is not None:
+        after += timedelta(days=1)
+    return slack, after
+
+
+def _owner_clock(rule: Rule) -> bool:
+    """Do all of the rule's moments fall on its owner's wall clock (so one per timezone)?"""
+    if isinstance(rule.trigger, CadenceTrigger) and rule.trigger.timezone is not None:
+        return False
+    if rule.action.kind is Kind.INVITE:
+        return rule.calendar.overlap is None
+    return all(t == Role.OWNER.value or "@" in t for t in rule.action.to)
+
+
 def _lateness(rule: Rule) -> timedelta:
     trigger = rule.trigger
     return timedelta.max if isinstance(trigger, DigestTrigger) else trigger.max_lateness
 
 
+_NONE, _CHANGED, _ALL = 0, 1, 2
+
+
 @dataclass
 class _Planner:
     rules: RuleSet
-    org: Organisation
+    org: OrgLike
     window: Window
     already: Container[str]
     # Planning "now": the window's end for ticks, the given moment for events.
@@ -118,6 +147,12 @@ class _Planner:
     known: Container[str] = frozenset()
     # Their subjects: planned wherever their anchors have moved (see `_anchored`).
     known_subjects: frozenset[str] = frozenset()
+    # Steady state: invites whose send time is before `settled` were planned by earlier ticks,
+    # except for the subjects in `changed` (their records changed since). None: plan them all.
+    settled: datetime | None = None
+    changed: frozenset[str] = frozenset()
+    # Skip a timezone's people at once when a cadence cannot matter there (off for the naive peer).
+    cull: bool = True
     intents: list[Intent] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     fallbacks: list[Skip] = field(default_factory=list)
@@ -134,9 +169,72 @@ class _Planner:
 
     @functools.cached_property
     def index(self) -> OrgIndex:
+        if not isinstance(self.org, Organisation):
+            raise TypeError("planning over a view of the organisation needs its index")
         return index_of(self.org)
 
-    # -- when ---------------------------------------------------------------------------------
+    @functools.cached_property
+    def reopened(self) -> frozenset[str]:
+        """Subjects planned in full although settled: changed, or already invited to."""
+        return self.changed | self.known_subjects
+
+    @functools.cached_property
+    def reopened_people(self) -> dict[str, list[Person]]:
+        """The people whose subject is reopened, by timezone."""
+        found: dict[str, list[Person]] = {}
+        for subject in sorted(self.reopened):
+            kind, _, ident = subject.partition(":")
+            person = self.org.people.get(ident) if kind == "person" else None
+            if person is not None:
+                found.setdefault(person.timezone, []).append(person)
+        return found
+
+    def _invite_due(self, subject: str, uid: str, start: datetime, send_at: datetime) -> bool:
+        """Useful until the meeting starts: a late invite still goes out, a past meeting does not.
+
+        A meeting already invited to (`known`) is wanted whenever it lies ahead, so the
+        reconciler can tell a moved meeting from one that is no longer wanted. In the steady
+        state an invite sent before `settled` is an earlier tick's, unless its subject changed.
+        """
+        if start <= self.window.start:
+            return False
+        if uid in self.known:
+            return True
+        if send_at >= self.window.end:
+            return False
+        return self.settled is None or send_at >= self.settled or subject in self.reopened
+
+    def _scope(self, rule: Rule, low: datetime, high: datetime) -> int:
+        """Whom a cadence day in one timezone concerns: nobody, the reopened subjects, or all.
+
+        [low, high] bounds its moment before calendar shifts, for every recipient and attendee.
+        """
+        if not self.cull:
+            return _ALL
+        before, after = _reach(rule)
+        low, high = low - before, high + after
+        if rule.action.kind is not Kind.INVITE:
+            return _ALL if low < self.window.end and high >= self.window.start else _NONE
+        lead = rule.action.lead
+        if high <= self.window.start or low - lead >= self.window.end:
+            return _NONE
+        if self.settled is None or high - lead >= self.settled:
+            return _ALL
+        return _CHANGED
+
+    def _day_scope(self, rule: Rule, day: date, at: time, tz: Any) -> int:
+        """`_scope` of `at` on `day` in `tz`: exact on the owner's clock, else the day's whole span."""
+        moment = local_moment(day, at, tz)
+        if _owner_clock(rule):
+            return self._scope(rule, moment, moment)
+        if rule.action.kind is Kind.INVITE and (
+            not isinstance(rule.trigger, CadenceTrigger) or rule.trigger.timezone is None
+        ):
+            # A working-hours overlap keeps the meeting on the owner's day.
+            return self._scope(
+                rule, local_moment(day, time(0), tz), local_moment(day + timedelta(days=1), time(0), tz)
+            )
+        return self._scope(rule, moment - timedelta(hours=27), moment + timedelta(hours=27))
 
     def _local_days(self, tz: Any, before: timedelta, after: timedelta) -> tuple[date, date]:
         first = (self.window.start - before).astimezone(tz).date()
@@ -144,9 +242,10 @@ class _Planner:
         return first, last
 
     def _active_goals(self) -> Iterator[tuple[Goal, Person]]:
-        for goal in self.org.goals.values():
-            if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
-                yield goal, self.org.people[goal.owner]
+        for goal in self.index.active_goals():
+            owner = self.org.people.get(goal.owner)
+            if owner is not None:
+                yield goal, owner
 
     def _span(self, rule: Rule) -> tuple[date, date]:
         """The owner-local days an occasion of `rule` may fall on and still matter to this window."""
@@ -171,13 +270,20 @@ class _Planner:
         elif isinstance(trigger, CadenceTrigger):
             yield from self._cadence(rule, trigger, before, after)
         elif isinstance(trigger, DigestTrigger):
-            for zone, people in self.index.people_by_zone.items():
-                first, last = self._local_days(_zone(zone), timedelta(days=1), timedelta(days=1))
+            for zone in self.index.zones():
+                tz = _zone(zone)
+                first, last = self._local_days(tz, timedelta(days=1), timedelta(days=1))
                 day = first
                 while day <= last:
-                    for person in people:
-                        if person.digest.enabled and day.isoweekday() == person.digest.weekday:
-                            yield _Occasion(rule, f"person:{person.id}", person, day)
+                    # Any time of that day (each person's own `at`), on their own clock.
+                    start, end = (
+                        local_moment(day, time(0), tz),
+                        local_moment(day + timedelta(days=1), time(0), tz),
+                    )
+                    if self._scope(rule, start, end) != _NONE:
+                        for person in self.index.digest_people(zone, day.isoweekday()):
+                            if person.digest.enabled:
+                                yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
         elif isinstance(trigger, EscalationTrigger):
             yield from self._escalation(rule, trigger)
@@ -193,32 +299,66 @@ class _Planner:
                 for day in _recurrence_days(trigger.every, starts, first, last):
                     yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
             return
-        # Computed once per timezone (the rule's phase), not per person.
-        for zone, people in self.index.people_by_zone.items():
+        if trigger.anchor is CadenceAnchor.PERSON_HIRED:
+            for person in self._hired(rule, trigger, before, after):
+                assert person.hired_on is not None
+                first, last = self._local_days(_zone(trigger.timezone or person.timezone), before, after)
+                for day in _recurrence_days(trigger.every, person.hired_on, first, last):
+                    yield _Occasion(rule, f"person:{person.id}", person, day)
+            return
+        # Computed once per timezone (the rule's phase), not per person: a timezone where the
+        # cadence cannot matter to this window is skipped without reading its people.
+        for zone in self.index.zones():
             tz = _zone(trigger.timezone or zone)
             first, last = self._local_days(tz, before, after)
-            if trigger.anchor is CadenceAnchor.ORGANISATION:
-                days = _recurrence_days(trigger.every, trigger.starts, first, last)
-                for day in days:
-                    for person in people:
-                        yield _Occasion(rule, f"person:{person.id}", person, day)
-                continue
-            for person in people:
-                if person.hired_on is not None:
-                    for day in _recurrence_days(trigger.every, person.hired_on, first, last):
-                        yield _Occasion(rule, f"person:{person.id}", person, day)
+            for day in _recurrence_days(trigger.every, trigger.starts, first, last):
+                scope = self._day_scope(rule, day, trigger.at, tz)
+                if scope == _NONE:
+                    continue
+                people = self.index.people_in(zone) if scope == _ALL else self.reopened_people.get(zone, [])
+                for person in people:
+                    yield _Occasion(rule, f"person:{person.id}", person, day)
+
+    def _hired(
+        self, rule: Rule, trigger: CadenceTrigger, before: timedelta, after: timedelta
+    ) -> Iterable[Person]:
+        """People whose hire-date cadence may fall near the window (by anniversary when yearly).
+
+        In the steady state an invite's anniversaries are looked up only where its send time can
+        fall in the window; the reopened subjects' people are added whatever their anniversary.
+        """
+        if not self.cull or _simple_yearly(trigger.every) is None:
+            return self.index.people_hired()
+        first = self.window.start - before - timedelta(days=2)
+        last = self.window.end + after + timedelta(days=2)
+        if self.settled is not None and rule.action.kind is Kind.INVITE:
+            slack = _slack(rule) + timedelta(days=2)
+            first = max(first, self.settled + rule.action.lead - slack)
+        start, end = first.date(), last.date()
+        days = [(d.month, d.day) for d in (start + timedelta(days=n) for n in range((end - start).days + 1))]
+        found = {p.id: p for p in self.index.hired_on_days(days)}
+        if self.settled is not None:
+            for people in self.reopened_people.values():
+                found.update((p.id, p) for p in people if p.hired_on is not None)
+        return [found[pid] for pid in sorted(found)]
 
     def _anchored(self, rule: Rule, trigger: AnchorTrigger) -> Iterator[_Occasion]:
         first, last = self._span(rule)
+        if self.settled is not None and rule.action.kind is Kind.INVITE:
+            # Steady state: only invites whose send time can fall after `settled`; the
+            # reopened subjects are planned in full below.
+            reach = rule.action.lead - _slack(rule) - timedelta(days=2)
+            first = max(first, (self.settled + reach).date())
         seen: set[tuple[str, int | None]] = set()
         for occasion in self._anchored_between(rule, trigger, first, last):
             seen.add((occasion.subject, occasion.offset_days))
             yield occasion
-        if rule.action.kind is not Kind.INVITE or not self.known_subjects:
+        if rule.action.kind is not Kind.INVITE or not self.reopened:
             return
         # A meeting already invited to stays wanted wherever its anchor has moved, even beyond
-        # this window's reach: the reconciler then updates it instead of cancelling it.
-        for subject in sorted(self.known_subjects):
+        # this window's reach: the reconciler then updates it instead of cancelling it. So do
+        # the meetings of subjects whose records changed.
+        for subject in sorted(self.reopened):
             for occasion in self._anchored_subject(rule, trigger, subject):
                 if (occasion.subject, occasion.offset_days) not in seen:
                     yield occasion
@@ -228,21 +368,28 @@ class _Planner:
     ) -> Iterator[_Occasion]:
         """Occasions whose day falls in [first, last], found through the date indexes."""
         if trigger.anchor is Anchor.PERSON_HIRED:
-            for person in self.org.people.values():
+            for person in self.index.people_hired():
                 for occasion in self._anchored_person(rule, trigger, person):
                     if first <= occasion.moment_day <= last:
                         yield occasion
             return
+        # An inhibited rule reads the milestones of each goal it fires for (`_inhibitor`).
+        inhibited = rule.id in self.inhibitors
         for offset in trigger.offsets:
             if trigger.anchor is Anchor.MILESTONE_DUE:
-                for milestone in self.index.milestones_due(first - offset, last - offset):
+                milestones = list(self.index.milestones_due(first - offset, last - offset))
+                if inhibited:
+                    self.index.prefetch_milestones(self.org.goals[m.goal] for m in milestones)
+                for milestone in milestones:
                     yield from self._anchored_milestone(rule, milestone, (offset,))
                 continue
-            goals = (
+            goals = list(
                 self.index.goals_due(first - offset, last - offset)
                 if trigger.anchor is Anchor.GOAL_DEADLINE
                 else self.index.goals_created(first - offset, last - offset)
             )
+            if inhibited:
+                self.index.prefetch_milestones(goals)
             for goal in goals:
                 yield from self._anchored_goal(rule, trigger, goal, (offset,))
 
@@ -471,10 +618,12 @@ class _Planner:
         start = self._moment(occasion, owner)
         send_at = start - rule.action.lead
         uid = meeting_uid(rule.id, occasion.subject, occasion.slot)
-        # Useful until the meeting starts: a late invite still goes out, a past meeting does not.
-        # A meeting already invited to (`known`) is wanted whenever it lies ahead, so the
-        # reconciler can tell a moved meeting from one that is no longer wanted.
-        if not (start > self.window.start and (send_at < self.window.end or uid in self.known)):
+        # A working-hours overlap may move the start later that day: judge by the day's end
+        # first, by the meeting's own start once it is known (below).
+        latest = start
+        if rule.calendar.overlap is not None:
+            latest = local_moment(start.astimezone(owner.tz).date() + timedelta(days=1), time(0), owner.tz)
+        if not self._invite_due(occasion.subject, uid, latest, send_at):
             return
         if not self._applies(occasion, start):
             return
@@ -484,10 +633,9 @@ class _Planner:
             if self.window.contains(send_at):
                 self.skips.append(Skip(rule.id, occasion.subject, start, resolved.missing))
             return
-        found = self._recipients(occasion, start)
-        if found is None:
-            return
-        people, addresses = found
+        for note in resolved.fallbacks:
+            self.fallbacks.append(Skip(rule.id, occasion.subject, start, note))
+        people, addresses = list(resolved.people), list(resolved.addresses)
         if rule.calendar.overlap is not None and len(people) > 1:
             slot = meeting_slot(
                 start.astimezone(owner.tz).date(),
@@ -503,10 +651,12 @@ class _Planner:
                 )
                 return
             start = slot or start
+        if not self._invite_due(occasion.subject, uid, start, send_at):
+            return
         if (inhibitor := self._inhibitor(occasion, start)) is not None:
             self.skips.append(Skip(rule.id, occasion.subject, start, f"inhibited by {inhibitor}"))
             return
-        context = self.context(occasion, start)
+        context = self._lazy_context(occasion, start)
         attendees = tuple(p.id for p in people) + tuple(addresses)
         organiser, instead = organiser_of(self.org, owner, rule.action.organiser)
         if instead is not None and self.window.contains(send_at):
@@ -527,7 +677,7 @@ class _Planner:
     def _plan_notice(self, occasion: _Occasion) -> None:
         rule = occasion.rule
         fired = self._moment(occasion, occasion.owner)
-        if not self._in_reach(fired):
+        if not self._in_reach(rule, fired, owner_only=occasion.to is None and _owner_clock(rule)):
             return
         resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
         if resolved.missing:
@@ -547,17 +697,51 @@ class _Planner:
         for recipient, moment, person in targets:
             if self._held_back(occasion, recipient, moment):
                 continue
-            if rule.action.kind is Kind.DIGEST and person is not None:
-                digest = compose_digest(person, self.org, moment)
-                if digest.is_empty and not person.digest.send_empty:
-                    self.skips.append(Skip(rule.id, occasion.subject, moment, f"{person.id}: empty digest"))
-                    continue
-            self._add(occasion, recipient, moment, moment, self.context(occasion, moment), None)
+            digest = rule.action.kind is Kind.DIGEST and person is not None and not person.digest.send_empty
+            if digest and person is not None and self._empty_digest(person, moment):
+                self.skips.append(Skip(rule.id, occasion.subject, moment, f"{person.id}: empty digest"))
+                continue
+            self._add(occasion, recipient, moment, moment, self._lazy_context(occasion, moment), None)
 
-    def _in_reach(self, moment: datetime) -> bool:
-        """Could a notice at `moment` (moved by at most a few days) land in this window?"""
-        slack = timedelta(days=35)
-        return self.window.start - slack <= moment < self.window.end + slack
+    def _lazy_context(self, occasion: _Occasion, moment: datetime) -> Callable[[], tuple[str, str]]:
+        """The message's title and body, rendered on first use and once (an invite's attendees
+        share them); the template context is built only if a template has placeholders."""
+        built: list[tuple[str, str]] = []
+
+        def texts() -> tuple[str, str]:
+            if not built:
+                rule = occasion.rule
+                contexts: list[dict[str, object]] = []
+
+                def context() -> dict[str, object]:
+                    if not contexts:
+                        contexts.append(self.context(occasion, moment))
+                    return contexts[0]
+
+                template = occasion.title or rule.action.title
+                title = _render(template, context) if template else "Your weekly strides digest"
+                built.append((title, _render(rule.action.body, context)))
+            return built[0]
+
+        return texts
+
+    def _empty_digest(self, person: Person, moment: datetime) -> bool:
+        """`compose_digest(...).is_empty`, answered from goals and reports when they decide it."""
+        if any(g.status is GoalStatus.ACTIVE for g in self.org.goals_of(person.id)):
+            return False
+        if self.org.reports_of(person.id):
+            return False
+        return compose_digest(person, self.org, moment).is_empty
+
+    def _in_reach(self, rule: Rule, moment: datetime, *, owner_only: bool) -> bool:
+        """Could a notice fired at `moment` land in this window for one of its recipients?
+
+        Recipients elsewhere see the same wall time up to a day apart; calendar shifts move it
+        as far as `_reach` says (the planner's assumption: a week and a day at most).
+        """
+        before, after = _reach(rule)
+        pad = timedelta(0) if owner_only else timedelta(hours=27)
+        return self.window.start - after - pad <= moment < self.window.end + before + pad
 
     def _add(
         self,
@@ -565,7 +749,7 @@ class _Planner:
         recipient: str,
         occurrence: datetime,
         send_at: datetime,
-        context: dict[str, object],
+        texts: Callable[[], tuple[str, str]],
         meeting: Meeting | None,
     ) -> None:
         rule = occasion.rule
@@ -573,8 +757,7 @@ class _Planner:
         # Invites are not filtered here: rules/reconcile.py compares them with what was sent.
         if meeting is None and key in self.already:
             return
-        template = occasion.title or rule.action.title
-        title = render_text(template, context) if template else "Your weekly strides digest"
+        title, body = texts()
         self.intents.append(
             Intent(
                 key=key,
@@ -585,7 +768,7 @@ class _Planner:
                 recipient=recipient,
                 send_at=send_at,
                 title=title,
-                body=render_text(rule.action.body, context),
+                body=body,
                 meeting=meeting,
             )
         )
@@ -644,7 +827,7 @@ class _Planner:
             if self._held_back(occasion, recipient, moment):
                 continue
             send_at = max(moment, self.window.start)
-            self._add(occasion, recipient, moment, send_at, self.context(occasion, moment), None)
+            self._add(occasion, recipient, moment, send_at, self._lazy_context(occasion, moment), None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -652,6 +835,19 @@ def _zone(name: str) -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+def _render(template: str, context: Callable[[], dict[str, object]]) -> str:
+    return render_text(template, context()) if "{" in template else template
+
+
+@functools.lru_cache(maxsize=256)
+def _simple_yearly(rrule: str) -> int | None:
+    """The INTERVAL of a plain FREQ=YEARLY rule (anniversaries), else None."""
+    parts = dict(p.split("=", 1) for p in rrule.upper().split(";") if "=" in p)
+    if parts.get("FREQ") != "YEARLY" or not set(parts) <= {"FREQ", "INTERVAL", "WKST"}:
+        return None
+    return int(parts.get("INTERVAL", "1"))
 
 
 def _finish(planner: _Planner) -> Plan:
@@ -668,12 +864,15 @@ def _finish(planner: _Planner) -> Plan:
 
 def plan(
     rules: RuleSet,
-    org: Organisation,
+    org: OrgLike,
     window: Window,
     already: Container[str] = frozenset(),
     known: Mapping[str, str] | None = None,
     *,
     index: OrgIndex | None = None,
+    settled: datetime | None = None,
+    changed: Iterable[str] = (),
+    cull: bool = True,
 ) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
 
@@ -683,7 +882,14 @@ def plan(
     is updated rather than cancelled.
 
     `index` replaces the organisation's date indexes (for example by `ScanIndex`, the
-    every-record reference the tests and the benchmark compare with).
+    every-record reference the tests and the benchmark compare with); it is required when `org`
+    is a view (the store's) rather than an `Organisation`.
+
+    The steady state: with `settled`, invites whose send time is before it are taken as planned
+    by earlier ticks (the ledger holds them) and only those of the subjects in `changed` (records
+    changed since, "goal:ID", "milestone:ID", "person:ID") and of `known` meetings are planned
+    again. Without it every invite still ahead is planned (a first tick, or new rules).
+    `cull=False` walks every timezone's people for every cadence day (the naive peer).
 
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
@@ -697,13 +903,16 @@ def plan(
         now=window.end,
         known=known.keys(),
         known_subjects=frozenset(known.values()),
+        settled=settled,
+        changed=frozenset(changed),
+        cull=cull,
     )
     if index is not None:
         planner.index = index
     for rule in rules.enabled:
         planner.plan_rule(rule)
     if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):
-        planner.plan_events(list(derived_events(org, window.start, window.end)))
+        planner.plan_events(list(derived_events(org, window.start, window.end, planner.index)))
     return _finish(planner)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from strides.model import Organisation, Person
+from strides.model import Person
+from strides.rules.index import OrgLike
 from strides.rules.schema import MissingPolicy, Role
 
 
@@ -21,7 +22,7 @@ class Resolved:
     fallbacks: tuple[str, ...] = ()
 
 
-def related(org: Organisation, owner: Person, role: Role) -> list[Person]:
+def related(org: OrgLike, owner: Person, role: Role) -> list[Person]:
     if role is Role.OWNER:
         return [owner]
     manager = org.people.get(owner.manager) if owner.manager else None
@@ -33,7 +34,7 @@ def related(org: Organisation, owner: Person, role: Role) -> list[Person]:
     return [org.people[m] for m in owner.mentors if m in org.people]
 
 
-def resolve(org: Organisation, owner: Person, targets: Sequence[str], policy: MissingPolicy) -> Resolved:
+def resolve(org: OrgLike, owner: Person, targets: Sequence[str], policy: MissingPolicy) -> Resolved:
     """The recipients of one message about `owner`; a missing relationship follows `policy`."""
     people: list[Person] = []
     addresses: list[str] = []

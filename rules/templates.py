@@ -11,6 +11,8 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
 
 def render_text(template: str, context: Mapping[str, Any]) -> str:
     """Replace `{a.b}` with context['a'].b; unknown names stay visible as `{a.b}`."""
+    if "{" not in template:
+        return template
 
     def lookup(match: re.Match[str]) -> str:
         value: Any = context

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     organiser_name: str = "strides"
     meeting_location: str | None = None
     chunk_size: int = Field(default=500, ge=1, le=100_000)
+    plan_chunk: int = Field(
+        default=5000, ge=1, description="People per planning task: a tick plans in shards of about this many"
+    )
     first_window: timedelta = Field(default=timedelta(days=1), description="Look-back of the very first tick")
     # --- invites ---
     feed_base_url: str = Field(

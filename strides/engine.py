@@ -5,6 +5,8 @@ Flows call these; tests call them directly.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,10 +19,13 @@ from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
-from strides.rules.reconcile import reconcile
+from strides.rules.intents import Intent, Plan
+from strides.rules.reconcile import Decision, reconcile
 from strides.rules.schema import EventKind, EventTrigger, Kind
 from strides.store import Store, invites, ledger, preferences, skips, slices, snapshot, suppressions
+from strides.store.shards import BUCKETS, WHOLE, Shard
 from strides.store.tables import MessageRow, TickRow
+from strides.store.window import StoreView
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
 
@@ -63,27 +68,123 @@ def lookahead(rules: RuleSet) -> timedelta:
     return max(leads, default=timedelta(0)) + timedelta(days=2)
 
 
-def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> PlanOutcome:
-    """Plan `window` and record what is new in the ledger, in one transaction."""
+def rules_digest(rules: RuleSet) -> str:
+    """A fingerprint of the enabled rules: when it changes, a tick plans everything again."""
+    text = json.dumps([r.model_dump(mode="json") for r in rules.enabled], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PlanBasis:
+    """What a tick plans against, read once and shared by its plan shards.
+
+    `upto` is the last organisation change the tick sees. `seen` is the one the previous tick saw
+    and `settled` the end of its window: subjects changed in between are planned again in full,
+    the others only for what falls due now. `seen` None (no earlier tick, or other rules) plans
+    everything, as a first tick does.
+    """
+
+    upto: int
+    rules: str
+    seen: int | None = None
+    settled: datetime | None = None
+
+
+def plan_basis(store: Store, rules: RuleSet) -> PlanBasis:
+    digest = rules_digest(rules)
     with store.session() as session:
-        org = snapshot.load_organisation(session)
-        already = ledger.keys_between(
-            session, window.start - timedelta(days=1), window.end + lookahead(rules)
-        )
-        # Invites are reconciled against the meetings already sent (rules/reconcile.py):
-        # new ones are requested, moved or re-staffed ones updated, unwanted ones cancelled.
-        # A meeting of an event rule comes from its event (see `record_event`), which a later tick
-        # does not see again: only the event side may cancel it.
-        events = event_rule_ids(rules)
-        known = {m.uid: m for m in invites.upcoming(session, after=window.start) if m.rule_id not in events}
-        result = plan(rules, org, window, already, known={uid: m.subject for uid, m in known.items()})
-        notices = [i for i in result.intents if i.meeting is None]
-        wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
-        sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
-        new = ledger.record(session, notices, org, now)
-        new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
-        new_skips = skips.record(session, result.skips, org, now)
-    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
+        upto = snapshot.last_change(session)
+        last = ledger.last_tick(session)
+    if last is None or last.changes_seen is None or last.rules_digest != digest:
+        return PlanBasis(upto, digest)
+    return PlanBasis(upto, digest, last.changes_seen, last.window_end)
+
+
+@dataclass
+class WindowPlan:
+    """What planning one window (one shard of it) decided, before anything is recorded."""
+
+    view: StoreView
+    result: Plan
+    notices: list[Intent]
+    decisions: list[Decision]
+    # Subjects planned again because their records changed; None when everything was planned.
+    changed: frozenset[str] | None
+
+
+def decide(
+    session: Session, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, shard: Shard = WHOLE
+) -> WindowPlan:
+    """Plan `window` for one shard from the store's window queries; nothing is written.
+
+    In the steady state only what falls due in the window is planned, plus every meeting of
+    the subjects whose records changed since the previous tick (moved, re-staffed or no longer
+    wanted meetings are then updated or cancelled); otherwise every meeting still ahead is
+    planned again and compared with what was sent.
+    """
+    view = StoreView(session, shard)
+    changed = None
+    if basis.seen is not None:
+        changed = view.changed_subjects(snapshot.changes_after(session, basis.seen, basis.upto))
+    # Notices already in the ledger are not planned again; invites go through rules/reconcile.py.
+    already = ledger.keys_between(
+        session, window.start - timedelta(days=1), window.end + lookahead(rules), notices=True
+    )
+    if changed is None:
+        known = {m.uid: m for m in invites.upcoming(session, after=window.start, shard=shard)}
+        settled = None
+    else:
+        known = {m.uid: m for m in invites.upcoming_about(session, changed, after=window.start)}
+        assert basis.settled is not None
+        settled = min(window.start, basis.settled)
+    # A meeting of an event rule comes from its event (see `record_event`), which a later tick
+    # does not see again: only the event side may cancel it.
+    events = event_rule_ids(rules)
+    known = {uid: m for uid, m in known.items() if m.rule_id not in events}
+    result = plan(
+        rules,
+        view,
+        window,
+        already,
+        known={uid: m.subject for uid, m in known.items()},
+        index=view,
+        settled=settled,
+        changed=changed or (),
+    )
+    notices = [i for i in result.intents if i.meeting is None]
+    wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
+    # Reconciled against the meetings already sent: new ones requested, moved or re-staffed
+    # ones updated, unwanted ones cancelled.
+    sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
+    decisions = reconcile(wanted.values(), sent, window, now)
+    return WindowPlan(view, result, notices, decisions, changed)
+
+
+def plan_window(
+    store: Store,
+    rules: RuleSet,
+    window: Window,
+    now: datetime,
+    *,
+    basis: PlanBasis | None = None,
+    shard: Shard = WHOLE,
+) -> PlanOutcome:
+    """Plan `window` (one shard of it) and record what is new in the ledger, in one transaction."""
+    basis = basis or plan_basis(store, rules)
+    with store.session() as session:
+        decided = decide(session, rules, window, now, basis, shard)
+        new = ledger.record(session, decided.notices, decided.view, now)
+        new += invites.apply(session, decided.decisions, decided.view, now)
+        new_skips = skips.record(session, decided.result.skips, decided.view, now)
+    return PlanOutcome(window, new, len(decided.result.intents), decided.result.skips, new_skips)
+
+
+def plan_shards(store: Store, people_per_shard: int) -> list[Shard]:
+    """Shards of about `people_per_shard` people each (at least one)."""
+    with store.session() as session:
+        people = snapshot.count_people(session)
+    count = max(1, min(BUCKETS, -(-people // max(1, people_per_shard))))
+    return [Shard(index, count) for index in range(count)]
 
 
 def plan_event_window(store: Store, rules: RuleSet, event: Event, now: datetime) -> PlanOutcome:
@@ -244,8 +345,14 @@ def next_window(
 
 
 def record_tick(
-    store: Store, now: datetime, window: Window | None, planned: int, delivery: DeliveryOutcome
+    store: Store,
+    now: datetime,
+    window: Window | None,
+    planned: int,
+    delivery: DeliveryOutcome,
+    basis: PlanBasis | None = None,
 ) -> None:
+    """Record a finished tick; with the `basis` it planned with, the next tick plans from there."""
     with store.session() as session:
         session.add(
             TickRow(
@@ -256,6 +363,9 @@ def record_tick(
                 planned=planned,
                 sent=len(delivery.sent),
                 failed=len(delivery.failed),
+                # A tick without a window planned nothing: it passes the earlier watermark on.
+                changes_seen=(basis.upto if window else basis.seen) if basis else None,
+                rules_digest=basis.rules if basis else None,
             )
         )
 

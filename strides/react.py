@@ -48,6 +48,7 @@ def _set_milestone_done(session: Session, org: Organisation, milestone_id: str, 
         .where(MilestoneRow.id == milestone_id)
         .values(completed_at=when, data=milestone.model_dump(mode="json"))
     )
+    snapshot.record_changes(session, [("milestone", milestone_id, milestone.goal)])
 
 
 def _set_deadline(session: Session, org: Organisation, goal_id: str, deadline: date | None) -> None:
@@ -57,6 +58,7 @@ def _set_deadline(session: Session, org: Organisation, goal_id: str, deadline: d
         .where(GoalRow.id == goal_id)
         .values(deadline=deadline, data=goal.model_dump(mode="json"))
     )
+    snapshot.record_changes(session, [("goal", goal_id, goal.owner)])
 
 
 def _milestone_completed(

@@ -22,7 +22,8 @@ def test_a_tick_plans_delivers_and_a_second_tick_sends_nothing(prefect_harness, 
     store.migrate()
     with store.session() as session:
         snapshot.save_organisation(session, sample_org)
-    parameters = settings.model_dump(mode="json")
+    # 48 people in shards of 10: planning runs as five task runs.
+    parameters = settings.model_copy(update={"plan_chunk": 10}).model_dump(mode="json")
 
     first = tick(now=at("2026-12-01 00:00"), settings=parameters, since=at("2026-11-30 00:00"))
     assert first["planned"] > 0 and first["sent"] > 0 and first["failed"] == 0

@@ -17,9 +17,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from strides.integrations.itip_reply import Reply
-from strides.model import Organisation
+from strides.rules.index import OrgLike
 from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger
+from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.tables import InviteRow, MessageRow
 
 NEEDS_ACTION, ACCEPTED = "NEEDS-ACTION", "ACCEPTED"
@@ -42,9 +43,11 @@ def sent_meeting(row: InviteRow) -> SentMeeting:
     )
 
 
-def upcoming(session: Session, after: datetime) -> list[SentMeeting]:
+def upcoming(session: Session, after: datetime, shard: Shard = WHOLE) -> list[SentMeeting]:
     """Active meetings that start after `after`: the ones a tick must keep in line with the rules."""
     query = select(InviteRow).where(InviteRow.status == ACTIVE, InviteRow.start > after)
+    if not shard.whole:
+        query = query.where(InviteRow.bucket.between(shard.low, shard.high - 1))
     return [sent_meeting(row) for row in session.scalars(query)]
 
 
@@ -72,7 +75,7 @@ def load(session: Session, uids: Iterable[str]) -> list[SentMeeting]:
 
 
 def _attendees(
-    decision: Decision, org: Organisation, previous: list[dict[str, Any]] | None
+    decision: Decision, org: OrgLike, previous: list[dict[str, Any]] | None
 ) -> list[dict[str, Any]]:
     """Attendees with their PARTSTAT: kept across a change unless the meeting moved."""
     keep = previous is not None and Reason.TIME not in decision.reasons
@@ -101,7 +104,7 @@ def _insert_new(session: Session, values: dict[str, Any]) -> bool:
     return bool(session.execute(statement.returning(InviteRow.uid)).all())
 
 
-def apply(session: Session, decisions: Sequence[Decision], org: Organisation, now: datetime) -> int:
+def apply(session: Session, decisions: Sequence[Decision], org: OrgLike, now: datetime) -> int:
     """Record each decision (state and messages) in the caller's transaction. Returns new messages.
 
     A decision is recorded only if the meeting still has the sequence it was decided against,
@@ -113,6 +116,7 @@ def apply(session: Session, decisions: Sequence[Decision], org: Organisation, no
         values: dict[str, Any] = {
             "rule_id": state.rule_id,
             "subject": state.subject,
+            "bucket": bucket(state.subject),
             "sequence": state.sequence,
             "status": state.status,
             "start": state.start,

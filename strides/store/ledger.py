@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from strides.model import Organisation
+from strides.rules.index import OrgLike
 from strides.rules.intents import Intent, Meeting
 from strides.rules.parties import Records, owner_of
 from strides.rules.schema import Kind
@@ -99,7 +99,7 @@ def _insert(session: Session) -> Any:
     raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
 
 
-def record(session: Session, intents: Sequence[Intent], org: Organisation, now: datetime) -> int:
+def record(session: Session, intents: Sequence[Intent], org: OrgLike, now: datetime) -> int:
     """Insert intents as pending messages; a key already present is left alone. Returns new rows."""
     if not intents:
         return 0
@@ -134,9 +134,14 @@ def record(session: Session, intents: Sequence[Intent], org: Organisation, now: 
     return inserted
 
 
-def keys_between(session: Session, start: datetime, end: datetime) -> set[str]:
-    """Keys of messages whose occurrence falls in [start, end): what a window may already hold."""
+def keys_between(session: Session, start: datetime, end: datetime, *, notices: bool = False) -> set[str]:
+    """Keys of messages whose occurrence falls in [start, end): what a window may already hold.
+
+    With `notices`, invites are left out (the planner compares meetings through the invite ledger).
+    """
     query = select(MessageRow.key).where(MessageRow.occurrence >= start, MessageRow.occurrence < end)
+    if notices:
+        query = query.where(MessageRow.kind != Kind.INVITE.value)
     return set(session.scalars(query))
 
 
@@ -195,6 +200,14 @@ def mark_failed(session: Session, key: str, token: str, error: str, *, permanent
         .where(MessageRow.key == key, MessageRow.claimed_by == token)
         .values(status=DEAD if dead else FAILED, last_error=error[:2000])
     )
+
+
+def last_tick(session: Session) -> TickRow | None:
+    """The done tick whose window ends last."""
+    query = (
+        select(TickRow).where(TickRow.status == "done").order_by(TickRow.window_end.desc(), TickRow.id.desc())
+    )
+    return session.scalars(query.limit(1)).first()
 
 
 def last_tick_end(session: Session) -> datetime | None:

@@ -1,41 +1,133 @@
-"""Save and load the organisation snapshot the planner works from."""
+"""Save and load the organisation snapshot the planner works from.
+
+Saving compares the new snapshot with the stored one and writes only what differs; each added,
+changed or removed record is logged in `org_changes`, so the next tick plans again only the
+subjects whose inputs changed (strides.engine.plan_window).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, Milestone, Organisation, Person
-from strides.store.tables import GoalRow, MilestoneRow, PersonRow
+from strides.store.shards import bucket
+from strides.store.tables import GoalRow, MilestoneRow, OrgChangeRow, PersonRow
+
+BATCH = 900  # under SQLite's bound-parameter limit
+ALL = "all"
 
 
-def save_organisation(session: Session, org: Organisation) -> None:
-    """Replace the stored snapshot with `org` (in the caller's transaction)."""
-    for table in (MilestoneRow, GoalRow, PersonRow):
-        session.execute(delete(table))
-    session.add_all(
-        PersonRow(
-            id=p.id,
-            email=str(p.email),
-            timezone=p.timezone,
-            country=p.country,
-            manager=p.manager,
-            data=p.model_dump(mode="json"),
-        )
-        for p in org.people.values()
+def person_row(person: Person) -> dict[str, Any]:
+    hired = person.hired_on
+    return {
+        "id": person.id,
+        "email": str(person.email),
+        "timezone": person.timezone,
+        "country": person.country,
+        "manager": person.manager,
+        "data": person.model_dump(mode="json"),
+        "bucket": bucket(f"person:{person.id}"),
+        "digest_weekday": person.digest.weekday,
+        "hire_day": hired.month * 100 + hired.day if hired else None,
+        "mentors": "".join(f";{m}" for m in person.mentors) + ";",
+    }
+
+
+def goal_row(goal: Goal) -> dict[str, Any]:
+    return {
+        "id": goal.id,
+        "owner": goal.owner,
+        "status": goal.status.value,
+        "deadline": goal.deadline,
+        "data": goal.model_dump(mode="json"),
+        "bucket": bucket(f"goal:{goal.id}"),
+        "created_at": goal.created_at,
+        "completed_at": goal.completed_at,
+    }
+
+
+def milestone_row(milestone: Milestone) -> dict[str, Any]:
+    return {
+        "id": milestone.id,
+        "goal": milestone.goal,
+        "due": milestone.due,
+        "completed_at": milestone.completed_at,
+        "data": milestone.model_dump(mode="json"),
+        "bucket": bucket(f"milestone:{milestone.id}"),
+    }
+
+
+def record_changes(session: Session, changes: Iterable[tuple[str, str, str | None]]) -> None:
+    """Log (kind, id, parent) changes for the next tick."""
+    rows = [{"kind": kind, "ident": ident, "parent": parent} for kind, ident, parent in changes]
+    for start in range(0, len(rows), BATCH):
+        session.execute(insert(OrgChangeRow), rows[start : start + BATCH])
+
+
+def last_change(session: Session) -> int:
+    return session.scalar(select(func.max(OrgChangeRow.id))) or 0
+
+
+def changes_after(session: Session, seen: int, upto: int) -> list[OrgChangeRow]:
+    query = select(OrgChangeRow).where(OrgChangeRow.id > seen, OrgChangeRow.id <= upto)
+    return list(session.scalars(query.order_by(OrgChangeRow.id)))
+
+
+def _sync(
+    session: Session,
+    table: Any,
+    kind: str,
+    rows: Sequence[dict[str, Any]],
+    parent: str | None,
+    changes: list[tuple[str, str, str | None]],
+) -> None:
+    stored = {ident: data for ident, data in session.execute(select(table.id, table.data))}
+    new = [r for r in rows if r["id"] not in stored]
+    changed = [r for r in rows if r["id"] in stored and stored[r["id"]] != r["data"]]
+    wanted = {r["id"] for r in rows}
+    gone = [ident for ident in stored if ident not in wanted]
+    for start in range(0, len(new), BATCH):
+        session.execute(insert(table), new[start : start + BATCH])
+    for start in range(0, len(changed), BATCH):
+        session.execute(update(table), changed[start : start + BATCH])
+    for start in range(0, len(gone), BATCH):
+        session.execute(delete(table).where(table.id.in_(gone[start : start + BATCH])))
+    if not stored:
+        # A first load: one mark instead of a change per record (the next tick plans everything).
+        if rows:
+            changes.append((ALL, "", None))
+        return
+    for row in (*new, *changed):
+        changes.append((kind, row["id"], row[parent] if parent else None))
+    for ident in gone:
+        changes.append((kind, ident, stored[ident].get(parent) if parent else None))
+
+
+def save_organisation(session: Session, org: Organisation) -> int:
+    """Make the stored snapshot `org` (in the caller's transaction); returns the changes logged."""
+    changes: list[tuple[str, str, str | None]] = []
+    _sync(session, PersonRow, "person", [person_row(p) for p in org.people.values()], None, changes)
+    _sync(session, GoalRow, "goal", [goal_row(g) for g in org.goals.values()], "owner", changes)
+    _sync(
+        session,
+        MilestoneRow,
+        "milestone",
+        [milestone_row(m) for m in org.milestones.values()],
+        "goal",
+        changes,
     )
-    session.add_all(
-        GoalRow(
-            id=g.id, owner=g.owner, status=g.status.value, deadline=g.deadline, data=g.model_dump(mode="json")
-        )
-        for g in org.goals.values()
-    )
-    session.add_all(
-        MilestoneRow(
-            id=m.id, goal=m.goal, due=m.due, completed_at=m.completed_at, data=m.model_dump(mode="json")
-        )
-        for m in org.milestones.values()
-    )
+    if any(kind == ALL for kind, _, _ in changes):
+        changes = [(ALL, "", None)]
+    record_changes(session, changes)
+    return len(changes)
+
+
+def count_people(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(PersonRow)) or 0
 
 
 def load_organisation(session: Session) -> Organisation:

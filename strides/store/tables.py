@@ -24,6 +24,20 @@ class PersonRow(Base):
     country: Mapped[str] = mapped_column(String(2))
     manager: Mapped[str | None] = mapped_column(String(64), index=True)
     data: Mapped[dict[str, Any]]
+    # Columns the planner's window queries need (strides/store/window.py).
+    # The subject's bucket (strides.store.window.bucket): planning is split into shards by it.
+    bucket: Mapped[int] = mapped_column(Integer, default=0)
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=1)
+    # Month * 100 + day of the hire date: anniversaries by index.
+    hire_day: Mapped[int | None] = mapped_column(Integer)
+    # ";p1;p2;": who mentors this person (mentees of someone are found with LIKE).
+    mentors: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_people_timezone_bucket", "timezone", "bucket"),
+        Index("ix_people_timezone_digest", "timezone", "digest_weekday"),
+        Index("ix_people_hire_day", "hire_day"),
+    )
 
 
 class GoalRow(Base):
@@ -34,6 +48,9 @@ class GoalRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     deadline: Mapped[date | None] = mapped_column(Date, index=True)
     data: Mapped[dict[str, Any]]
+    bucket: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class MilestoneRow(Base):
@@ -42,8 +59,24 @@ class MilestoneRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     goal: Mapped[str] = mapped_column(String(64), index=True)
     due: Mapped[date] = mapped_column(Date, index=True)
-    completed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     data: Mapped[dict[str, Any]]
+    bucket: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrgChangeRow(Base):
+    """One record of the snapshot added, changed or removed: what the next tick must plan again.
+
+    `kind` is person, goal or milestone (or "all" when the whole snapshot was replaced);
+    `parent` the goal's owner or the milestone's goal, so a removed record still names them.
+    """
+
+    __tablename__ = "org_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ident: Mapped[str] = mapped_column(String(64))
+    parent: Mapped[str | None] = mapped_column(String(64))
 
 
 class MessageRow(Base):
@@ -95,6 +128,10 @@ class TickRow(Base):
     planned: Mapped[int] = mapped_column(Integer, default=0)
     sent: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    # The last organisation change this tick planned with, and a digest of its rules: the
+    # next tick plans again only what changed since (or everything, when the rules changed).
+    changes_seen: Mapped[int | None] = mapped_column(Integer)
+    rules_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class SkipRow(Base):
@@ -126,7 +163,9 @@ class InviteRow(Base):
 
     uid: Mapped[str] = mapped_column(String(140), primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(140))
+    subject: Mapped[str] = mapped_column(String(140), index=True)
+    # The subject's bucket (strides.store.window.bucket), for sharded planning.
+    bucket: Mapped[int] = mapped_column(Integer, default=0, index=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     # active | cancelled
     status: Mapped[str] = mapped_column(String(16))

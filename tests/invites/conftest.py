@@ -65,9 +65,14 @@ class Simulation:
         for _ in range(days):
             window = Window(self.now, self.now + timedelta(days=1))
             self.now = window.end
-            planned += engine.plan_window(self.store, self.rules, window, self.now).planned
+            basis = engine.plan_basis(self.store, self.rules)
+            outcome = engine.plan_window(self.store, self.rules, window, self.now, basis=basis)
+            planned += outcome.planned
+            delivered = engine.DeliveryOutcome()
             if deliver:
-                engine.deliver_due(self.store, self.transport, SENDER, self.now, 100_000)
+                delivered = engine.deliver_due(self.store, self.transport, SENDER, self.now, 100_000)
+            # As the tick does: the next day plans what falls due and what changed since.
+            engine.record_tick(self.store, self.now, window, outcome.planned, delivered, basis)
         return planned
 
     def messages(self, rule: str, subject: str) -> list[MessageRow]:

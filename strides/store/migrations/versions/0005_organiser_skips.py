@@ -1,7 +1,7 @@
 """rules: the organiser of each meeting, and the skips the planner records
 
 Revision ID: 0005
-Revises: 0003 (on the rules-gaps branch; after 0004_window_queries once both are merged)
+Revises: 0004
 Create Date: 2026-11-23 23:00:00
 """
 
@@ -11,8 +11,7 @@ from alembic import op
 from strides.store.types import UTCDateTime
 
 revision = "0005"
-# 0004 (window queries) is on another branch: when both are merged, this revises "0004".
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,340 @@
+"""The organisation as one planning window sees it: indexed SQL queries instead of the whole snapshot.
+
+`StoreView` answers the planner's window questions (rules/index.py: goals by deadline and creation
+day, milestones by due day, people by timezone, digest weekday and hire anniversary, creations and
+completions by day) with queries on indexed date columns, and its lookups by id and relationship
+(people, goals, milestones, goals_of, milestones_of, reports_of) from what those queries loaded,
+fetching the rest in batches. So a tick reads the records its window can touch and the people they
+reference, not the organisation. A `Shard` keeps every query to a range of subject buckets.
+
+Records were validated as a whole organisation when stored; the view trusts them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from strides.model import Goal, GoalStatus, Milestone, Person
+from strides.rules.index import Moment, OrgIndex
+from strides.store import records
+from strides.store.shards import WHOLE, Shard, bucket
+from strides.store.snapshot import ALL
+from strides.store.tables import GoalRow, MilestoneRow, OrgChangeRow, PersonRow
+
+BATCH = 900  # under SQLite's bound-parameter limit
+T = TypeVar("T")
+ACTIVE = GoalStatus.ACTIVE.value
+
+
+class _Lookup(Mapping[str, T]):
+    """Records by id, loaded on first use; a view cannot list every record."""
+
+    def __init__(self, kind: str, get: Callable[[str], T | None]) -> None:
+        self.kind = kind
+        self.get_one = get
+
+    def __getitem__(self, key: str) -> T:
+        found = self.get_one(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError(f"a window view does not list every {self.kind}")
+
+    def __len__(self) -> int:
+        raise TypeError(f"a window view does not count every {self.kind}")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+class StoreView(OrgIndex):
+    """One session's view for planning one window (one shard of it)."""
+
+    def __init__(self, session: Session, shard: Shard = WHOLE) -> None:
+        super().__init__()
+        self.session = session
+        self.shard = shard
+        self._people: dict[str, Person | None] = {}
+        self._goals: dict[str, Goal | None] = {}
+        self._milestones: dict[str, Milestone | None] = {}
+        self._goals_of: dict[str, list[Goal]] = {}
+        self._milestones_of: dict[str, list[Milestone]] = {}
+        self._reports_of: dict[str, list[Person]] = {}
+        self._zones: list[str] | None = None
+        # Every statement run, for the benchmark's floor (the same queries, rows only).
+        self.statements: list[Select[Any]] = []
+        self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id)
+        self.goals: Mapping[str, Goal] = _Lookup("goal", self._goal_by_id)
+        self.milestones: Mapping[str, Milestone] = _Lookup("milestone", self._milestone_by_id)
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def _rows(self, query: Select[Any]) -> Sequence[Any]:
+        self.statements.append(query)
+        # Core execution: plain rows, without the ORM's per-row bookkeeping.
+        return self.session.connection().execute(query).all()
+
+    def _in(self, query: Callable[[list[str]], Select[Any]], ids: Iterable[str]) -> list[Any]:
+        found: list[Any] = []
+        batch = sorted(set(ids))
+        for start in range(0, len(batch), BATCH):
+            found += self._rows(query(batch[start : start + BATCH]))
+        return found
+
+    def _person(self, data: dict[str, Any]) -> Person:
+        found = self._people.get(data["id"])
+        if found is None:
+            found = self._people[data["id"]] = records.person(data)
+        return found
+
+    def _goal(self, data: dict[str, Any]) -> Goal:
+        found = self._goals.get(data["id"])
+        if found is None:
+            found = self._goals[data["id"]] = records.goal(data)
+        return found
+
+    def _milestone(self, data: dict[str, Any]) -> Milestone:
+        found = self._milestones.get(data["id"])
+        if found is None:
+            found = self._milestones[data["id"]] = records.milestone(data)
+        return found
+
+    def load_people(self, ids: Iterable[str]) -> None:
+        missing = {i for i in ids if i not in self._people}
+        for (data,) in self._in(lambda b: select(PersonRow.data).where(PersonRow.id.in_(b)), missing):
+            self._person(data)
+        for ident in missing:
+            self._people.setdefault(ident, None)
+
+    def _related(self, people: Iterable[Person]) -> list[Person]:
+        """`people`, with their managers and mentors loaded in one go (recipients, conditions)."""
+        people = list(people)
+        self.load_people({r for p in people for r in (p.manager, *p.mentors) if r is not None})
+        return people
+
+    def load_goals(self, ids: Iterable[str]) -> None:
+        missing = {i for i in ids if i not in self._goals}
+        for (data,) in self._in(lambda b: select(GoalRow.data).where(GoalRow.id.in_(b)), missing):
+            self._goal(data)
+        for ident in missing:
+            self._goals.setdefault(ident, None)
+
+    def load_milestones_of(self, goal_ids: Iterable[str]) -> None:
+        missing = {g for g in goal_ids if g not in self._milestones_of}
+        for ident in missing:
+            self._milestones_of[ident] = []
+        rows = self._in(lambda b: select(MilestoneRow.data).where(MilestoneRow.goal.in_(b)), missing)
+        for (data,) in rows:
+            milestone = self._milestone(data)
+            self._milestones_of[milestone.goal].append(milestone)
+
+    def load_goals_of(self, person_ids: Iterable[str]) -> None:
+        missing = {p for p in person_ids if p not in self._goals_of}
+        for ident in missing:
+            self._goals_of[ident] = []
+        for (data,) in self._in(lambda b: select(GoalRow.data).where(GoalRow.owner.in_(b)), missing):
+            goal = self._goal(data)
+            self._goals_of[goal.owner].append(goal)
+
+    def load_reports_of(self, person_ids: Iterable[str]) -> None:
+        missing = {p for p in person_ids if p not in self._reports_of}
+        for ident in missing:
+            self._reports_of[ident] = []
+        for (data,) in self._in(lambda b: select(PersonRow.data).where(PersonRow.manager.in_(b)), missing):
+            person = self._person(data)
+            if person.manager is not None:
+                self._reports_of[person.manager].append(person)
+
+    def _with_goals(self, goals: list[Goal]) -> list[Goal]:
+        """`goals`, with their owners (and their managers and mentors) loaded."""
+        self.load_people(g.owner for g in goals)
+        self._related(p for g in goals if (p := self._people.get(g.owner)) is not None)
+        return goals
+
+    def _in_shard(self, column: Any) -> Any:
+        return column.between(self.shard.low, self.shard.high - 1)
+
+    # -- lookups (OrgLike) ----------------------------------------------------------------------
+
+    def _person_by_id(self, ident: str) -> Person | None:
+        if ident not in self._people:
+            self.load_people([ident])
+        return self._people[ident]
+
+    def _goal_by_id(self, ident: str) -> Goal | None:
+        if ident not in self._goals:
+            self.load_goals([ident])
+        return self._goals[ident]
+
+    def _milestone_by_id(self, ident: str) -> Milestone | None:
+        if ident not in self._milestones:
+            rows = self._rows(select(MilestoneRow.data).where(MilestoneRow.id == ident))
+            self._milestones[ident] = self._milestone(rows[0][0]) if rows else None
+        return self._milestones[ident]
+
+    def goals_of(self, person_id: str) -> Sequence[Goal]:
+        self.load_goals_of([person_id])
+        return self._goals_of[person_id]
+
+    def milestones_of(self, goal_id: str) -> Sequence[Milestone]:
+        self.load_milestones_of([goal_id])
+        return self._milestones_of[goal_id]
+
+    def reports_of(self, person_id: str) -> Sequence[Person]:
+        self.load_reports_of([person_id])
+        return self._reports_of[person_id]
+
+    # -- window questions (OrgIndex) ------------------------------------------------------------
+
+    def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
+        self.load_milestones_of(g.id for g in goals)
+
+    def _goals_where(self, *conditions: Any) -> list[Goal]:
+        query = select(GoalRow.data).where(
+            GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions
+        )
+        return self._with_goals([self._goal(data) for (data,) in self._rows(query)])
+
+    def goals_due(self, first: date, last: date) -> Iterable[Goal]:
+        return self._goals_where(GoalRow.deadline.between(first, last))
+
+    def goals_created(self, first: date, last: date) -> Iterable[Goal]:
+        # Stored in UTC; the owner's calendar day is at most a day away.
+        wide = self._goals_where(
+            GoalRow.created_at >= _midnight(first - timedelta(days=1)),
+            GoalRow.created_at < _midnight(last + timedelta(days=2)),
+        )
+        found = []
+        for goal in wide:
+            owner = self._people.get(goal.owner)
+            if owner is not None and first <= goal.created_at.astimezone(owner.tz).date() <= last:
+                found.append(goal)
+        return found
+
+    def _milestones_where(self, *conditions: Any) -> list[Milestone]:
+        query = (
+            select(MilestoneRow.data)
+            .join(GoalRow, GoalRow.id == MilestoneRow.goal)
+            .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
+        )
+        found = [self._milestone(data) for (data,) in self._rows(query)]
+        # Their goals, each read once (a goal has several milestones).
+        self.load_goals(m.goal for m in found)
+        self._with_goals([g for m in found if (g := self._goals.get(m.goal)) is not None])
+        return found
+
+    def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
+        return self._milestones_where(MilestoneRow.due.between(first, last))
+
+    def milestones_due_before(self, last: date) -> Iterable[Milestone]:
+        return self._milestones_where(MilestoneRow.due <= last)
+
+    def moments(self, first: date, last: date) -> Iterable[Moment]:
+        low, high = _midnight(first), _midnight(last + timedelta(days=1))
+        found: list[Moment] = []
+        for column, what in ((GoalRow.created_at, "created"), (GoalRow.completed_at, "completed")):
+            query = select(GoalRow.data).where(column >= low, column < high, self._in_shard(GoalRow.bucket))
+            for goal in self._with_goals([self._goal(data) for (data,) in self._rows(query)]):
+                moment = goal.created_at if what == "created" else goal.completed_at
+                assert moment is not None
+                found.append((moment, what, goal, None))
+        query = (
+            select(MilestoneRow.data, GoalRow.data)
+            .join(GoalRow, GoalRow.id == MilestoneRow.goal)
+            .where(
+                MilestoneRow.completed_at >= low,
+                MilestoneRow.completed_at < high,
+                self._in_shard(MilestoneRow.bucket),
+            )
+        )
+        rows = [(self._milestone(m), self._goal(g)) for m, g in self._rows(query)]
+        self._with_goals([g for _, g in rows])
+        for milestone, goal in rows:
+            assert milestone.completed_at is not None
+            found.append((milestone.completed_at, "completed", goal, milestone))
+        return found
+
+    def active_goals(self) -> Iterable[Goal]:
+        return self._goals_where()
+
+    def zones(self) -> Collection[str]:
+        if self._zones is None:
+            query = select(PersonRow.timezone).distinct().order_by(PersonRow.timezone)
+            self._zones = [zone for (zone,) in self._rows(query)]
+        return self._zones
+
+    def _people_where(self, *conditions: Any) -> list[Person]:
+        query = select(PersonRow.data).where(self._in_shard(PersonRow.bucket), *conditions)
+        return self._related(self._person(data) for (data,) in self._rows(query))
+
+    def people_in(self, zone: str) -> Sequence[Person]:
+        return self._people_where(PersonRow.timezone == zone)
+
+    def digest_people(self, zone: str, weekday: int) -> Iterable[Person]:
+        people = self._people_where(PersonRow.timezone == zone, PersonRow.digest_weekday == weekday)
+        # Whether a digest is empty depends on their goals and reports (the rest is read lazily).
+        self.load_reports_of(p.id for p in people)
+        self.load_goals_of(p.id for p in people)
+        return people
+
+    def people_hired(self) -> Iterable[Person]:
+        return self._people_where(PersonRow.hire_day.is_not(None))
+
+    def hired_on_days(self, days: Iterable[tuple[int, int]]) -> Iterable[Person]:
+        return self._people_where(PersonRow.hire_day.in_(sorted({m * 100 + d for m, d in days})))
+
+    # -- what changed ---------------------------------------------------------------------------
+
+    def changed_subjects(self, changes: Sequence[OrgChangeRow]) -> frozenset[str] | None:
+        """The subjects (of this shard) to plan again for these changes; None: plan everything.
+
+        A person's change reaches their own subjects and those of the people whose meetings they
+        attend or whose conditions read them: their reports, mentees, manager and mentors.
+        """
+        if any(change.kind == ALL for change in changes):
+            return None
+        people = {c.ident for c in changes if c.kind == "person"}
+        goals = {c.ident for c in changes if c.kind == "goal"}
+        goals |= {c.parent for c in changes if c.kind == "milestone" and c.parent}
+        milestones = {c.ident for c in changes if c.kind == "milestone"}
+        if people:
+            self.load_people(people)
+            self.load_reports_of(people)
+            owners = set(people)
+            for ident in people:
+                person = self._people.get(ident)
+                if person is not None:
+                    owners |= {r for r in (person.manager, *person.mentors) if r is not None}
+                owners |= {r.id for r in self._reports_of[ident]}
+                query = select(PersonRow.id).where(PersonRow.mentors.contains(f";{ident};"))
+                owners |= {mentee for (mentee,) in self._rows(query)}
+            self.load_goals_of(owners)
+            goals |= {g.id for owner in owners for g in self._goals_of[owner]}
+            people = owners
+        rows = self._in(lambda b: select(MilestoneRow.id).where(MilestoneRow.goal.in_(b)), goals)
+        milestones |= {ident for (ident,) in rows}
+        subjects = {
+            *(f"person:{p}" for p in people),
+            *(f"goal:{g}" for g in goals),
+            *(f"milestone:{m}" for m in milestones),
+        }
+        return frozenset(s for s in subjects if self.shard.low <= bucket(s) < self.shard.high)
+
+
+def index_counts(view: StoreView) -> dict[str, int]:
+    """How many records the view loaded (for reports and the benchmark)."""
+    count: dict[str, int] = defaultdict(int)
+    count["people"] = sum(1 for p in view._people.values() if p is not None)
+    count["goals"] = sum(1 for g in view._goals.values() if g is not None)
+    count["milestones"] = sum(1 for m in view._milestones.values() if m is not None)
+    count["statements"] = len(view.statements)
+    return dict(count)
