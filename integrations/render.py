@@ -167,4 +167,6 @@ def render_notice(
         "lang": person.locale,
         "unsubscribe_url": unsubscribe_url,
     }
-    return env.get_template("notice.txt.j2").render(context), env.get_template("notice.html.j2").render(context)
+    return env.get_template("notice.txt.j2").render(context), env.get_template("notice.html.j2").render(
+        context
+    )

@@ -10,18 +10,25 @@ The API key lives only in the client's Authorization header; it is never logged 
 
 from __future__ import annotations
 
+import http.client
+import io
 import json
 import logging
 import os
+import queue
 import random
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from python_http_client.exceptions import HTTPError
+import python_http_client
+from python_http_client.exceptions import HTTPError, handle_error
 from sendgrid import SendGridAPIClient
 
 from strides.errors import ConfigError
@@ -143,6 +150,100 @@ def resolve_api_key(settings: Settings) -> str:
     )
 
 
+class _Connections:
+    """Open HTTP(S) connections to one host, reused request after request (HTTP/1.1 keep-alive).
+
+    At most one request at a time uses a connection; a pool thread takes one, or opens one. A
+    connection that failed is closed, never put back."""
+
+    def __init__(self, host: str) -> None:
+        parts = urlsplit(host)
+        self._https = parts.scheme == "https"
+        self._netloc = parts.netloc
+        self._idle: queue.SimpleQueue[http.client.HTTPConnection] = queue.SimpleQueue()
+        self._all: list[http.client.HTTPConnection] = []
+
+    def take(self, timeout: float | None) -> http.client.HTTPConnection:
+        try:
+            connection = self._idle.get_nowait()
+        except queue.Empty:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = kind(self._netloc, timeout=timeout)
+            self._all.append(connection)
+        connection.timeout = timeout
+        return connection
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        self._idle.put(connection)
+
+    def close(self) -> None:
+        for connection in self._all:
+            connection.close()
+        self._all.clear()
+        self._idle = queue.SimpleQueue()
+
+
+class _Answer:
+    """What python_http_client's Response reads from urllib's answer, from http.client's."""
+
+    def __init__(self, response: http.client.HTTPResponse, body: bytes) -> None:
+        self._response, self._body = response, body
+
+    def getcode(self) -> int:
+        return self._response.status
+
+    def read(self) -> bytes:
+        return self._body
+
+    def info(self) -> http.client.HTTPMessage:
+        return self._response.headers
+
+
+class KeepAliveClient(python_http_client.Client):
+    """The official client (python_http_client, as SendGridAPIClient builds it: URL, headers, JSON
+    body, errors), with its one documented seam `_make_request` sending over a reused connection
+    instead of a new urllib connection per request."""
+
+    def __init__(self, *args: Any, connections: _Connections, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections = connections
+
+    def _build_client(self, name: str | None = None) -> KeepAliveClient:
+        return KeepAliveClient(
+            host=self.host,
+            version=self._version,
+            request_headers=self.request_headers,
+            url_path=self._url_path + [name] if name else self._url_path,
+            append_slash=self.append_slash,
+            timeout=self.timeout,
+            connections=self._connections,
+        )
+
+    def _make_request(
+        self, opener: object, request: urllib.request.Request, timeout: float | None = None
+    ) -> _Answer:
+        connection = self._connections.take(timeout or self.timeout)
+        try:
+            connection.request(
+                request.get_method(),
+                request.selector,
+                body=request.data,
+                headers=dict(request.header_items()),
+            )
+            response = connection.getresponse()
+            body = response.read()
+        except BaseException:
+            connection.close()
+            raise
+        self._connections.give_back(connection)
+        if response.status >= 400:
+            error = urllib.error.HTTPError(
+                request.full_url, response.status, response.reason, response.headers, io.BytesIO(body)
+            )
+            raise handle_error(error)
+        return _Answer(response, body)
+
+
 class SendGridTransport:
     name = "sendgrid"
 
@@ -163,7 +264,6 @@ class SendGridTransport:
     ) -> None:
         if mode == "dynamic-template" and not template_id:
             raise ConfigError("sendgrid mode 'dynamic-template' needs sendgrid_template_id (d-...)")
-        self.__key = api_key
         self.host = host
         self.options = options or Options()
         self.mode = mode
@@ -173,6 +273,15 @@ class SendGridTransport:
         self.retry = retry or Retry()
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
         self.requests = 0
+        self._connections = _Connections(host)
+        official = SendGridAPIClient(api_key, host=host)
+        self._client = KeepAliveClient(
+            host=official.client.host,
+            request_headers=official.client.request_headers,
+            version=3,
+            timeout=timeout,
+            connections=self._connections,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SendGridTransport:
@@ -189,6 +298,9 @@ class SendGridTransport:
             retry=Retry(max_attempts=settings.sendgrid_max_attempts, max_wait=settings.sendgrid_max_wait),
         )
 
+    def close(self) -> None:
+        self._connections.close()
+
     def __repr__(self) -> str:
         return f"SendGridTransport(host={self.host!r}, mode={self.mode!r}, key=***)"
 
@@ -201,11 +313,9 @@ class SendGridTransport:
 
     # -- step two: the only method that does HTTP --------------------------------------------------
     def _post(self, payload: Mapping[str, Any]) -> Answer:
-        client = SendGridAPIClient(self.__key, host=self.host)
-        client.client.timeout = self.timeout
         self.requests += 1
         try:
-            response = client.client.mail.send.post(request_body=dict(payload))
+            response = self._client.mail.send.post(request_body=dict(payload))
         except HTTPError as exc:
             return parse_answer(exc.status_code, exc.body, exc.headers, self._clock())
         return parse_answer(response.status_code, response.body, response.headers, self._clock())

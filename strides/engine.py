@@ -23,6 +23,8 @@ from strides.store import Store, invites, ledger, preferences, slices, snapshot,
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
+# Outcomes recorded per transaction while a chunk is being sent.
+RECORD_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -187,22 +189,41 @@ def deliver_due(
             ledger.mark_failed(session, key, claim.token, reason, permanent=True)
             outcome.failed.append((key, reason))
 
-    def record(index: int, result: str | DeliveryError) -> None:
-        # Each outcome in its own short transaction, as soon as the transport knows it.
-        row = ready[index][0]
+    accepted: list[tuple[MessageRow, str]] = []
+
+    def flush() -> None:
+        # Acceptances are recorded in batches of RECORD_BATCH, one transaction each: a crash
+        # mid-chunk repeats at most the messages in flight plus one unrecorded batch (under the
+        # same keys, so the ledger still holds one row each).
+        batch = accepted[:]
+        accepted.clear()
         with store.session() as session:
-            if isinstance(result, DeliveryError):
-                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
-                outcome.failed.append((row.key, result.answer))
-            elif ledger.mark_sent(session, row.key, claim.token, now, transport.name, result):
-                outcome.sent.append(
-                    Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result)
-                )
+            recorded = ledger.mark_sent_many(
+                session, claim.token, now, transport.name, [(row.key, ref) for row, ref in batch]
+            )
+        for row, ref in batch:
+            if row.key in recorded:
+                outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, ref))
             # else: taken over meanwhile; the rescuer sends it again under the same key (an
             # idempotent transport turns that into one delivery) and it is the rescuer's to report.
 
+    def record(index: int, result: str | DeliveryError) -> None:
+        row = ready[index][0]
+        if isinstance(result, DeliveryError):
+            with store.session() as session:
+                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
+            outcome.failed.append((row.key, result.answer))
+            return
+        accepted.append((row, result))
+        if len(accepted) >= RECORD_BATCH:
+            flush()
+
     if ready:
-        send_all(transport, [item for _, item in ready], record)
+        try:
+            send_all(transport, [item for _, item in ready], record)
+        finally:
+            if accepted:
+                flush()
     return outcome
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -173,6 +173,35 @@ def mark_sent(session: Session, key: str, token: str, now: datetime, transport: 
         .values(status=SENT, sent_at=now, transport=transport, transport_ref=ref, last_error=None)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def mark_sent_many(
+    session: Session, token: str, now: datetime, transport: str, refs: Sequence[tuple[str, str]]
+) -> set[str]:
+    """`mark_sent` for many (key, ref) pairs in one transaction; returns the keys recorded as sent
+    (the others were taken over by another worker meanwhile)."""
+    if not refs:
+        return set()
+    table = MessageRow.__table__
+    # A Core executemany: one prepared UPDATE, run for each pair.
+    session.execute(
+        update(table)
+        .where(table.c.key == bindparam("b_key"), table.c.claimed_by == token)
+        .values(
+            status=SENT, sent_at=now, transport=transport, transport_ref=bindparam("b_ref"), last_error=None
+        ),
+        [{"b_key": key, "b_ref": ref} for key, ref in refs],
+    )
+    keys = [key for key, _ in refs]
+    sent: set[str] = set()
+    for start in range(0, len(keys), 900):
+        query = select(MessageRow.key).where(
+            MessageRow.key.in_(keys[start : start + 900]),
+            MessageRow.claimed_by == token,
+            MessageRow.status == SENT,
+        )
+        sent.update(session.scalars(query))
+    return sent
 
 
 def mark_failed(session: Session, key: str, token: str, error: str, *, permanent: bool) -> None:
