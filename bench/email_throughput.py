@@ -238,8 +238,10 @@ def main() -> None:
                 b["vs_floor"] = round(float(b["per_second"]) / float(floor["per_second"]), 2)  # type: ignore[arg-type]
     for b in best:
         print(
-            f"{b['people']:>7} {b['mode']:<17} {b['per_second']:>9} /s  vs floor {b.get('vs_floor', '-'):>5}  "
-            f"requests {b['requests']:>6}  {b['seconds']:>7} s  peak {b['peak_rss_mib']:>6} MiB  load {b['load']:.2f}"
+            f"{b['people']:>7} {b['mode']:<17} {b['per_second']:>9} /s "
+            f"({b['per_cpu_second']:>9} /CPU-s)  vs floor {b.get('vs_floor', '-'):>5}  "
+            f"requests {b['requests']:>6}  {b['seconds']:>7} s  peak {b['peak_rss_mib']:>6} MiB  "
+            f"load {b['load']:.2f}"
         )
     if args.out:
         args.out.write_text(

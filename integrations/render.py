@@ -19,12 +19,12 @@ from datetime import date, datetime
 from typing import Any
 
 import css_inline
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_eval_context, select_autoescape
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from strides.integrations.i18n import language, translations
+from strides.integrations.i18n import SOURCE_LANGUAGE, language, translations
 from strides.model import Person
 from strides.rules.digest import Digest
 
@@ -64,10 +64,8 @@ def inline_template(source: str, css: str) -> str:
     inliner = css_inline.CSSInliner(
         inline_style_tags=False, keep_style_tags=True, load_remote_stylesheets=False, extra_css=css
     )
-    if "<html" in source:
-        inlined = inliner.inline(protected)
-    else:
-        inlined = inliner.inline_fragment(protected, css)
+    whole = "<html" in source
+    inlined = inliner.inline(protected) if whole else inliner.inline_fragment(protected, css)
     return _TOKEN.sub(lambda m: saved[int(m.group(1) or m.group(2))], inlined)
 
 
@@ -76,7 +74,7 @@ class InliningLoader(PackageLoader):
 
     def get_source(
         self, environment: Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    ) -> tuple[str, str, Callable[[], bool] | None]:
         source, filename, uptodate = super().get_source(environment, template)
         if template.endswith(".html.j2"):
             css = super().get_source(environment, "email.css")[0]
@@ -86,12 +84,18 @@ class InliningLoader(PackageLoader):
 
 @functools.cache
 def _day(moment: date, locale: str) -> str:
-    return format_date(moment, "EEE d MMM y", locale=locale)  # Mon 30 Nov 2026
+    """Mon 30 Nov 2026 in English; the language's own short form elsewhere (Mo., 30. Nov. 2026)."""
+    if locale == SOURCE_LANGUAGE:
+        return format_date(moment, "EEE d MMM y", locale=locale)
+    return format_skeleton("yMMMEd", moment, locale=locale)
 
 
 @functools.cache
 def long_date(moment: date, locale: str) -> str:
-    return format_date(moment, "EEEE d MMMM y", locale=locale)  # Monday 30 November 2026
+    """Monday 30 November 2026 in English; the language's full form elsewhere."""
+    if locale == SOURCE_LANGUAGE:
+        return format_date(moment, "EEEE d MMMM y", locale=locale)
+    return format_date(moment, "full", locale=locale)
 
 
 @functools.cache
@@ -136,11 +140,12 @@ def local_time(moment: datetime, person: Person) -> str:
     return f"{local:%A %d %B %Y, %H:%M} ({person.timezone})"
 
 
-def render_digest(digest: Digest, meetings: list[str], unsubscribe_url: str | None = None) -> tuple[str, str]:
+def digest_context(
+    digest: Digest, meetings: list[str], unsubscribe_url: str | None, locale: str
+) -> dict[str, Any]:
+    """What the digest templates are given."""
     person = digest.person
-    locale = language(person.locale)
-    env = environment(locale)
-    context = {
+    return {
         "digest": digest,
         "person": person,
         "first_name": person.name.split(" ")[0],
@@ -149,6 +154,13 @@ def render_digest(digest: Digest, meetings: list[str], unsubscribe_url: str | No
         "unsubscribe_url": unsubscribe_url,
         "lang": person.locale,
     }
+
+
+def render_digest(digest: Digest, meetings: list[str], unsubscribe_url: str | None = None) -> tuple[str, str]:
+    """Plain text and HTML, in the catalogue's language closest to the person's `locale`."""
+    locale = language(digest.person.locale)
+    env = environment(locale)
+    context = digest_context(digest, meetings, unsubscribe_url, locale)
     return (
         env.get_template("digest.txt.j2").render(context),
         env.get_template("digest.html.j2").render(context),

@@ -199,7 +199,7 @@ class _Answer:
         return self._response.headers
 
 
-class KeepAliveClient(python_http_client.Client):
+class KeepAliveClient(python_http_client.Client):  # type: ignore[misc]
     """The official client (python_http_client, as SendGridAPIClient builds it: URL, headers, JSON
     body, errors), with its one documented seam `_make_request` sending over a reused connection
     instead of a new urllib connection per request."""
@@ -213,7 +213,7 @@ class KeepAliveClient(python_http_client.Client):
             host=self.host,
             version=self._version,
             request_headers=self.request_headers,
-            url_path=self._url_path + [name] if name else self._url_path,
+            url_path=[*self._url_path, name] if name else self._url_path,
             append_slash=self.append_slash,
             timeout=self.timeout,
             connections=self._connections,

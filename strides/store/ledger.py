@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -183,6 +183,7 @@ def mark_sent_many(
     if not refs:
         return set()
     table = MessageRow.__table__
+    assert isinstance(table, Table)
     # A Core executemany: one prepared UPDATE, run for each pair.
     session.execute(
         update(table)

@@ -28,7 +28,7 @@ class StoredPerson(Person):
     was stored, and compose checks it again before anything is sent; re-checking it for every
     person of every delivery chunk cost more than the rest of loading them."""
 
-    email: str  # type: ignore[assignment]
+    email: str
 
 
 def _records(session: Session, table: Any, column: Any, values: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -37,8 +37,7 @@ def _records(session: Session, table: Any, column: Any, values: Iterable[str]) -
     batch = sorted(set(values))
     for start in range(0, len(batch), BATCH):
         query = select(table.id, cast(table.data, Text)).where(column.in_(batch[start : start + BATCH]))
-        for key, text in session.execute(query):
-            yield key, text
+        yield from ((key, text) for key, text in session.execute(query))
 
 
 def _models(model: type[M], rows: Iterable[tuple[str, str]]) -> dict[str, M]:
