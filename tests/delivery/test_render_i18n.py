@@ -22,6 +22,8 @@ from strides.rules.schema import Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+# As in integrations/i18n.py: deterministic output (no header dates, no line numbers).
+EXTRACT_OPTIONS = ("--omit-header", "--no-location", "--sort-output")
 MEETINGS = ["Check-in with your mentor: Thursday 3 December 2026, 10:00 (Europe/Berlin)"]
 
 
@@ -142,8 +144,7 @@ def test_the_message_template_is_up_to_date_with_the_sources(
     fresh = tmp_path / "strides.pot"
     monkeypatch.chdir(ROOT)
     CommandLineInterface().run(
-        ["pybabel", "-q", "extract", "-F", "babel.cfg", "-o", str(fresh)]
-        + ["--omit-header", "--no-location", "--sort-output", "."]
+        ["pybabel", "-q", "extract", "-F", "babel.cfg", "-o", str(fresh), *EXTRACT_OPTIONS, "."]
     )
     committed = ROOT / "integrations" / "locales" / "strides.pot"
     assert fresh.read_text() == committed.read_text(), (
