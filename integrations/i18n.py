@@ -7,7 +7,8 @@ messages themselves. A person's `locale` ("de", "de-AT", "de_DE") picks the clos
 else English.
 
 To add or refresh a language:
-    .venv/bin/pybabel extract -F babel.cfg -o integrations/locales/strides.pot --omit-header --no-location --sort-output .
+    .venv/bin/pybabel extract -F babel.cfg -o integrations/locales/strides.pot \
+        --omit-header --no-location --sort-output .
     .venv/bin/pybabel update -i integrations/locales/strides.pot -d integrations/locales -D strides
     .venv/bin/pybabel init -i integrations/locales/strides.pot -d integrations/locales -D strides -l fr
 """

@@ -65,6 +65,8 @@ class Intent:
     title: str
     body: str = ""
     meeting: Meeting | None = None
+    # The rule's pause policy ("skip" or "shift"): what delivery does inside the recipient's pause.
+    on_pause: str = "skip"
 
 
 @dataclass(frozen=True)

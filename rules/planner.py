@@ -581,6 +581,7 @@ class _Planner:
                 title=title,
                 body=render_text(rule.action.body, context),
                 meeting=meeting,
+                on_pause=rule.action.pause.value,
             )
         )
 

@@ -17,8 +17,9 @@ from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
+from strides.rules.pauses import after_pause
 from strides.rules.reconcile import reconcile
-from strides.rules.schema import Kind
+from strides.rules.schema import Kind, PausePolicy
 from strides.store import Store, invites, ledger, preferences, slices, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
@@ -50,11 +51,14 @@ class DeliveryOutcome:
     sent: list[Sent] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     claimed: int = 0
+    # Due inside the recipient's pause under a `pause: shift` rule: (key, when it is due again).
+    shifted: list[tuple[str, datetime]] = field(default_factory=list)
 
     def merge(self, other: DeliveryOutcome) -> None:
         self.sent.extend(other.sent)
         self.failed.extend(other.failed)
         self.claimed += other.claimed
+        self.shifted.extend(other.shifted)
 
 
 def lookahead(rules: RuleSet) -> timedelta:
@@ -153,6 +157,7 @@ def deliver_due(
     structured = bool(getattr(transport, "wants_structured", False))
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
+    shifted: list[tuple[str, datetime, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people:
             why = (
@@ -162,8 +167,14 @@ def deliver_due(
             )
             refused.append((row.key, why))
             continue
-        if (row.recipient, row.kind) in held:
-            refused.append((row.key, held[(row.recipient, row.kind)]))
+        hold = held.get((row.recipient, row.kind))
+        if hold is not None and hold.paused and intent.on_pause == PausePolicy.SHIFT.value:
+            person = org.people[intent.recipient]
+            when = after_pause(intent.send_at, hold.until, now, person.tz)
+            shifted.append((row.key, when, f"shifted: {hold.reason}; due again {local_time(when, person)}"))
+            continue
+        if hold is not None:
+            refused.append((row.key, hold.reason))
             continue
         stop = blocked.get(str(org.people[intent.recipient].email).lower())
         if stop is not None:
@@ -183,11 +194,14 @@ def deliver_due(
             refused.append((row.key, f"cannot build: {exc}"))
             continue
         ready.append((row, item))
-    # What cannot be built is recorded before anything is sent.
+    # What cannot be built is recorded before anything is sent; so is what waits for a pause to end.
     with store.session() as session:
         for key, reason in refused:
             ledger.mark_failed(session, key, claim.token, reason, permanent=True)
             outcome.failed.append((key, reason))
+        for key, when, note in shifted:
+            if ledger.reschedule(session, key, claim.token, when, note):
+                outcome.shifted.append((key, when))
 
     accepted: list[tuple[MessageRow, str]] = []
 

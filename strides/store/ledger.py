@@ -34,6 +34,8 @@ def _payload(intent: Intent) -> dict[str, Any]:
     meeting = intent.meeting
     return {
         "body": intent.body,
+        # Only a shift is stored: rows planned before pause policies existed read as "skip".
+        **({"on_pause": intent.on_pause} if intent.on_pause != "skip" else {}),
         "meeting": None
         if meeting is None
         else {
@@ -75,6 +77,7 @@ def intent_of(row: MessageRow) -> Intent:
         title=row.title,
         body=row.payload.get("body", ""),
         meeting=meeting,
+        on_pause=row.payload.get("on_pause", "skip"),
     )
 
 
@@ -203,6 +206,24 @@ def mark_sent_many(
         )
         sent.update(session.scalars(query))
     return sent
+
+
+def reschedule(session: Session, key: str, token: str, send_at: datetime, note: str) -> bool:
+    """Give a claimed message back, due again at `send_at` (same row, same key: it is still sent
+    once). The claim does not count as an attempt. False when another worker took it over."""
+    result = session.execute(
+        update(MessageRow)
+        .where(MessageRow.key == key, MessageRow.claimed_by == token)
+        .values(
+            status=PENDING,
+            send_at=send_at,
+            claimed_by=None,
+            claimed_at=None,
+            attempts=MessageRow.attempts - 1,
+            last_error=note[:2000],
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def mark_failed(session: Session, key: str, token: str, error: str, *, permanent: bool) -> None:
