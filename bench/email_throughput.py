@@ -94,9 +94,9 @@ class FloorTransport:
 
     def send_many(self, items: Sequence[object], on_result: object = None) -> list[str]:
         results = [f"floor:{item.key}" for item in items]  # type: ignore[attr-defined]
-        if callable(on_result):
+        if callable(on_result):  # as a rendered transport would: one result per message
             for index, result in enumerate(results):
-                on_result(index, result)
+                on_result((index,), result)
         return results
 
 

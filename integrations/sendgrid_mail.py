@@ -396,10 +396,11 @@ class SendGridTransport:
     ) -> list[str | DeliveryError]:
         results: list[str | DeliveryError | None] = [None] * len(items)
 
-        def done(index: int, outcome: str | DeliveryError) -> None:
-            results[index] = outcome
+        def done(indices: Sequence[int], outcome: str | DeliveryError) -> None:
+            for index in indices:
+                results[index] = outcome
             if on_result is not None:
-                on_result(index, outcome)
+                on_result(indices, outcome)
 
         rendered: list[int] = []
         templated: list[int] = []
@@ -410,15 +411,13 @@ class SendGridTransport:
                 rendered.append(index)
         for start in range(0, len(templated), MAX_PERSONALIZATIONS):
             batch = templated[start : start + MAX_PERSONALIZATIONS]
-            outcome = self._send_template_batch([items[i] for i in batch])
-            for i in batch:
-                done(i, outcome)
+            done(batch, self._send_template_batch([items[i] for i in batch]))
         if rendered:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 for index, outcome in zip(
                     rendered, pool.map(self._send_one, [items[i] for i in rendered]), strict=True
                 ):
-                    done(index, outcome)
+                    done((index,), outcome)
         return [r if r is not None else DeliveryError("?", "not sent") for r in results]
 
     def _send_one(self, item: Outgoing) -> str | DeliveryError:

@@ -6,6 +6,7 @@ Flows call these; tests call them directly.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,8 +25,6 @@ from strides.store import Store, invites, ledger, preferences, slices, snapshot,
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
-# Outcomes recorded per transaction while a chunk is being sent.
-RECORD_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -203,41 +202,38 @@ def deliver_due(
             if ledger.reschedule(session, key, claim.token, when, note):
                 outcome.shifted.append((key, when))
 
-    accepted: list[tuple[MessageRow, str]] = []
-
-    def flush() -> None:
-        # Acceptances are recorded in batches of RECORD_BATCH, one transaction each: a crash
-        # mid-chunk repeats at most the messages in flight plus one unrecorded batch (under the
-        # same keys, so the ledger still holds one row each).
-        batch = accepted[:]
-        accepted.clear()
+    def record(indices: Sequence[int], result: str | DeliveryError) -> None:
+        # Each request's outcome in its own short transaction, as soon as the transport knows it:
+        # one message for a rendered request, a whole batch for a provider's template request.
+        rows = [ready[index][0] for index in indices]
         with store.session() as session:
-            recorded = ledger.mark_sent_many(
-                session, claim.token, now, transport.name, [(row.key, ref) for row, ref in batch]
-            )
-        for row, ref in batch:
+            if isinstance(result, DeliveryError):
+                for row in rows:
+                    ledger.mark_failed(
+                        session, row.key, claim.token, result.answer, permanent=result.permanent
+                    )
+                    outcome.failed.append((row.key, result.answer))
+                return
+            if len(rows) == 1:
+                recorded = (
+                    {rows[0].key}
+                    if ledger.mark_sent(session, rows[0].key, claim.token, now, transport.name, result)
+                    else set()
+                )
+            else:
+                recorded = ledger.mark_sent_many(
+                    session, claim.token, now, transport.name, [(r.key, result) for r in rows]
+                )
+        for row in rows:
             if row.key in recorded:
-                outcome.sent.append(Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, ref))
+                outcome.sent.append(
+                    Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result)
+                )
             # else: taken over meanwhile; the rescuer sends it again under the same key (an
             # idempotent transport turns that into one delivery) and it is the rescuer's to report.
 
-    def record(index: int, result: str | DeliveryError) -> None:
-        row = ready[index][0]
-        if isinstance(result, DeliveryError):
-            with store.session() as session:
-                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
-            outcome.failed.append((row.key, result.answer))
-            return
-        accepted.append((row, result))
-        if len(accepted) >= RECORD_BATCH:
-            flush()
-
     if ready:
-        try:
-            send_all(transport, [item for _, item in ready], record)
-        finally:
-            if accepted:
-                flush()
+        send_all(transport, [item for _, item in ready], record)
     return outcome
 
 
