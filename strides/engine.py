@@ -206,24 +206,16 @@ def deliver_due(
         # Each request's outcome in its own short transaction, as soon as the transport knows it:
         # one message for a rendered request, a whole batch for a provider's template request.
         rows = [ready[index][0] for index in indices]
-        with store.session() as session:
-            if isinstance(result, DeliveryError):
+        if isinstance(result, DeliveryError):
+            with store.session() as session:
                 for row in rows:
                     ledger.mark_failed(
                         session, row.key, claim.token, result.answer, permanent=result.permanent
                     )
                     outcome.failed.append((row.key, result.answer))
-                return
-            if len(rows) == 1:
-                recorded = (
-                    {rows[0].key}
-                    if ledger.mark_sent(session, rows[0].key, claim.token, now, transport.name, result)
-                    else set()
-                )
-            else:
-                recorded = ledger.mark_sent_many(
-                    session, claim.token, now, transport.name, [(r.key, result) for r in rows]
-                )
+            return
+        refs = [(row.key, result) for row in rows]
+        recorded = ledger.record_sent(connection, claim.token, now, transport.name, refs)
         for row in rows:
             if row.key in recorded:
                 outcome.sent.append(
@@ -233,7 +225,8 @@ def deliver_due(
             # idempotent transport turns that into one delivery) and it is the rescuer's to report.
 
     if ready:
-        send_all(transport, [item for _, item in ready], record)
+        with store.connection() as connection:
+            send_all(transport, [item for _, item in ready], record)
     return outcome
 
 

@@ -8,6 +8,7 @@ same message replaces, never duplicates.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from strides.model import Organisation
 from strides.rules.intents import Intent, Meeting
@@ -178,33 +181,48 @@ def mark_sent(session: Session, key: str, token: str, now: datetime, transport: 
     return bool(getattr(result, "rowcount", 0))
 
 
-def mark_sent_many(
-    session: Session, token: str, now: datetime, transport: str, refs: Sequence[tuple[str, str]]
-) -> set[str]:
-    """`mark_sent` for many (key, ref) pairs in one transaction; returns the keys recorded as sent
-    (the others were taken over by another worker meanwhile)."""
-    if not refs:
-        return set()
+@functools.cache
+def _sent_statement() -> Update:
     table = MessageRow.__table__
     assert isinstance(table, Table)
-    # A Core executemany: one prepared UPDATE, run for each pair.
-    session.execute(
+    return (
         update(table)
-        .where(table.c.key == bindparam("b_key"), table.c.claimed_by == token)
+        .where(table.c.key == bindparam("b_key"), table.c.claimed_by == bindparam("b_token"))
         .values(
-            status=SENT, sent_at=now, transport=transport, transport_ref=bindparam("b_ref"), last_error=None
-        ),
-        [{"b_key": key, "b_ref": ref} for key, ref in refs],
+            status=SENT,
+            sent_at=bindparam("b_now"),
+            transport=bindparam("b_transport"),
+            transport_ref=bindparam("b_ref"),
+            last_error=None,
+        )
     )
+
+
+def record_sent(
+    connection: Connection, token: str, now: datetime, transport: str, refs: Sequence[tuple[str, str]]
+) -> set[str]:
+    """`mark_sent` for one request's messages, (key, ref) pairs, without the ORM (the hot path of
+    delivery), committed at once. Returns the keys recorded as sent; the others were taken over by
+    another worker meanwhile."""
+    if not refs:
+        return set()
+    common = {"b_token": token, "b_now": now, "b_transport": transport}
+    if len(refs) == 1:
+        key, ref = refs[0]
+        done = connection.execute(_sent_statement(), {"b_key": key, "b_ref": ref, **common})
+        connection.commit()
+        return {key} if done.rowcount else set()
+    # A Core executemany: one prepared UPDATE, run for each pair; then which of them we still held.
+    connection.execute(_sent_statement(), [{"b_key": key, "b_ref": ref, **common} for key, ref in refs])
+    table = MessageRow.__table__
     keys = [key for key, _ in refs]
     sent: set[str] = set()
     for start in range(0, len(keys), 900):
-        query = select(MessageRow.key).where(
-            MessageRow.key.in_(keys[start : start + 900]),
-            MessageRow.claimed_by == token,
-            MessageRow.status == SENT,
+        query = select(table.c.key).where(
+            table.c.key.in_(keys[start : start + 900]), table.c.claimed_by == token, table.c.status == SENT
         )
-        sent.update(session.scalars(query))
+        sent.update(connection.scalars(query))
+    connection.commit()
     return sent
 
 
