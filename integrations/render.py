@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 import css_inline
 from babel.dates import format_date, format_skeleton
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_eval_context, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token, TokenStream
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
@@ -82,6 +84,39 @@ class InliningLoader(PackageLoader):
         return source, filename, uptodate
 
 
+class ConstantGettext(Extension):
+    """Translates `_("a constant")` once, when a template is compiled for its language.
+
+    Each environment serves one language, so a call with a literal message and no variables always
+    gives the same text: it becomes that text in the compiled template. Translations holding HTML's
+    special characters keep the call (autoescape would treat a literal differently from gettext's
+    safe result). Babel still extracts the calls from the template source.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        translate: Callable[[str], str] = getattr(self.environment, "constant_gettext", None) or str
+        window: list[Token] = []
+        for token in stream:
+            window.append(token)
+            if len(window) < 4:
+                continue
+            name, opening, message, closing = window
+            if (
+                name.type == TOKEN_NAME
+                and name.value in ("_", "gettext")
+                and opening.type == TOKEN_LPAREN
+                and message.type == TOKEN_STRING
+                and closing.type == TOKEN_RPAREN
+            ):
+                text = translate(message.value) % {}  # what new-style gettext does with no variables
+                if not any(c in text for c in "<>&'\""):
+                    window = []
+                    yield Token(name.lineno, TOKEN_STRING, text)
+                    continue
+            yield window.pop(0)
+        yield from window
+
+
 @functools.cache
 def _day(moment: date, locale: str) -> str:
     """Mon 30 Nov 2026 in English; the language's own short form elsewhere (Mo., 30. Nov. 2026)."""
@@ -103,7 +138,7 @@ def environment(locale: str = "en") -> Environment:
     """The compiled templates for one language (`language(person.locale)`), cached per process."""
     env = Environment(
         loader=InliningLoader("strides.integrations", "templates"),
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", ConstantGettext],
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=False,
@@ -112,6 +147,7 @@ def environment(locale: str = "en") -> Environment:
         auto_reload=False,
     )
     catalogue = translations(locale)
+    env.extend(constant_gettext=catalogue.gettext)
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
 
     # jinja2.ext.i18n's new-style gettext, minus two layers of calls: translate, escape when the
@@ -129,7 +165,7 @@ def environment(locale: str = "en") -> Environment:
 
     env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
     env.filters["day"] = functools.partial(_day, locale=locale)
-    env.globals["bar"] = lambda share, width=10: (
+    env.filters["bar"] = lambda share, width=10: (
         "#" * round(share * width) + "." * (width - round(share * width))
     )
     return env
