@@ -128,6 +128,10 @@ def test_a_person_whose_locale_is_german_gets_the_digest_in_german(sample_org: O
     assert "<title>Deine wöchentliche strides-Übersicht</title>" in parts.html
     assert f"Von strides für {person.name} gesendet." in parts.html
     assert "Montag, 30. November 2026" in parts.html  # the date in German too
+    # The suggested next step (built in the pure rules as a message with values) too.
+    english = compose_digest(person, org, NOW).next_step
+    assert english and english not in parts.text and english not in parts.html
+    assert "Nächster Schritt: " in parts.text
 
 
 @pytest.mark.parametrize(
