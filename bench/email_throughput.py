@@ -145,6 +145,14 @@ def run_mode(mode: str, path: Path, host: str, concurrency: int) -> dict[str, fl
     }
 
 
+def commit() -> str | None:
+    """The measured code's commit, when run from a git checkout."""
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip() or None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -250,6 +258,7 @@ def main() -> None:
             json.dumps(
                 {
                     "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "commit": commit(),
                     "cores": os.cpu_count(),
                     "stores": stores,
                     "best": best,
