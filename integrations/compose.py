@@ -12,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.digest_data import digest_data
+from strides.integrations.i18n import language, translations
 from strides.integrations.mime import Content, Envelope
 from strides.integrations.render import local_time, render_digest, render_notice
 from strides.integrations.transport import Outgoing
@@ -138,7 +139,14 @@ def _envelope(intent: Intent, person: Person, sender: Sender, now: datetime, sub
 
 
 def _digest_subject(digest: Digest) -> str:
-    return f"Your week in growth: {len(digest.goals)} goals, {len(digest.due_soon)} due soon"
+    catalogue = translations(language(digest.person.locale))
+    goals = catalogue.ngettext("%(num)d goal", "%(num)d goals", len(digest.goals)) % {
+        "num": len(digest.goals)
+    }
+    return catalogue.gettext("Your week in growth: %(goals)s, %(due)d due soon") % {
+        "goals": goals,
+        "due": len(digest.due_soon),
+    }
 
 
 def content(

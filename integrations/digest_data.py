@@ -7,16 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from strides.integrations.i18n import language, translations
 from strides.rules.digest import Digest
 
 
 def digest_data(digest: Digest, meetings: list[str], local_date: str) -> dict[str, Any]:
     person = digest.person
+    lang = language(person.locale)
+    step = digest.next
     return {
         "name": person.name,
         "first_name": person.name.split(" ")[0],
+        # The template (SendGrid's, per language) picks its words; the suggestion comes translated.
+        "locale": lang,
         "local_date": local_date,
-        "next_step": digest.next_step,
+        "next_step": translations(lang).gettext(step.message) % step.values if step else "",
         "wins": [{"title": w.title, "goal": w.goal_title} for w in digest.wins],
         "overdue": [
             {"title": d.title, "goal": d.goal_title, "due": d.due.isoformat(), "days_late": -d.days_left}

@@ -56,9 +56,10 @@ class Outgoing:
         return self.content.size() if self.content is not None else 0
 
 
-# Told of each item's result (its index, its reference or error) as soon as it is known, so the
-# caller can record it at once: a crash mid-chunk then repeats at most the messages in flight.
-OnResult = Callable[[int, "str | DeliveryError"], None]
+# Told of each request's result as soon as it is known: the indices of the items it carried (one
+# for a single message, up to 1000 for a provider's template batch) and the reference or error they
+# share. The caller records each call at once: a crash mid-chunk repeats at most what was in flight.
+OnResult = Callable[[Sequence[int], "str | DeliveryError"], None]
 
 
 @runtime_checkable
@@ -85,7 +86,7 @@ def send_all(
             result = exc
         results.append(result)
         if on_result is not None:
-            on_result(index, result)
+            on_result((index,), result)
     return results
 
 

@@ -52,8 +52,13 @@ class Digest:
     overdue: tuple[DueItem, ...] = ()
     wins: tuple[Win, ...] = ()
     reports: tuple[ReportLine, ...] = ()
-    next_step: str = ""
+    next: NextStep | None = None
     meetings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def next_step(self) -> str:
+        """The suggestion in English (templates translate `next` instead)."""
+        return str(self.next) if self.next is not None else ""
 
     @property
     def is_empty(self) -> bool:
@@ -68,21 +73,49 @@ def _open_overdue(milestones: Sequence[Milestone], today: date) -> list[Mileston
     return [m for m in milestones if not m.done and m.due < today]
 
 
-def _suggest(goals: tuple[GoalLine, ...], overdue: tuple[DueItem, ...], due_soon: tuple[DueItem, ...]) -> str:
+def N_(message: str) -> str:
+    """Marks a message for translation (Babel extracts it); the templates translate it when they
+    render, in the reader's language. Here, in the pure rules, it stays English."""
+    return message
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The suggestion as a translatable message with its values (`%(title)s`, `%(days)d`)."""
+
+    message: str
+    values: dict[str, str | int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message % self.values
+
+
+def _suggest(
+    goals: tuple[GoalLine, ...], overdue: tuple[DueItem, ...], due_soon: tuple[DueItem, ...]
+) -> NextStep:
     if overdue:
         first = overdue[0]
-        return f"Close or re-plan the overdue milestone “{first.title}” ({-first.days_left} days late)."
+        return NextStep(
+            N_("Close or re-plan the overdue milestone “%(title)s” (%(days)d days late)."),
+            {"title": first.title, "days": -first.days_left},
+        )
     unmeasured = [line.goal for line in goals if line.goal.metric is None]
     if unmeasured:
-        return f"Give “{unmeasured[0].title}” a measurable target, so you can see progress."
+        return NextStep(
+            N_("Give “%(title)s” a measurable target, so you can see progress."),
+            {"title": unmeasured[0].title},
+        )
     if due_soon:
-        return f"Block time for “{due_soon[0].title}”, due in {due_soon[0].days_left} days."
+        return NextStep(
+            N_("Block time for “%(title)s”, due in %(days)d days."),
+            {"title": due_soon[0].title, "days": due_soon[0].days_left},
+        )
     slowest = min(
         (line for line in goals if line.progress is not None), key=lambda g: g.progress or 0.0, default=None
     )
     if slowest is not None:
-        return f"Take one small step on “{slowest.goal.title}” this week."
-    return "Set a goal for the next quarter: what would you like to be better at?"
+        return NextStep(N_("Take one small step on “%(title)s” this week."), {"title": slowest.goal.title})
+    return NextStep(N_("Set a goal for the next quarter: what would you like to be better at?"))
 
 
 def compose_digest(person: Person, org: OrgLike, now: datetime) -> Digest:
@@ -127,7 +160,7 @@ def compose_digest(person: Person, org: OrgLike, now: datetime) -> Digest:
         overdue=overdue_t,
         wins=tuple(sorted(wins, key=lambda w: w.completed_at)),
         reports=reports,
-        next_step=_suggest(lines, overdue_t, due_t),
+        next=_suggest(lines, overdue_t, due_t),
     )
 
 

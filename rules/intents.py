@@ -71,6 +71,8 @@ class Intent:
     owner: str | None = None
     body: str = ""
     meeting: Meeting | None = None
+    # The rule's pause policy ("skip" or "shift"): what delivery does inside the recipient's pause.
+    on_pause: str = "skip"
 
 
 _CAUSES = (

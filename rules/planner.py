@@ -770,6 +770,7 @@ class _Planner:
                 title=title,
                 body=body,
                 meeting=meeting,
+                on_pause=rule.action.pause.value,
             )
         )
 

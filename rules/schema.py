@@ -291,6 +291,13 @@ class MissingPolicy(StrEnum):
     MANAGER = "manager"
 
 
+class PausePolicy(StrEnum):
+    """What a message does when it falls due while its recipient's mail is paused (holidays, leave)."""
+
+    SKIP = "skip"
+    SHIFT = "shift"
+
+
 class Action(_Strict):
     kind: Kind
     to: tuple[Recipient, ...] = Field(default=(Role.OWNER.value,), min_length=1)
@@ -302,6 +309,8 @@ class Action(_Strict):
     duration: Duration = timedelta(minutes=30)
     lead: Duration = timedelta(days=7)
     missing: MissingPolicy = MissingPolicy.SKIP
+    # Due inside the recipient's pause: skipped, or sent once at the first moment after it.
+    pause: PausePolicy = PausePolicy.SKIP
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Action:

@@ -175,7 +175,8 @@ def pause(
     until: Annotated[str, typer.Option(help="End of the pause, ISO 8601 with a timezone.")],
     start: Annotated[str | None, typer.Option("--from", help="Start (default: now), ISO 8601.")] = None,
 ) -> None:
-    """Pause all mail to a person (holidays, leave); messages due inside the pause are skipped."""
+    """Pause all mail to a person (holidays, leave): messages due inside are skipped, or sent after
+    the pause when their rule says `pause: shift`."""
     from strides.cli import _fail, out
     from strides.store import preferences
 

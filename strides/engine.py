@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,8 +21,9 @@ from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
 from strides.rules.intents import Intent, Plan
+from strides.rules.pauses import after_pause
 from strides.rules.reconcile import Decision, reconcile
-from strides.rules.schema import EventKind, EventTrigger, Kind
+from strides.rules.schema import EventKind, EventTrigger, Kind, PausePolicy
 from strides.store import Store, invites, ledger, preferences, skips, slices, snapshot, suppressions
 from strides.store.shards import BUCKETS, WHOLE, Shard
 from strides.store.tables import MessageRow, TickRow
@@ -55,11 +57,14 @@ class DeliveryOutcome:
     sent: list[Sent] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     claimed: int = 0
+    # Due inside the recipient's pause under a `pause: shift` rule: (key, when it is due again).
+    shifted: list[tuple[str, datetime]] = field(default_factory=list)
 
     def merge(self, other: DeliveryOutcome) -> None:
         self.sent.extend(other.sent)
         self.failed.extend(other.failed)
         self.claimed += other.claimed
+        self.shifted.extend(other.shifted)
 
 
 def lookahead(rules: RuleSet) -> timedelta:
@@ -253,12 +258,25 @@ def deliver_due(
     structured = bool(getattr(transport, "wants_structured", False))
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
+    shifted: list[tuple[str, datetime, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
         if intent.recipient not in org.people and "@" not in intent.recipient:
             refused.append((row.key, "recipient left the organisation"))
             continue
-        if (row.recipient, row.kind) in held:
-            refused.append((row.key, held[(row.recipient, row.kind)]))
+        hold = held.get((row.recipient, row.kind))
+        paused_person = org.people.get(intent.recipient)
+        if (
+            hold is not None
+            and hold.paused
+            and paused_person is not None
+            and intent.on_pause == PausePolicy.SHIFT.value
+        ):
+            person = paused_person
+            when = after_pause(intent.send_at, hold.until, now, person.tz)
+            shifted.append((row.key, when, f"shifted: {hold.reason}; due again {local_time(when, person)}"))
+            continue
+        if hold is not None:
+            refused.append((row.key, hold.reason))
             continue
         # A fixed address (not a person of the organisation) is its own email.
         member = org.people.get(intent.recipient)
@@ -280,20 +298,31 @@ def deliver_due(
             refused.append((row.key, f"cannot build: {exc}"))
             continue
         ready.append((row, item))
-    # What cannot be built is recorded before anything is sent.
+    # What cannot be built is recorded before anything is sent; so is what waits for a pause to end.
     with store.session() as session:
         for key, reason in refused:
             ledger.mark_failed(session, key, claim.token, reason, permanent=True)
             outcome.failed.append((key, reason))
+        for key, when, note in shifted:
+            if ledger.reschedule(session, key, claim.token, when, note):
+                outcome.shifted.append((key, when))
 
-    def record(index: int, result: str | DeliveryError) -> None:
-        # Each outcome in its own short transaction, as soon as the transport knows it.
-        row = ready[index][0]
-        with store.session() as session:
-            if isinstance(result, DeliveryError):
-                ledger.mark_failed(session, row.key, claim.token, result.answer, permanent=result.permanent)
-                outcome.failed.append((row.key, result.answer))
-            elif ledger.mark_sent(session, row.key, claim.token, now, transport.name, result):
+    def record(indices: Sequence[int], result: str | DeliveryError) -> None:
+        # Each request's outcome in its own short transaction, as soon as the transport knows it:
+        # one message for a rendered request, a whole batch for a provider's template request.
+        rows = [ready[index][0] for index in indices]
+        if isinstance(result, DeliveryError):
+            with store.session() as session:
+                for row in rows:
+                    ledger.mark_failed(
+                        session, row.key, claim.token, result.answer, permanent=result.permanent
+                    )
+                    outcome.failed.append((row.key, result.answer))
+            return
+        refs = [(row.key, result) for row in rows]
+        recorded = ledger.record_sent(connection, claim.token, now, transport.name, refs)
+        for row in rows:
+            if row.key in recorded:
                 outcome.sent.append(
                     Sent(row.key, row.rule_id, row.kind, row.recipient, row.occurrence, result)
                 )
@@ -301,7 +330,8 @@ def deliver_due(
             # idempotent transport turns that into one delivery) and it is the rescuer's to report.
 
     if ready:
-        send_all(transport, [item for _, item in ready], record)
+        with store.connection() as connection:
+            send_all(transport, [item for _, item in ready], record)
     return outcome
 
 

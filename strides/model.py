@@ -36,11 +36,17 @@ def _known_countries() -> dict[str, tuple[str, ...]]:
     return {code: tuple(subdivs) for code, subdivs in holidays.list_supported_countries().items()}
 
 
+@functools.cache
+def zone(name: str) -> ZoneInfo:
+    """ZoneInfo keeps only 8 zones alive for sure; an organisation spans more, so keep them all."""
+    return ZoneInfo(name)
+
+
 def _check_timezone(name: str) -> str:
     if name not in _known_timezones():
         raise ValueError(f"unknown IANA timezone {name!r} (for example 'Europe/Berlin')")
     try:
-        ZoneInfo(name)
+        zone(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:  # pragma: no cover - tzdata mismatch
         raise ValueError(f"unknown IANA timezone {name!r}") from exc
     return name
@@ -128,7 +134,7 @@ class Person(Strict):
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return zone(self.timezone)
 
 
 class Horizon(StrEnum):

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -92,3 +92,11 @@ class Store:
         """A transaction: committed on success, rolled back on error."""
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection without the ORM whose caller commits as it goes (`connection.commit()`), for
+        hot paths that record many small outcomes: a fifth of a session's cost per commit. What is
+        not committed when the block ends is rolled back."""
+        with self.engine.connect() as connection:
+            yield connection

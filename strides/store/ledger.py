@@ -8,6 +8,7 @@ same message replaces, never duplicates.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from strides.rules.index import OrgLike
 from strides.rules.intents import Intent, Meeting
@@ -35,6 +38,8 @@ def _payload(intent: Intent) -> dict[str, Any]:
     meeting = intent.meeting
     return {
         "body": intent.body,
+        # Only a shift is stored: rows planned before pause policies existed read as "skip".
+        **({"on_pause": intent.on_pause} if intent.on_pause != "skip" else {}),
         "meeting": None
         if meeting is None
         else {
@@ -79,6 +84,7 @@ def intent_of(row: MessageRow) -> Intent:
         title=row.title,
         body=row.payload.get("body", ""),
         meeting=meeting,
+        on_pause=row.payload.get("on_pause", "skip"),
     )
 
 
@@ -188,6 +194,69 @@ def mark_sent(session: Session, key: str, token: str, now: datetime, transport: 
         update(MessageRow)
         .where(MessageRow.key == key, MessageRow.claimed_by == token)
         .values(status=SENT, sent_at=now, transport=transport, transport_ref=ref, last_error=None)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+@functools.cache
+def _sent_statement() -> Update:
+    table = MessageRow.__table__
+    assert isinstance(table, Table)
+    return (
+        update(table)
+        .where(table.c.key == bindparam("b_key"), table.c.claimed_by == bindparam("b_token"))
+        .values(
+            status=SENT,
+            sent_at=bindparam("b_now"),
+            transport=bindparam("b_transport"),
+            transport_ref=bindparam("b_ref"),
+            last_error=None,
+        )
+    )
+
+
+def record_sent(
+    connection: Connection, token: str, now: datetime, transport: str, refs: Sequence[tuple[str, str]]
+) -> set[str]:
+    """`mark_sent` for one request's messages, (key, ref) pairs, without the ORM (the hot path of
+    delivery), committed at once. Returns the keys recorded as sent; the others were taken over by
+    another worker meanwhile."""
+    if not refs:
+        return set()
+    common = {"b_token": token, "b_now": now, "b_transport": transport}
+    if len(refs) == 1:
+        key, ref = refs[0]
+        done = connection.execute(_sent_statement(), {"b_key": key, "b_ref": ref, **common})
+        connection.commit()
+        return {key} if done.rowcount else set()
+    # A Core executemany: one prepared UPDATE, run for each pair; then which of them we still held.
+    connection.execute(_sent_statement(), [{"b_key": key, "b_ref": ref, **common} for key, ref in refs])
+    table = MessageRow.__table__
+    keys = [key for key, _ in refs]
+    sent: set[str] = set()
+    for start in range(0, len(keys), 900):
+        query = select(table.c.key).where(
+            table.c.key.in_(keys[start : start + 900]), table.c.claimed_by == token, table.c.status == SENT
+        )
+        sent.update(connection.scalars(query))
+    connection.commit()
+    return sent
+
+
+def reschedule(session: Session, key: str, token: str, send_at: datetime, note: str) -> bool:
+    """Give a claimed message back, due again at `send_at` (same row, same key: it is still sent
+    once). The claim does not count as an attempt. False when another worker took it over."""
+    result = session.execute(
+        update(MessageRow)
+        .where(MessageRow.key == key, MessageRow.claimed_by == token)
+        .values(
+            status=PENDING,
+            send_at=send_at,
+            claimed_by=None,
+            claimed_at=None,
+            attempts=MessageRow.attempts - 1,
+            last_error=note[:2000],
+        )
     )
     return bool(getattr(result, "rowcount", 0))
 

@@ -9,37 +9,64 @@ the organisation's whole-graph validation, which the full snapshot already passe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, Milestone, Organisation, Person
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 
 BATCH = 900  # under SQLite's bound-parameter limit
-Row = TypeVar("Row", PersonRow, GoalRow, MilestoneRow)
+M = TypeVar("M", bound=BaseModel)
 
 
-def _rows(session: Session, table: type[Row], column: Any, values: Iterable[str]) -> list[Row]:
-    found: list[Row] = []
+class StoredPerson(Person):
+    """A person read back from the store. The address, timezone and country were checked when the
+    snapshot was stored (and compose checks the address again before anything is sent); re-checking
+    them for every person of every delivery chunk cost more than the rest of loading them."""
+
+    email: str
+    timezone: str
+    country: str
+
+
+def _records(session: Session, table: Any, column: Any, values: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(id, the stored JSON text) of the rows whose `column` is among `values`: no ORM objects, no
+    Python-side JSON decoding (pydantic reads the text in Rust)."""
     batch = sorted(set(values))
     for start in range(0, len(batch), BATCH):
-        found += session.scalars(select(table).where(column.in_(batch[start : start + BATCH])))
-    return found
+        query = select(table.id, cast(table.data, Text)).where(column.in_(batch[start : start + BATCH]))
+        yield from ((key, text) for key, text in session.execute(query))
+
+
+@functools.cache
+def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _models(model: type[M], rows: Iterable[tuple[str, str]]) -> dict[str, M]:
+    """The rows' JSON validated as one list: one call into pydantic's Rust core instead of one a row
+    (2.6x faster for milestones)."""
+    keys, texts = [], []
+    for key, text in rows:
+        keys.append(key)
+        texts.append(text)
+    if not keys:
+        return {}
+    return dict(zip(keys, _list_of(model).validate_json("[" + ",".join(texts) + "]"), strict=True))
 
 
 def load_slice(session: Session, person_ids: Sequence[str]) -> Organisation:
     """The people named, their direct reports, and the goals and milestones of all of them."""
-    people = {
-        r.id: Person.model_validate(r.data) for r in _rows(session, PersonRow, PersonRow.id, person_ids)
-    }
-    for row in _rows(session, PersonRow, PersonRow.manager, list(people)):
-        people.setdefault(row.id, Person.model_validate(row.data))
-    goals = {r.id: Goal.model_validate(r.data) for r in _rows(session, GoalRow, GoalRow.owner, list(people))}
-    milestones = {
-        r.id: Milestone.model_validate(r.data)
-        for r in _rows(session, MilestoneRow, MilestoneRow.goal, list(goals))
-    }
+    people: dict[str, Person] = dict(
+        _models(StoredPerson, _records(session, PersonRow, PersonRow.id, person_ids))
+    )
+    reports = _records(session, PersonRow, PersonRow.manager, list(people))
+    people.update(_models(StoredPerson, ((k, t) for k, t in reports if k not in people)))
+    goals = _models(Goal, _records(session, GoalRow, GoalRow.owner, list(people)))
+    milestones = _models(Milestone, _records(session, MilestoneRow, MilestoneRow.goal, list(goals)))
     return Organisation.model_construct(people=people, goals=goals, milestones=milestones)

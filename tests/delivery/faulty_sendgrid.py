@@ -37,6 +37,7 @@ class FaultyServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.accepted: list[dict[str, Any]] = []
         self.requests = 0
+        self.connections = 0
         self.authorizations: list[str | None] = []
         self.reset_at = 0.0
         self.slow_seconds = 1.0
@@ -69,6 +70,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
 
     def _answer(self, status: int, body: dict[str, Any] | None = None, **headers: str) -> None:
         data = json.dumps(body).encode() if body is not None else b""

@@ -65,6 +65,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.accepted: list[tuple[str, list[str], bytes]] = []
+        # The TLS version each accepted message came over (None: in the clear).
+        self.tls: list[str | None] = []
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         if address.startswith("nobody."):
@@ -76,6 +78,8 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         self.accepted.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        secured = server.transport.get_extra_info("ssl_object")
+        self.tls.append(secured.version() if secured is not None else None)
         return "250 2.0.0 queued"
 
 
@@ -129,6 +133,7 @@ def test_messages_go_over_starttls_with_auth_and_arrive_intact(smtp_server, outg
     finally:
         transport.close()
     got = recorder.accepted[before:]
+    assert recorder.tls[before:] == ["TLSv1.3", "TLSv1.3"]
     assert [rcpt for _, rcpt, _ in got] == [
         [outgoing_by_kind["digest"].message["To"].addresses[0].addr_spec],
         [outgoing_by_kind["invite"].message["To"].addresses[0].addr_spec],
@@ -192,3 +197,101 @@ def test_the_factory_builds_smtp_from_settings(tmp_path, smtp_server, outgoing_b
     transport.send(item.key, item.message, item.label)
     transport.close()
     assert len(recorder.accepted) == before + 1
+
+
+@pytest.fixture(scope="module")
+def smtps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Controller, Recorder, Path]]:
+    """Implicit TLS (the port 465 style, RFC 8314): TLS from the first byte, no STARTTLS."""
+    folder = tmp_path_factory.mktemp("smtps")
+    cert, key = self_signed(folder)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    recorder = Recorder()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=free_port(),
+        ssl_context=context,
+        authenticator=authenticate,
+        auth_require_tls=False,  # aiosmtpd only counts STARTTLS; the whole session is TLS here
+    )
+    controller.start()
+    try:
+        yield controller, recorder, cert
+    finally:
+        controller.stop()
+
+
+def test_messages_go_over_implicit_tls_with_auth_and_arrive_intact(smtps_server, outgoing_by_kind):
+    controller, recorder, cert = smtps_server
+    transport = SMTPTransport(
+        SMTPConfig(
+            host="127.0.0.1",
+            port=controller.port,
+            security="tls",
+            username=USER,
+            password=PASSWORD,
+            cafile=cert,
+            timeout=10,
+        )
+    )
+    item = outgoing_by_kind["invite"]
+    before = len(recorder.accepted)
+    try:
+        assert transport.send(item.key, item.message, item.label) == item.message["Message-ID"]
+        assert transport.send(item.key + "x", item.message, item.label)  # the connection is reused
+    finally:
+        transport.close()
+    assert recorder.tls[before:] == ["TLSv1.3", "TLSv1.3"]
+    received = message_from_bytes(recorder.accepted[before][2], policy=default)
+    assert received["X-Strides-Key"] == item.key
+
+
+def test_implicit_tls_refuses_a_wrong_password_and_an_untrusted_certificate(smtps_server, outgoing_by_kind):
+    controller, _, cert = smtps_server
+    item = outgoing_by_kind["notification"]
+    wrong = SMTPTransport(
+        SMTPConfig(
+            host="127.0.0.1", port=controller.port, security="tls", username=USER, password="no", cafile=cert
+        )
+    )
+    with pytest.raises(DeliveryError) as caught:
+        wrong.send(item.key, item.message, item.label)
+    assert caught.value.answer.startswith("SMTP 535") and not caught.value.permanent
+    untrusted = SMTPTransport(SMTPConfig(host="127.0.0.1", port=controller.port, security="tls", timeout=10))
+    with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        untrusted.send(item.key, item.message, item.label)
+
+
+def test_starttls_settings_against_an_implicit_tls_port_fail_clearly_and_are_retried(
+    smtps_server, outgoing_by_kind
+):
+    controller, recorder, cert = smtps_server
+    item = outgoing_by_kind["notification"]
+    before = len(recorder.accepted)
+    transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=controller.port, cafile=cert, timeout=3))
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(item.key, item.message, item.label)
+    assert not caught.value.permanent
+    assert len(recorder.accepted) == before
+
+
+def test_the_factory_builds_implicit_tls_smtp_from_settings(tmp_path, smtps_server, outgoing_by_kind):
+    controller, recorder, cert = smtps_server
+    settings = Settings(
+        state_dir=tmp_path,
+        transport="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        smtp_security="tls",
+        smtp_username=USER,
+        smtp_password=PASSWORD,
+        smtp_cafile=cert,
+    )
+    transport = build_transport(settings)
+    assert isinstance(transport, SMTPTransport) and transport.config.security == "tls"
+    item: Outgoing = outgoing_by_kind["notification"]
+    before = len(recorder.accepted)
+    transport.send(item.key, item.message, item.label)
+    transport.close()
+    assert recorder.tls[before:] == ["TLSv1.3"]
