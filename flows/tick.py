@@ -6,20 +6,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from strides import engine
 from strides.config import Settings
-from strides.flows.common import artifact, send_due, sent_markdown, utc
+from strides.flows.common import THREADS, artifact, deliver_in_waves, send_due, sent_markdown, utc
 from strides.rules import Window
 from strides.ruleset import load_rules_safely
 from strides.store import Store
 
-MAX_CHUNKS_PER_TICK = 1000
-# However much is due, a tick's delivery is about this many task runs (each drains several chunks).
-DELIVERY_TASKS = 32
 
-
-@task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])
+# Task runs keep no cache key and no stored result: the ledger is the record, and computing a
+# cache key hashes every input (the settings, the window) for nothing.
+@task(name="plan-window", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
 def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanOutcome:
     loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
     if loaded.warning:
@@ -36,7 +36,13 @@ def plan_task(settings: Settings, window: Window, now: datetime) -> engine.PlanO
     return outcome
 
 
-@task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
+@task(
+    name="deliver-chunks",
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def deliver_task(settings: Settings, now: datetime, chunks: int = 1) -> engine.DeliveryOutcome:
     return send_due(settings, now, chunks)
 
@@ -48,7 +54,12 @@ def _run_name() -> str:
     return f"tick {now.astimezone(UTC):%Y-%m-%d %H:%M}" if isinstance(now, datetime) else "tick now"
 
 
-@flow(name="tick", flow_run_name=_run_name, log_prints=True)
+@flow(
+    name="tick",
+    flow_run_name=_run_name,
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=THREADS),
+)
 def tick(
     now: datetime | None = None, settings: dict[str, Any] | None = None, since: datetime | None = None
 ) -> dict[str, int]:
@@ -60,13 +71,13 @@ def tick(
     window = engine.next_window(store, now, config.first_window, since)
     outcome = plan_task(config, window, now) if window else None
     planned = outcome.planned if outcome else 0
-    delivery = engine.DeliveryOutcome()
-    chunks = engine.chunks_per_task(engine.count_due(store, now), config.chunk_size, DELIVERY_TASKS)
-    for _ in range(MAX_CHUNKS_PER_TICK):
-        chunk = deliver_task(config, now, chunks)
-        delivery.merge(chunk)
-        if chunk.claimed < config.chunk_size * chunks:
-            break
+
+    def wave(tasks: int, chunks: int) -> list[engine.DeliveryOutcome]:
+        # At once on the flow's task runner (threads, or Dask workers); claims keep them apart.
+        futures = [deliver_task.submit(config, now, chunks) for _ in range(tasks)]
+        return [future.result() for future in futures]
+
+    delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave)
     engine.record_tick(store, now, window, planned, delivery)
     span = (
         f"Window: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
