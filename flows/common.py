@@ -44,7 +44,7 @@ def task_runner(settings: Settings) -> TaskRunner[Any]:
     if settings.task_runner == "thread":
         return ThreadPoolTaskRunner(max_workers=THREADS)
     try:
-        from prefect_dask import DaskTaskRunner  # type: ignore[import-not-found,unused-ignore]
+        from prefect_dask.task_runners import DaskTaskRunner  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         raise ConfigError("task_runner = 'dask' needs the dask extra: pip install 'strides[dask]'") from exc
     if settings.dask_address:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from strides import engine
 from strides.config import Settings
@@ -58,7 +59,8 @@ def _run_name() -> str:
     name="tick",
     flow_run_name=_run_name,
     log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=THREADS),
+    # Prefect's annotation wants TaskRunner[PrefectFuture[Any]]; its generic is invariant.
+    task_runner=cast(TaskRunner[PrefectFuture[Any]], ThreadPoolTaskRunner(max_workers=THREADS)),
 )
 def tick(
     now: datetime | None = None, settings: dict[str, Any] | None = None, since: datetime | None = None
