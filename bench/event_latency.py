@@ -7,7 +7,7 @@ A local Prefect server (started here) and one serving process: strides' deployme
 Events are sent one at a time, a floor event then a strides event, so both see the same load;
 each latency is emit -> file seen (polled every 10 ms). The floor is what Prefect itself needs to
 start a served flow from an event, measured in the same run. The serving process serves as
-`strides serve` does (poll every `runner_poll_seconds`, lean flow-run processes).
+`strides serve` does (polling for runs every `runner_poll_seconds`).
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ def serve(state: Path) -> None:
 
     from bench.floor_flow import floor
     from strides.deployments import SPECS
-    from strides.serve import build, client_environment, lean_flow_processes
+    from strides.serve import build, client_environment
 
     settings = Settings(state_dir=state, organisation=state / "org", notification_events=False)
     client_environment(os.environ["PREFECT_API_URL"], settings)
-    lean_flow_processes()
     trigger = DeploymentEventTrigger(
         expect={"bench.floor"},
         match={"prefect.resource.id": "bench.floor.*"},

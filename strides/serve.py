@@ -8,7 +8,6 @@ Environment decisions happen here, before Prefect is imported.
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
 import os
 import signal
 import socket
@@ -103,19 +102,6 @@ def client_environment(api_url: str, settings: Settings) -> None:
     os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(settings.runner_poll_seconds)
 
 
-def lean_flow_processes() -> None:
-    """Keep the main script out of every flow-run process.
-
-    Served flows run in fresh processes (multiprocessing's spawn), which first re-run the main
-    script: for `strides serve` that is the whole command line (typer, rich, every command's
-    imports), paid again by each triggered run before it does anything. A main module named
-    `__main__` is skipped; the flows come from their own modules (strides.flows.*) anyway.
-    """
-    main = sys.modules["__main__"]
-    if getattr(main, "__spec__", None) is None:
-        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
-
-
 def build(spec: Spec, settings: Settings) -> Any:
     """The RunnerDeployment of `spec`, its flows given strides' settings as a parameter."""
     from prefect.events import DeploymentEventTrigger
@@ -161,7 +147,6 @@ def serve(settings: Settings, api_url: str | None = None, limit: int | None = No
 
 def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
     client_environment(api_url, settings)
-    lean_flow_processes()
     from prefect import serve as prefect_serve
 
     from strides.react import sync
