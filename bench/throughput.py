@@ -10,6 +10,7 @@ two workers to one (measured in the same run), and checks every message went out
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,7 @@ def main() -> None:
             flush=True,
         )
     print(f"two workers / one worker: {results[2] / results[1]:.2f}x")
+    print(f"load average (1, 5, 15 min): {os.getloadavg()}")
 
 
 if __name__ == "__main__":
