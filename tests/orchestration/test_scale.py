@@ -102,3 +102,22 @@ def test_a_message_that_keeps_failing_ends_the_delivery_instead_of_asking_for_mo
     assert {row.status for row in rows if row.recipient_email == refused} <= {ledger.FAILED, ledger.DEAD}
     # Failing messages die after their attempts; the waves stop well before the 64-task bound.
     assert tasks <= 24
+
+
+def test_concurrent_claims_on_sqlite_never_share_a_row_and_come_back_full(
+    loaded_store: Store, builtin_rules: RuleSet
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=3), NOW), NOW)
+    due = engine.count_due(loaded_store, NOW)
+
+    def claim(_: int) -> list[str]:
+        with loaded_store.session() as session:
+            return [row.key for row in ledger.claim(session, NOW, 5).rows]
+
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(claim, range(due // 5)))
+    keys = [key for claimed in claims for key in claimed]
+    assert len(keys) == len(set(keys)) == due // 5 * 5
+    assert {len(claimed) for claimed in claims} == {5}
