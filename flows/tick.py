@@ -87,15 +87,18 @@ def tick(
         else "Window: none"
     )
     title = f"strides tick at {now:%Y-%m-%d %H:%M} UTC"
+    skipped = len(outcome.skips) if outcome else 0
+    new_skips = outcome.new_skips if outcome else 0
+    counts = f"Planned {planned}, skipped {skipped} ({new_skips} new; `strides skips` lists them)."
     artifact(
         "strides-tick",
-        sent_markdown(title, [span], delivery.sent, len(delivery.failed)),
+        sent_markdown(title, [span, counts], delivery.sent, len(delivery.failed)),
         "What the tick sent",
     )
-    skipped = len(outcome.skips) if outcome else 0
     return {
         "planned": planned,
         "sent": len(delivery.sent),
         "failed": len(delivery.failed),
         "skipped": skipped,
+        "skipped_new": new_skips,
     }

@@ -18,6 +18,11 @@ class Party:
     name: str
     email: str
     role: Literal["REQ-PARTICIPANT", "OPT-PARTICIPANT", "CHAIR"] = "REQ-PARTICIPANT"
+    # The organiser among the attendees has accepted and is not asked to reply (RFC 5546 2.1.2).
+    partstat: Literal["NEEDS-ACTION", "ACCEPTED"] = "NEEDS-ACTION"
+    rsvp: bool = True
+    # An organiser on whose behalf another address sends (RFC 5545 3.2.18 SENT-BY).
+    sent_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,12 @@ class InviteSpec:
 def _address(party: Party, *, attendee: bool) -> vCalAddress:
     address = vCalAddress(f"mailto:{party.email}")
     address.params["CN"] = vText(party.name)
+    if party.sent_by and not attendee:
+        address.params["SENT-BY"] = vText(f"mailto:{party.sent_by}")
     if attendee:
         address.params["ROLE"] = vText(party.role)
-        address.params["PARTSTAT"] = vText("NEEDS-ACTION")
-        address.params["RSVP"] = vText("TRUE")
+        address.params["PARTSTAT"] = vText(party.partstat)
+        address.params["RSVP"] = vText("TRUE" if party.rsvp else "FALSE")
         address.params["CUTYPE"] = vText("INDIVIDUAL")
     return address
 

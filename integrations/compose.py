@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -73,6 +73,48 @@ def _address(person: Person) -> Address:
     return Address(person.name, user, domain)
 
 
+def display_name(address: str) -> str:
+    """A name for a fixed address from its local part: growth-team@x.org -> "Growth Team"."""
+    words = re.split(r"[._+-]+", address.rsplit("@", 1)[0])
+    return " ".join(w[:1].upper() + w[1:] for w in words if w) or address
+
+
+def addressee(intent: Intent, org: Organisation) -> Person:
+    """Whom the message goes to, as a person: one of the organisation, or a fixed address.
+
+    A fixed address (a rule's `to: [growth-team@example.com]`) is nobody's: it stands in as a
+    person named after its local part, who sees times in the timezone of the person the message
+    is about (the subject's owner; the meeting's own timezone when the owner is unknown).
+    """
+    person = org.people.get(intent.recipient)
+    if person is not None:
+        return person
+    if "@" not in intent.recipient:
+        raise KeyError(f"{intent.recipient} is not in the organisation")
+    if intent.kind is Kind.DIGEST:
+        raise ValueError(f"a digest goes to a person of the organisation, not to {intent.recipient}")
+    owner = org.people.get(intent.owner or "")
+    zone = owner.timezone if owner else intent.meeting.timezone if intent.meeting else "UTC"
+    return Person.model_construct(
+        id=intent.recipient,
+        name=display_name(intent.recipient),
+        email=intent.recipient,
+        timezone=zone,
+        country=owner.country if owner else "",
+        locale=owner.locale if owner else "en",
+    )
+
+
+def _party(org: Organisation, attendee: str) -> Party | None:
+    """An attendee of a meeting: a person of the organisation, or a fixed address; None if gone."""
+    person = org.people.get(attendee)
+    if person is not None:
+        return Party(person.name, str(person.email))
+    if "@" in attendee:
+        return Party(display_name(attendee), attendee)
+    return None
+
+
 def label(intent: Intent) -> str:
     """A readable, stable name for the message (used for outbox file names)."""
     return f"{intent.send_at:%Y%m%dT%H%MZ}-{intent.rule_id}-{intent.recipient}"
@@ -103,7 +145,7 @@ def content(
     intent: Intent, org: Organisation, sender: Sender, now: datetime, upcoming: list[str] | None = None
 ) -> Content:
     """The message's parts: envelope, text, HTML and, for invites, the calendar."""
-    person = org.people[intent.recipient]
+    person = addressee(intent, org)
     if intent.kind is Kind.INVITE:
         return _invite(intent, org, person, sender, now)
     if intent.kind is Kind.DIGEST:
@@ -125,8 +167,17 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
     meeting = intent.meeting
     if meeting is None:
         raise ValueError(f"invite {intent.key} has no meeting")
+    organiser = _party(org, meeting.organiser) if meeting.organiser else None
+    # Someone else organises: strides sends on their behalf (SENT-BY), as a delegate would.
+    chair = (
+        replace(organiser, role="CHAIR", sent_by=sender.email)
+        if organiser
+        else Party(sender.name, sender.email, "CHAIR")
+    )
     attendees = tuple(
-        Party(org.people[a].name, str(org.people[a].email)) for a in meeting.attendees if a in org.people
+        party if a != meeting.organiser else replace(party, role="CHAIR", partstat="ACCEPTED", rsvp=False)
+        for a in meeting.attendees
+        if (party := _party(org, a)) is not None
     )
     spec = InviteSpec(
         uid=meeting.uid,
@@ -134,7 +185,8 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
         description=intent.body,
         start=meeting.start,
         end=meeting.end,
-        organiser=Party(sender.name, sender.email, "CHAIR"),
+        # Replies (iTIP REPLY) go to the organiser: the rule's, else the configured sender.
+        organiser=chair,
         attendees=attendees,
         sequence=meeting.sequence,
         location=sender.location,
@@ -176,7 +228,7 @@ def outgoing(
     `structured`: leave MIME unbuilt (a provider's API takes the parts). `with_data`: a digest goes as
     data for the provider's template, and nothing is rendered here at all.
     """
-    person = org.people[intent.recipient]
+    person = addressee(intent, org)
     if with_data and intent.kind is Kind.DIGEST:
         digest = compose_digest(person, org, intent.occurrence)
         local_date = f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}"

@@ -49,6 +49,9 @@ class Meeting:
     attendees: tuple[str, ...]
     sequence: int = 0
     method: Method = "REQUEST"
+    # Who organises it: a person's id or a fixed address; None for the configured sender. When
+    # it is someone, they are among the attendees too (their calendar holds the meeting).
+    organiser: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,18 +66,36 @@ class Intent:
     recipient: str
     send_at: datetime
     title: str
+    # The person the message is about (the subject's owner). Kept for fixed addresses, which are
+    # nobody's: their times are shown in this person's timezone.
+    owner: str | None = None
     body: str = ""
     meeting: Meeting | None = None
 
 
+_CAUSES = (
+    ("inhibited by ", "inhibited"),
+    ("later than max_lateness", "late"),
+    ("condition ", "condition"),
+    ("no overlap of working hours", "no-overlap"),
+    ("empty digest", "empty-digest"),
+    (" has no ", "missing"),
+)
+
+
 @dataclass(frozen=True)
 class Skip:
-    """A message the rules wanted but could not address (for example, no mentor)."""
+    """A message the rules wanted but did not send, and why (no mentor, too late, inhibited...)."""
 
     rule_id: str
     subject: str
     occurrence: datetime
     reason: str
+
+    @property
+    def cause(self) -> str:
+        """The kind of reason: missing, late, inhibited, no-overlap, empty-digest, condition."""
+        return next((cause for text, cause in _CAUSES if text in self.reason), "other")
 
 
 @dataclass(frozen=True)

@@ -46,3 +46,8 @@ def occurrence_name(*, offset_days: int | None = None, day: date | None = None) 
 def invite_message_key(uid: str, sequence: int, method: str, recipient: str) -> str:
     """Idempotency key of one iTIP message about one meeting to one attendee."""
     return _digest("invite", uid, str(sequence), method, recipient)
+
+
+def skip_key(rule_id: str, subject: str, occurrence: datetime, reason: str) -> str:
+    """Identity of one skip: planning the same moment again records it once."""
+    return _digest("skip", rule_id, subject, occurrence_stamp(occurrence), reason)

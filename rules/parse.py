@@ -106,27 +106,42 @@ def _message(error: Any) -> str:
     return msg
 
 
-_CEL_AT = re.compile(r"CEL syntax error at 1:(\d+)")
+_CEL_AT = re.compile(r"CEL syntax error at (\d+):(\d+)")
 _FIELD = re.compile(r"unknown (?:field|variable) '([^']+)'")
 
 
-def _inside_condition(text: str, where: Location, message: str) -> Location:
-    """Point at the spot inside a one-line condition (`when: ...`) instead of at the key."""
-    lines = text.splitlines()
-    if not 0 < where.line <= len(lines):
+def _inside_condition(
+    text: str, document: Any, loc: tuple[int | str, ...], where: Location, message: str
+) -> Location:
+    """Point at the spot inside a condition instead of at its `when:` key.
+
+    CEL counts lines and columns in the expression; the expression is a YAML scalar that may be a
+    block (`when: |`), folded or quoted, so each position is mapped back through the scalar's span.
+    """
+    node: Any = document
+    for part in loc[:-1]:
+        in_mapping = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_mapping or in_list):
+            return where
+        node = node[part]
+    key = str(loc[-1])
+    value = node.get(key) if isinstance(node, LocatedDict) else None
+    if not isinstance(value, str) or key not in node.value_spans:
         return where
-    line = lines[where.line - 1]
-    match = re.match(r"\s*(?:-\s*)?when:\s*(['\"]?)", line)
-    if match is None or not line[match.end() :].strip():
-        return where
-    start = match.end()  # 0-based column where the expression begins
+    offset: int | None = None
     if found := _CEL_AT.search(message):
-        return Location(where.file, where.line, start + int(found.group(1)))
-    if found := _FIELD.search(message):
-        offset = line.find(found.group(1), start)
-        if offset >= 0:
-            return Location(where.file, where.line, offset + 1)
-    return where
+        line, column = int(found.group(1)), int(found.group(2))
+        lines = value.split("\n")
+        if 0 < line <= len(lines):
+            offset = sum(len(earlier) + 1 for earlier in lines[: line - 1]) + column - 1
+    elif found := _FIELD.search(message):
+        parts = [re.escape(p) for p in found.group(1).split(".")]
+        match = re.search(r"(?<![\w.])" + r"\s*\.\s*".join(parts) + r"(?!\w)", value)
+        offset = match.start() if match else None
+    if offset is None:
+        return where
+    return node.value_spans[key].locate(text, value, offset, where.file) or where
 
 
 def parse_rules(text: str, filename: str) -> tuple[Rule, ...]:
@@ -151,7 +166,7 @@ def parse_rules(text: str, filename: str) -> tuple[Rule, ...]:
             where, rule_id = _locate(document, error["loc"], filename)
             message, hint = _split_hint(_message(error))
             if error["loc"] and error["loc"][-1] == "when":
-                where = _inside_condition(text, where, message)
+                where = _inside_condition(text, document, tuple(error["loc"]), where, message)
             if (str(where), message) in seen:
                 continue
             seen.add((str(where), message))

@@ -43,6 +43,7 @@ from strides.rules.index import OrgIndex, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
+from strides.rules.parties import organiser_of
 from strides.rules.recipients import resolve
 from strides.rules.recurrence import recurrence_days
 from strides.rules.schema import (
@@ -506,17 +507,22 @@ class _Planner:
             self.skips.append(Skip(rule.id, occasion.subject, start, f"inhibited by {inhibitor}"))
             return
         context = self.context(occasion, start)
+        attendees = tuple(p.id for p in people) + tuple(addresses)
+        organiser, instead = organiser_of(self.org, owner, rule.action.organiser)
+        if instead is not None and self.window.contains(send_at):
+            self.fallbacks.append(Skip(rule.id, occasion.subject, start, instead))
+        if organiser is not None and organiser not in attendees:
+            attendees += (organiser,)  # the organiser's own calendar holds the meeting too
         meeting = Meeting(
             uid=uid,
             start=start,
             end=start + rule.action.duration,
             timezone=owner.timezone,
-            attendees=tuple(p.id for p in people) + tuple(addresses),
+            attendees=attendees,
+            organiser=organiser,
         )
-        for person in people:
-            self._add(occasion, person.id, start, max(send_at, self.window.start), context, meeting)
-        for address in addresses:
-            self._add(occasion, address, start, max(send_at, self.window.start), context, meeting)
+        for attendee in attendees:
+            self._add(occasion, attendee, start, max(send_at, self.window.start), context, meeting)
 
     def _plan_notice(self, occasion: _Occasion) -> None:
         rule = occasion.rule

@@ -2,14 +2,14 @@
 
 The planner says which meetings the rules want (each with a UID stable per rule, subject and
 slot, see rules/keys.py). The ledger remembers, per UID, the meeting as last sent: its
-SEQUENCE, time, attendees, title and description, and whether it was cancelled. Comparing
+SEQUENCE, time, attendees, organiser, title and description, and whether it was cancelled. Comparing
 the two gives every iTIP message a real organiser would send (RFC 5546):
 
 | rules want            | ledger remembers            | decision                                      |
 |-----------------------|-----------------------------|-----------------------------------------------|
 | a meeting             | nothing                     | REQUEST, SEQUENCE 0, to every attendee        |
 | a meeting             | same time, people and text  | nothing                                       |
-| a meeting             | another time or text        | REQUEST, SEQUENCE + 1, to every attendee      |
+| a meeting             | another time, text, organiser | REQUEST, SEQUENCE + 1, to every attendee    |
 | a meeting             | other attendees             | REQUEST, SEQUENCE + 1, to those who remain    |
 |                       |                             | and CANCEL (same SEQUENCE) to those removed   |
 | a meeting             | cancelled                   | REQUEST, SEQUENCE + 1 (reinstated)            |
@@ -59,6 +59,7 @@ class SentMeeting:
     attendees: tuple[str, ...]
     title: str
     body: str = ""
+    organiser: str | None = None
 
     @property
     def active(self) -> bool:
@@ -119,6 +120,7 @@ def _message(
         attendees=attendees,
         sequence=state.sequence,
         method=method,
+        organiser=state.organiser,
     )
     return Intent(
         key=invite_message_key(state.uid, state.sequence, method, recipient),
@@ -148,6 +150,7 @@ def _state(wanted: _Wanted, sequence: int) -> SentMeeting:
         attendees=meeting.attendees,
         title=wanted.title,
         body=wanted.body,
+        organiser=meeting.organiser,
     )
 
 
@@ -162,7 +165,7 @@ def _changed(sent: SentMeeting, wanted: _Wanted) -> tuple[Reason, ...]:
         reasons.append(Reason.TIME)
     if set(sent.attendees) != set(meeting.attendees):
         reasons.append(Reason.ATTENDEES)
-    if (sent.title, sent.body) != (wanted.title, wanted.body):
+    if (sent.title, sent.body, sent.organiser) != (wanted.title, wanted.body, meeting.organiser):
         reasons.append(Reason.DETAILS)
     return tuple(reasons)
 

@@ -21,7 +21,9 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -292,6 +294,8 @@ class MissingPolicy(StrEnum):
 class Action(_Strict):
     kind: Kind
     to: tuple[Recipient, ...] = Field(default=(Role.OWNER.value,), min_length=1)
+    # Invites only: who organises the meeting (a role or an address); default the configured sender.
+    organiser: Recipient | None = None
     title: str = ""
     body: str = ""
     # Invites only.
@@ -310,6 +314,14 @@ class Action(_Strict):
                 if not name or not re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", name):
                     raise ValueError(f"bad placeholder {{{name}}} in template")
         return self
+
+    @field_validator("organiser")
+    @classmethod
+    def _invites_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if value is not None and kind is not None and kind is not Kind.INVITE:
+            raise ValueError(f"only invites have an organiser (this action is kind: {kind.value})")
+        return value
 
 
 class Shift(StrEnum):

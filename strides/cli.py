@@ -343,6 +343,10 @@ from strides import cli_invites  # noqa: E402
 
 cli_invites.register(app)
 
+from strides import cli_skips  # noqa: E402
+
+cli_skips.register(app)
+
 
 def main() -> None:
     try:

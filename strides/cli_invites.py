@@ -107,6 +107,8 @@ def meetings(
                 "sequence": r.sequence,
                 "status": r.status,
                 "attendees": r.attendees,
+                # None: the configured sender organises.
+                "organiser": r.organiser,
             }
             for r in rows
         ]

@@ -18,8 +18,8 @@ from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
 from strides.rules.reconcile import reconcile
-from strides.rules.schema import Kind
-from strides.store import Store, invites, ledger, preferences, slices, snapshot, suppressions
+from strides.rules.schema import EventKind, EventTrigger, Kind
+from strides.store import Store, invites, ledger, preferences, skips, slices, snapshot, suppressions
 from strides.store.tables import MessageRow, TickRow
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -31,6 +31,8 @@ class PlanOutcome:
     planned: int
     considered: int
     skips: tuple[Skip, ...] = ()
+    # Skips recorded for the first time (strides.store.skips; `strides skips` lists them).
+    new_skips: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,28 +72,25 @@ def plan_window(store: Store, rules: RuleSet, window: Window, now: datetime) -> 
         )
         # Invites are reconciled against the meetings already sent (rules/reconcile.py):
         # new ones are requested, moved or re-staffed ones updated, unwanted ones cancelled.
-        known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
+        # A meeting of an event rule comes from its event (see `record_event`), which a later tick
+        # does not see again: only the event side may cancel it.
+        events = event_rule_ids(rules)
+        known = {m.uid: m for m in invites.upcoming(session, after=window.start) if m.rule_id not in events}
         result = plan(rules, org, window, already, known={uid: m.subject for uid, m in known.items()})
         notices = [i for i in result.intents if i.meeting is None]
         wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
         sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
         new = ledger.record(session, notices, org, now)
         new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
-    return PlanOutcome(window, new, len(result.intents), result.skips)
+        new_skips = skips.record(session, result.skips, org, now)
+    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
 
 
 def plan_event_window(store: Store, rules: RuleSet, event: Event, now: datetime) -> PlanOutcome:
-    """Plan what the event rules want for one event (some messages may be for later) into the ledger.
-
-    The event transport calls this; ticks also read creations, completions and overdue
-    milestones from the state, with the same keys, so an event seen both ways is sent once.
-    """
+    """Plan what the event rules want for one event (some messages may be for later) into the store,
+    in one transaction (see `record_event`)."""
     with store.session() as session:
-        org = snapshot.load_organisation(session)
-        result = plan_event(rules, org, event, now)
-        # A key already in the ledger is left alone: the same event twice plans nothing new.
-        new = ledger.record(session, result.intents, org, now)
-    return PlanOutcome(Window(now, now + timedelta(seconds=1)), new, len(result.intents), result.skips)
+        return record_event(session, rules, snapshot.load_organisation(session), event, now)
 
 
 def _upcoming_of(
@@ -141,6 +140,8 @@ def deliver_due(
         return outcome
     intents = [ledger.intent_of(row) for row in claim.rows]
     needed = {i.recipient for i in intents} | {a for i in intents if i.meeting for a in i.meeting.attendees}
+    # A fixed address shows times in its owner's timezone (integrations.compose.addressee).
+    needed |= {i.owner for i in intents if i.owner}
     digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
         org = slices.load_slice(session, sorted(needed))
@@ -152,18 +153,15 @@ def deliver_due(
     ready: list[tuple[MessageRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
-        if intent.recipient not in org.people:
-            why = (
-                "fixed addresses are planned but not delivered yet (compose needs a person)"
-                if "@" in intent.recipient
-                else "recipient left the organisation"
-            )
-            refused.append((row.key, why))
+        if intent.recipient not in org.people and "@" not in intent.recipient:
+            refused.append((row.key, "recipient left the organisation"))
             continue
         if (row.recipient, row.kind) in held:
             refused.append((row.key, held[(row.recipient, row.kind)]))
             continue
-        stop = blocked.get(str(org.people[intent.recipient].email).lower())
+        # A fixed address (not a person of the organisation) is its own email.
+        member = org.people.get(intent.recipient)
+        stop = blocked.get((str(member.email) if member else intent.recipient).lower())
         if stop is not None:
             why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (
                 f" ({stop.detail})" if stop.detail else ""
@@ -298,3 +296,44 @@ def summarise(store: Store) -> list[SummaryLine]:
         )
         for (rule_id, kind), members in sorted(groups.items())
     ]
+
+
+# -- events: one engine function for an event's messages ------------------------------------------
+
+
+def event_rule_ids(rules: RuleSet, kind: EventKind | None = None) -> frozenset[str]:
+    """The enabled event rules (of one event kind, if given)."""
+    return frozenset(
+        r.id
+        for r in rules.enabled
+        if isinstance(r.trigger, EventTrigger) and (kind is None or r.trigger.event is kind)
+    )
+
+
+def event_subject(event: Event) -> str:
+    """The subject an event's messages are keyed under."""
+    return f"milestone:{event.milestone}" if event.milestone else f"goal:{event.goal}"
+
+
+def record_event(
+    session: Session, rules: RuleSet, org: Organisation, event: Event, now: datetime
+) -> PlanOutcome:
+    """What the event rules want for one event, recorded in the caller's transaction.
+
+    Notices go into the ledger (a key already there is left alone); invites go through the
+    invite lifecycle (rules/reconcile.py) against the meetings this event's rules hold for the
+    event's subject, and only those can be cancelled. So the same event twice records nothing new,
+    and a tick that reads the same completion from the state plans the same keys and UIDs.
+    `org` may be a slice that holds the goal, its owner and the people rules address about them.
+    """
+    result = plan_event(rules, org, event, now)
+    notices = [i for i in result.intents if i.meeting is None]
+    wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
+    subject, mine = event_subject(event), event_rule_ids(rules, event.kind)
+    held = [m for m in invites.upcoming_about(session, [subject], after=now) if m.rule_id in mine]
+    sent = [*held, *invites.load(session, wanted.keys() - {m.uid for m in held})]
+    window = Window(now, now + timedelta(days=3660))
+    new = ledger.record(session, notices, org, now)
+    new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
+    new_skips = skips.record(session, result.skips, org, now)
+    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)

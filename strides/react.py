@@ -14,13 +14,13 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from strides import engine
 from strides.errors import SourceError
 from strides.events import StridesEvent
 from strides.integrations.org_files import Rejection, load_organisation
 from strides.model import Organisation
 from strides.rules import RuleSet, Window
 from strides.rules.events import Event
-from strides.rules.planner import plan_event
 from strides.rules.reactions import Change, Happening, diff, goal_subjects, replan_goal
 from strides.rules.reconcile import reconcile
 from strides.rules.schema import EventKind, Kind
@@ -99,8 +99,8 @@ def _milestone_completed(
     # The rule pack's milestone.completed rules decide (the congratulation among them). A tick that
     # later sees the same completion in the snapshot plans the same keys, so nothing goes twice.
     happened = Event(EventKind.MILESTONE_COMPLETED, completed.completed_at, completed.goal, milestone_id)
-    wanted = plan_event(rules, org, happened, now)
-    out.recorded = ledger.record(session, [i for i in wanted.intents if i.meeting is None], org, now)
+    # Notices into the ledger, invites through the invite lifecycle (engine.record_event).
+    out.recorded = engine.record_event(session, rules, org, happened, now).planned
     out.note = "congratulated" if out.recorded else "already congratulated"
 
 
@@ -132,7 +132,13 @@ def _deadline_moved(
     # Meetings go through the invite lifecycle (rules/reconcile.py): the goal's review is updated
     # with SEQUENCE + 1 under its own UID, never invited to a second time.
     subjects = goal_subjects(org, goal_id)
-    known = [m for m in invites.upcoming(session, after=window.start) if m.subject in subjects]
+    # Meetings of event rules are the event side's to change (engine.record_event).
+    events = engine.event_rule_ids(rules)
+    known = [
+        m
+        for m in invites.upcoming(session, after=window.start)
+        if m.subject in subjects and m.rule_id not in events
+    ]
     wanted = replan_goal(rules, org, goal_id, window, known={m.uid: m.subject for m in known})
     notices = [i for i in wanted.intents if i.meeting is None]
     meetings = {i.meeting.uid: i for i in wanted.intents if i.meeting is not None}

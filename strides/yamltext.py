@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,56 @@ class Location:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a scalar value lies in the text (0-based lines and columns, end exclusive)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    style: str | None = None
+
+    def locate(self, text: str, value: str, offset: int, filename: str) -> Location | None:
+        """The file location of character `offset` of the scalar's `value` (as YAML parsed it).
+
+        Block scalars (`|`, `>`) start on the line after their indicator and lose their
+        indentation; folded and multi-line plain scalars join lines with a space. Each source
+        line's content is found in `value` in order, so an offset maps back to its own line
+        and column whatever the folding did.
+        """
+        lines = text.splitlines()
+        quoted = self.style in ("'", '"')
+        pieces: list[tuple[int, int, str]] = []  # (line, column, content), 0-based
+        first = self.line + 1 if self.style in ("|", ">") else self.line
+        for number in range(first, min(self.end_line, len(lines) - 1) + 1):
+            line = lines[number]
+            if number == self.end_line:
+                line = line[: self.end_column - (1 if quoted else 0)]
+            start = (
+                self.column + (1 if quoted else 0) if number == self.line else len(line) - len(line.lstrip())
+            )
+            content = line[start:].rstrip()
+            if content:
+                pieces.append((number, start, content))
+        found: list[tuple[int, int, int]] = []  # (offset in value, line, column)
+        position = 0
+        for number, start, content in pieces:
+            # The longest start of the line's content found from here on (comments and escapes
+            # are not in the value).
+            for size in range(len(content), 0, -1):
+                at = value.find(content[:size], position)
+                if at >= 0:
+                    found.append((at, number, start))
+                    position = at + size
+                    break
+        before = [f for f in found if f[0] <= offset]
+        if not before:
+            return None
+        at, number, start = before[-1]
+        return Location(filename, number + 1, start + (offset - at) + 1)
 
 
 class YamlError(ValueError):
@@ -38,6 +88,9 @@ class LocatedDict(dict[str, Any]):
     line: int
     column: int
     key_lines: dict[str, tuple[int, int]]
+    # Where each scalar value lies in the text: (line, column, end line, end column), 0-based, and its
+    # style (None plain, "'" or '"' quoted, "|" literal, ">" folded); see `Span`.
+    value_spans: dict[str, Span]
 
     def where(self, key: str | None = None) -> Location:
         if key is not None and key in self.key_lines:
@@ -60,6 +113,7 @@ def load(text: str, filename: str) -> Any:
         result.line = node.start_mark.line + 1
         result.column = node.start_mark.column + 1
         result.key_lines = {}
+        result.value_spans = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -72,6 +126,11 @@ def load(text: str, filename: str) -> Any:
                 )
             result[key] = loader.construct_object(value_node, deep=True)
             result.key_lines[key] = where
+            if isinstance(value_node, ScalarNode):
+                start, end = value_node.start_mark, value_node.end_mark
+                result.value_spans[key] = Span(
+                    start.line, start.column, end.line, end.column, value_node.style
+                )
         return result
 
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)

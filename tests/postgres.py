@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from tests.tools import missing
 
 SERVER = os.environ.get("STRIDES_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
-TABLES = ("messages", "ticks", "milestones", "goals", "people")
+TABLES = ("messages", "ticks", "milestones", "goals", "people", "skips")
 
 
 def _admin_url() -> str:

@@ -22,7 +22,7 @@ from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger
 from strides.store.tables import InviteRow, MessageRow
 
-NEEDS_ACTION = "NEEDS-ACTION"
+NEEDS_ACTION, ACCEPTED = "NEEDS-ACTION", "ACCEPTED"
 
 
 def sent_meeting(row: InviteRow) -> SentMeeting:
@@ -38,6 +38,7 @@ def sent_meeting(row: InviteRow) -> SentMeeting:
         attendees=tuple(a["id"] for a in row.attendees),
         title=row.title,
         body=row.body,
+        organiser=row.organiser,
     )
 
 
@@ -45,6 +46,20 @@ def upcoming(session: Session, after: datetime) -> list[SentMeeting]:
     """Active meetings that start after `after`: the ones a tick must keep in line with the rules."""
     query = select(InviteRow).where(InviteRow.status == ACTIVE, InviteRow.start > after)
     return [sent_meeting(row) for row in session.scalars(query)]
+
+
+def upcoming_about(session: Session, subjects: Iterable[str], after: datetime) -> list[SentMeeting]:
+    """Active meetings about these subjects that start after `after`."""
+    wanted = sorted(set(subjects))
+    found: list[SentMeeting] = []
+    for start in range(0, len(wanted), 900):
+        query = select(InviteRow).where(
+            InviteRow.subject.in_(wanted[start : start + 900]),
+            InviteRow.status == ACTIVE,
+            InviteRow.start > after,
+        )
+        found.extend(sent_meeting(row) for row in session.scalars(query))
+    return found
 
 
 def load(session: Session, uids: Iterable[str]) -> list[SentMeeting]:
@@ -66,8 +81,12 @@ def _attendees(
     for person_id in decision.state.attendees:
         person = org.people.get(person_id)
         old = before.get(person_id, {})
-        email = str(person.email) if person else old.get("email", "")
-        if keep and old:
+        # A fixed address (a rule's `to: [team@example.com]`) is its own email.
+        email = str(person.email) if person else person_id if "@" in person_id else old.get("email", "")
+        if person_id == decision.state.organiser:
+            # The organiser is not asked to answer their own meeting.
+            result.append({"id": person_id, "email": email, "partstat": ACCEPTED})
+        elif keep and old:
             result.append({**old, "email": email})
         else:
             # A new attendee, or a meeting at a new time: the earlier answer no longer holds.
@@ -101,6 +120,7 @@ def apply(session: Session, decisions: Sequence[Decision], org: Organisation, no
             "timezone": state.timezone,
             "title": state.title,
             "body": state.body,
+            "organiser": state.organiser,
             "updated_at": now,
         }
         if decision.previous is None:
@@ -121,8 +141,8 @@ def apply(session: Session, decisions: Sequence[Decision], org: Organisation, no
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             session.expire(row)
-        # A person who left cannot be mailed; the others still hear of the change.
-        messages = [m for m in decision.messages if m.recipient in org.people]
+        # A person who left cannot be mailed; the others (and fixed addresses) still hear of the change.
+        messages = [m for m in decision.messages if m.recipient in org.people or "@" in m.recipient]
         recipients = {m.recipient for m in messages}
         # An older message about this meeting that has not gone out yet would only confuse.
         session.execute(

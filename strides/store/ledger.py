@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from strides.model import Organisation
 from strides.rules.intents import Intent, Meeting
+from strides.rules.parties import Records, owner_of
 from strides.rules.schema import Kind
 from strides.store.tables import MessageRow, TickRow
 
@@ -44,6 +45,7 @@ def _payload(intent: Intent) -> dict[str, Any]:
             "attendees": list(meeting.attendees),
             "sequence": meeting.sequence,
             "method": meeting.method,
+            "organiser": meeting.organiser,
         },
     }
 
@@ -63,12 +65,14 @@ def intent_of(row: MessageRow) -> Intent:
             attendees=tuple(data["attendees"]),
             sequence=data.get("sequence", 0),
             method=data.get("method", "REQUEST"),
+            organiser=data.get("organiser"),
         )
     return Intent(
         key=row.key,
         rule_id=row.rule_id,
         kind=Kind(row.kind),
         subject=row.subject,
+        owner=row.payload.get("owner"),
         occurrence=row.occurrence,
         recipient=row.recipient,
         send_at=row.send_at,
@@ -76,6 +80,14 @@ def intent_of(row: MessageRow) -> Intent:
         body=row.payload.get("body", ""),
         meeting=meeting,
     )
+
+
+def _owner_entry(intent: Intent, org: Records) -> dict[str, Any]:
+    """A fixed address is nobody's: delivery shows its times in the owner's timezone."""
+    if intent.recipient in org.people:
+        return {}
+    owner = org.people.get(intent.owner or "") or owner_of(org, intent.subject)
+    return {"owner": owner.id if owner else None}
 
 
 def _insert(session: Session) -> Any:
@@ -110,7 +122,7 @@ def record(session: Session, intents: Sequence[Intent], org: Organisation, now: 
             "status": PENDING,
             "attempts": 0,
             "planned_at": now,
-            "payload": _payload(i),
+            "payload": {**_payload(i), **_owner_entry(i, org)},
         }
         for i in intents
     ]

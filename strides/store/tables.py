@@ -97,6 +97,28 @@ class TickRow(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SkipRow(Base):
+    """A message the rules wanted but did not send, and why (no mentor, too late, inhibited...).
+
+    Unique by a key of (rule, subject, occurrence, reason): planning the same moment again
+    records the skip once.
+    """
+
+    __tablename__ = "skips"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(140))
+    # The subject's owner: whose goal, milestone or cadence it was.
+    person: Mapped[str | None] = mapped_column(String(64), index=True)
+    occurrence: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # missing, late, inhibited, no-overlap, empty-digest, condition (rules.intents.Skip.cause)
+    cause: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+
+
 class InviteRow(Base):
     """A calendar meeting as last sent (one row per UID): what rules/reconcile.py compares against."""
 
@@ -115,6 +137,8 @@ class InviteRow(Base):
     body: Mapped[str] = mapped_column(Text)
     # [{"id": person id, "email": ..., "partstat": "NEEDS-ACTION" | "ACCEPTED" | ...}, ...]
     attendees: Mapped[list[dict[str, Any]]] = mapped_column(JSON())
+    # A person's id or an address (a rule's `organiser`); None: the configured sender organises.
+    organiser: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -228,3 +228,59 @@ def test_the_removed_mentor_cancel_names_only_them(lifecycle):
     assert [(r.recipient, r.payload["meeting"]["attendees"]) for r in cancels] == [("p028", ["p028"])]
     assert cancels[0].occurrence.date() == date(2027, 1, 5)
     assert cancels[0].send_at == at("2026-12-25 00:00")
+
+
+@pytest.fixture(scope="module")
+def organised(tmp_path_factory) -> list[bytes]:
+    """Invites organised by the manager, the mentor or a fixed address (see test_organiser.py)."""
+    from strides import engine
+    from strides.config import Settings
+    from strides.integrations.org_files import load_organisation
+    from strides.rules import Window
+    from strides.ruleset import load_rules
+    from strides.store import Store, snapshot
+
+    from .conftest import RecordingTransport
+
+    folder = tmp_path_factory.mktemp("organised")
+    store = Store(Settings(state_dir=folder / "state").db_url)
+    store.migrate()
+    with store.session() as session:
+        snapshot.save_organisation(session, load_organisation(FIXTURES / "org-small").organisation)
+    end = at("2026-12-11 00:00")
+    engine.plan_window(
+        store, load_rules(FIXTURES / "rules-organiser"), Window(at("2026-12-07 00:00"), end), end
+    )
+    transport = RecordingTransport(folder / "outbox")
+    engine.deliver_due(store, transport, SENDER, end, limit=100)
+    assert len(transport.sent) == 6
+    return [calendar_part(message) for message in transport.sent.values()]
+
+
+def test_invites_with_an_organiser_are_read_by_icalendar_icaljs_and_stored_by_radicale(
+    organised, tmp_path, radicale
+):
+    for ics in organised:
+        calendar = Calendar.from_ical(ics)
+        assert calendar.errors == [] and calendar.events[0].errors == []
+    require(node_module("ical.js"), "Node.js with ical.js (make tools)")
+    paths = []
+    for index, ics in enumerate(organised):
+        (tmp_path / f"{index}.ics").write_bytes(ics)
+        paths.append(str(tmp_path / f"{index}.ics"))
+    answer = subprocess.run(
+        ["node", str(FIXTURES / "icaljs-check.mjs"), *paths], capture_output=True, check=True, cwd=ROOT
+    )
+    results = json.loads(answer.stdout)
+    assert [r for r in results if not r["ok"]] == []
+    assert {r["organizer"] for r in results} == {
+        "mailto:ana@example.com",
+        "mailto:cara@example.com",
+        "mailto:growth-team@example.com",
+    }
+    collection = f"{radicale}/strides/organised/"
+    assert _dav("MKCALENDAR", collection)[0] == 201
+    for index, ics in enumerate(organised):
+        uid = Calendar.from_ical(ics).events[0]["UID"]
+        status, answer = _dav("PUT", f"{collection}{uid.split('@')[0]}.ics", ics)
+        assert status in (201, 204), (index, status, answer)

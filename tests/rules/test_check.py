@@ -77,6 +77,15 @@ def test_a_misspelt_field_gets_a_did_you_mean_hint() -> None:
         ("syntax.yaml", ["syntax.yaml:4:11: YAML syntax error: expected ',' or '}', but got ':'"]),
         ("duplicate-key.yaml", ["duplicate-key.yaml:5:5: duplicate key 'action' (first defined on line 4)"]),
         (
+            "organiser.yaml",
+            [
+                "organiser.yaml:4:37: rule notice-with-organiser: action.organiser: only invites have an"
+                " organiser (this action is kind: email)",
+                "organiser.yaml:7:59: rule misspelt-organiser: action.organiser: unknown recipient 'mentr'",
+                "organiser.yaml:10:38: rule two-organisers: unknown key 'organizer'",
+            ],
+        ),
+        (
             "inhibits.yaml",
             [
                 "inhibits.yaml:2:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'",
@@ -123,3 +132,25 @@ def test_a_file_that_is_not_text_is_a_problem_not_a_traceback(tmp_path: Path) ->
     assert result.exit_code == 1
     assert "bin.yaml:1:1: cannot read: not UTF-8 text" in result.stdout
     assert "Traceback" not in result.output
+
+
+def test_problems_inside_multi_line_conditions_point_at_their_own_line_and_column() -> None:
+    # Block scalars (| and >), a folded plain scalar and a quoted one: CEL's line:col inside the
+    # expression is mapped back to the file (the block's first line + indentation).
+    path = BAD / "multiline-conditions.yaml"
+    _, errors = check_files([(path.name, path.read_text())])
+    assert [(str(e.location), e.rule_id, e.message.split(": Syntax")[0]) for e in errors] == [
+        (
+            "multiline-conditions.yaml:5:12",
+            "literal-block",
+            "when: unknown field 'goal.metric.progres' in condition",
+        ),
+        ("multiline-conditions.yaml:12:20", "folded-block", "when: CEL syntax error at 1:67"),
+        ("multiline-conditions.yaml:19:27", "literal-syntax", "when: CEL syntax error at 3:21"),
+        ("multiline-conditions.yaml:24:10", "plain-multiline", "when: unknown variable 'mentr' in condition"),
+        (
+            "multiline-conditions.yaml:29:10",
+            "quoted-multiline",
+            "when: unknown field 'person.timezon' in condition",
+        ),
+    ]
