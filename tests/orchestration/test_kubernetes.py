@@ -8,6 +8,7 @@ Settings and every PREFECT_* name one of Prefect's settings, so a typo cannot go
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib.util import find_spec
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import yaml
 
 from strides.config import Settings
 from tests.conftest import ROOT
+from tests.tools import require
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 DOCUMENTS = [
@@ -80,7 +82,11 @@ def check_names(names: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(("file", "document"), DOCUMENTS, ids=lambda v: v if isinstance(v, str) else "")
 def test_every_document_is_a_valid_kubernetes_object(file: str, document: dict[str, Any]):
-    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    require(
+        find_spec("kubernetes_validate"), "kubernetes-validate is not installed (the dev extra brings it)"
+    )
+    import kubernetes_validate
+
     try:
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
