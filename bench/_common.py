@@ -32,6 +32,8 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def summary(values: list[float]) -> str:
+    if not values:
+        return "no values"
     return (
         f"p50 {percentile(values, 0.5):.2f} s, p95 {percentile(values, 0.95):.2f} s, "
         f"mean {statistics.fmean(values):.2f} s (n={len(values)})"

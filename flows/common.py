@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,13 @@ from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.store import Store
 
 ARTIFACT_ROWS = 500
+# However much is due, a tick delivers it in about this many task runs (each drains whole chunks)...
+DELIVERY_TASKS = 32
+# ...and never more than this many (failures retried in the same tick can ask for another wave).
+MAX_DELIVERY_TASKS = 64
+
+# Runs `n` delivery tasks of `chunks` chunks each at once; returns their outcomes.
+Wave = Callable[[int, int], list[engine.DeliveryOutcome]]
 
 
 def sender(settings: Settings) -> Sender:
@@ -28,17 +35,23 @@ def sender(settings: Settings) -> Sender:
     return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location, links)
 
 
+# Delivery tasks running at once in one process (threads); a Dask cluster decides for itself.
+THREADS = 4
+
+
 def task_runner(settings: Settings) -> TaskRunner[Any]:
     """Threads by default; with `task_runner = "dask"`, the Dask cluster at `dask_address`."""
     if settings.task_runner == "thread":
-        return ThreadPoolTaskRunner(max_workers=4)
+        return ThreadPoolTaskRunner(max_workers=THREADS)
     try:
-        from prefect_dask import DaskTaskRunner  # type: ignore[import-not-found,unused-ignore]
+        from prefect_dask.task_runners import DaskTaskRunner  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         raise ConfigError("task_runner = 'dask' needs the dask extra: pip install 'strides[dask]'") from exc
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)  # type: ignore[no-any-return,unused-ignore]
-    return DaskTaskRunner()  # type: ignore[no-any-return,unused-ignore]
+    # A LocalCluster of worker processes, no dashboard (it would claim port 8787 on the host).
+    local = {"n_workers": 2, "threads_per_worker": 2, "dashboard_address": None}
+    return DaskTaskRunner(cluster_kwargs=local)  # type: ignore[no-any-return,unused-ignore]
 
 
 def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.DeliveryOutcome:
@@ -64,6 +77,39 @@ def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.D
 
         emit_sent(outcome.sent)
     return outcome
+
+
+def deliver_in_waves(
+    store: Store,
+    now: datetime,
+    chunk_size: int,
+    run_wave: Wave,
+    tasks: int = DELIVERY_TASKS,
+    max_tasks: int = MAX_DELIVERY_TASKS,
+) -> tuple[engine.DeliveryOutcome, int]:
+    """Deliver everything due by `now` in about `tasks` tasks of whole chunks, a wave at a time.
+
+    Each wave is sized to what is due, and its tasks run at once (threads, or Dask workers): the
+    ledger's claims keep them apart. Tasks that lose a race for a claim stop early (on SQLite two
+    claims can pick the same rows; one gets them), and messages that failed are due again, so
+    another wave follows while something is due and the last wave claimed something (every claim
+    sends a message or counts an attempt, and a message dies after its last attempt);
+    `max_tasks` bounds the total. Returns the outcome and the tasks run.
+    """
+    total = engine.DeliveryOutcome()
+    runs = 0
+    due = engine.count_due(store, now)
+    while due and runs < max_tasks:
+        chunks = engine.chunks_per_task(due, chunk_size, tasks)
+        wave = min(-(-due // (chunk_size * chunks)), max_tasks - runs)
+        results = run_wave(wave, chunks)
+        runs += wave
+        for result in results:
+            total.merge(result)
+        if not any(result.claimed for result in results):
+            break  # what is due is not ours to claim (another worker holds it)
+        due = engine.count_due(store, now)
+    return total, runs
 
 
 def utc(moment: datetime | None) -> datetime:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from strides import engine
@@ -13,7 +14,13 @@ from strides.config import Settings
 from strides.flows.common import artifact, send_due, sent_markdown, utc
 
 
-@task(name="drain-chunks", retries=3, retry_delay_seconds=[1, 5, 15])
+@task(
+    name="drain-chunks",
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def drain_task(settings: Settings, now: datetime, max_chunks: int) -> engine.DeliveryOutcome:
     """One lane of delivery: chunk after chunk until nothing is due (claims keep lanes apart)."""
     return send_due(settings, now, max_chunks)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from strides import engine, react
@@ -16,14 +17,22 @@ from strides.ruleset import load_rules
 from strides.store import Store
 
 
-@task(name="react", retries=2, retry_delay_seconds=[1, 5])
-def react_task(settings: Settings, event: StridesEvent, now: datetime) -> react.Reaction:
-    return react.react(Store(settings.db_url), load_rules(settings.rules_dir), event, now)
-
-
-@task(name="deliver-due", retries=3, retry_delay_seconds=[1, 5, 15])
-def deliver_task(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    return send_due(settings, now, max_chunks=1000)
+@task(
+    name="react-and-deliver",
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def react_task(
+    settings: Settings, event: StridesEvent, now: datetime
+) -> tuple[react.Reaction, engine.DeliveryOutcome]:
+    """Apply the event, then send what is due: one task run, since each costs a round of API calls
+    between the event and the outbox. Both steps are idempotent (keys, claims): a retry repeats
+    neither a recorded nor a sent message."""
+    reaction = react.react(Store(settings.db_url), load_rules(settings.rules_dir), event, now)
+    delivery = send_due(settings, now, max_chunks=1000) if reaction.recorded else engine.DeliveryOutcome()
+    return reaction, delivery
 
 
 def _run_name() -> str:
@@ -44,8 +53,7 @@ def on_event(
     config = Settings.model_validate(settings or {})
     moment = utc(now)
     happening = StridesEvent(event, about_of(resource_id), payload or {})
-    reaction = react_task(config, happening, moment)
-    delivery = deliver_task(config, moment) if reaction.recorded else engine.DeliveryOutcome()
+    reaction, delivery = react_task(config, happening, moment)
     notes = [f"Event `{event}` about `{happening.about}`: {reaction.note}."]
     if reaction.cancelled:
         notes.append(f"Withdrawn (no longer wanted): {len(reaction.cancelled)} pending message(s).")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from strides import react
@@ -17,14 +18,20 @@ from strides.store import Store
 ARTIFACT_ROWS = 500
 
 
-@task(name="reload-organisation", retries=2, retry_delay_seconds=[1, 5])
+@task(
+    name="reload-organisation",
+    retries=2,
+    retry_delay_seconds=[1, 5],
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def reload_task(settings: Settings) -> react.SyncOutcome:
     store = Store(settings.db_url)
     store.migrate()
     return react.sync(store, settings.organisation)
 
 
-@task(name="emit-changes", retries=2, retry_delay_seconds=[1, 5])
+@task(name="emit-changes", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
 def emit_task(events: list[StridesEvent]) -> int:
     for event in events:
         emit(event)

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from strides import engine
 from strides.config import Settings
-from strides.flows.common import artifact, send_due, sent_markdown, utc
+from strides.flows.common import THREADS, artifact, deliver_in_waves, send_due, sent_markdown, utc
 from strides.rules import Window
 from strides.ruleset import load_rules_safely
 from strides.store import Store
 from strides.store.shards import WHOLE, Shard
 
-MAX_CHUNKS_PER_TICK = 1000
-# However much is due, a tick's delivery is about this many task runs (each drains several chunks).
-DELIVERY_TASKS = 32
 
-
-@task(name="plan-window", retries=2, retry_delay_seconds=[1, 5])
+# Task runs keep no cache key and no stored result: the ledger is the record, and computing a
+# cache key hashes every input (the settings, the window) for nothing.
+@task(name="plan-window", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
 def plan_task(
     settings: Settings,
     window: Window,
@@ -44,7 +45,13 @@ def plan_task(
     return outcome
 
 
-@task(name="deliver-chunk", retries=3, retry_delay_seconds=[1, 5, 15])
+@task(
+    name="deliver-chunks",
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def deliver_task(settings: Settings, now: datetime, chunks: int = 1) -> engine.DeliveryOutcome:
     return send_due(settings, now, chunks)
 
@@ -56,7 +63,13 @@ def _run_name() -> str:
     return f"tick {now.astimezone(UTC):%Y-%m-%d %H:%M}" if isinstance(now, datetime) else "tick now"
 
 
-@flow(name="tick", flow_run_name=_run_name, log_prints=True)
+@flow(
+    name="tick",
+    flow_run_name=_run_name,
+    log_prints=True,
+    # Prefect's annotation wants TaskRunner[PrefectFuture[Any]]; its generic is invariant.
+    task_runner=cast(TaskRunner[PrefectFuture[Any]], ThreadPoolTaskRunner(max_workers=THREADS)),
+)
 def tick(
     now: datetime | None = None, settings: dict[str, Any] | None = None, since: datetime | None = None
 ) -> dict[str, int]:
@@ -67,7 +80,8 @@ def tick(
     store = Store(config.db_url)
     window = engine.next_window(store, now, config.first_window, since)
     # Planning runs as a handful of tasks, each a shard of about `plan_chunk` people's subjects,
-    # all against the same basis (the organisation changes this tick plans with).
+    # all against the same basis (the organisation changes this tick plans with). One after
+    # another: each shard records into the ledger in its own transaction.
     basis = engine.plan_basis(store, load_rules_safely(config.rules_dir, config.state_dir).rules)
     outcomes = (
         [
@@ -78,13 +92,13 @@ def tick(
         else []
     )
     planned = sum(o.planned for o in outcomes)
-    delivery = engine.DeliveryOutcome()
-    chunks = engine.chunks_per_task(engine.count_due(store, now), config.chunk_size, DELIVERY_TASKS)
-    for _ in range(MAX_CHUNKS_PER_TICK):
-        chunk = deliver_task(config, now, chunks)
-        delivery.merge(chunk)
-        if chunk.claimed < config.chunk_size * chunks:
-            break
+
+    def wave(tasks: int, chunks: int) -> list[engine.DeliveryOutcome]:
+        # At once on the flow's task runner (threads, or Dask workers); claims keep them apart.
+        futures = [deliver_task.submit(config, now, chunks) for _ in range(tasks)]
+        return [future.result() for future in futures]
+
+    delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave)
     engine.record_tick(store, now, window, planned, delivery, basis)
     span = (
         f"Window: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"

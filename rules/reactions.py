@@ -147,7 +147,9 @@ def replan_goal(
     goal = org.goals.get(goal_id)
     if goal is None:
         return Plan(())
-    focused = Organisation(
+    # Built without validation: `org` may be a slice (strides.store.slices) whose people refer
+    # to others outside it; it passed validation as a whole when stored.
+    focused = Organisation.model_construct(
         people=org.people,
         goals={goal_id: goal},
         milestones={m.id: m for m in org.milestones_of(goal_id)},

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None, description="Dask scheduler address (tcp://host:8786); None starts a LocalCluster"
     )
+    runner_poll_seconds: int = Field(
+        default=1,
+        ge=1,
+        le=60,
+        description="How often `strides serve` asks Prefect for runs to start; each triggered run waits "
+        "up to this long (Prefect's own default is 10 s)",
+    )
     hr_secret: SecretStr | None = Field(
         default=None, description="Shared secret of the HR event endpoint (HMAC-SHA256)"
     )

@@ -24,8 +24,8 @@ from strides.rules.events import Event
 from strides.rules.reactions import Change, Happening, diff, goal_subjects, replan_goal
 from strides.rules.reconcile import reconcile
 from strides.rules.schema import EventKind, Kind
-from strides.store import Store, invites, ledger, snapshot
-from strides.store.tables import GoalRow, MessageRow, MilestoneRow
+from strides.store import Store, invites, ledger, slices, snapshot
+from strides.store.tables import GoalRow, MessageRow, MilestoneRow, PersonRow
 
 CANCELLED = "cancelled"
 
@@ -39,6 +39,25 @@ class Reaction:
     recorded: int = 0
     cancelled: list[str] = field(default_factory=list)
     note: str = ""
+
+
+def goal_slice(session: Session, goal_id: str) -> Organisation:
+    """What reacting to an event about one goal needs, not the whole organisation: the owner and
+    everyone a rule may address about them (manager, skip-level, mentors), with their direct
+    reports (the owner's count shows in rule conditions) and the goals and milestones of all of
+    these. Empty when the goal is unknown. One event in an organisation of 100,000 people reads a
+    few dozen rows instead of the whole snapshot."""
+    goal = session.get(GoalRow, goal_id)
+    owner = session.get(PersonRow, goal.owner) if goal else None
+    if owner is None:
+        return Organisation.model_construct(people={}, goals={}, milestones={})
+    named = {owner.id, *map(str, owner.data.get("mentors") or ())}
+    manager = session.get(PersonRow, owner.manager) if owner.manager else None
+    if manager is not None:
+        named.add(manager.id)
+        if manager.manager:
+            named.add(manager.manager)
+    return slices.load_slice(session, sorted(named))
 
 
 def _set_milestone_done(session: Session, org: Organisation, milestone_id: str, when: datetime) -> None:
@@ -76,7 +95,7 @@ def _milestone_completed(
             out.note = f"completed_at {reported!r} has no timezone"
             return
         _set_milestone_done(session, org, milestone_id, when)
-        org = snapshot.load_organisation(session)
+        org = goal_slice(session, milestone.goal)
     completed = org.milestones[milestone_id]
     assert completed.completed_at is not None
     # The rule pack's milestone.completed rules decide (the congratulation among them). A tick that
@@ -106,7 +125,7 @@ def _deadline_moved(
         deadline = date.fromisoformat(str(reported)) if reported else None
         if org.goals[goal_id].deadline != deadline:
             _set_deadline(session, org, goal_id, deadline)
-            org = snapshot.load_organisation(session)
+            org = goal_slice(session, goal_id)
     # Re-plan what the ledger has planned so far for this goal, under the new deadline.
     pending = _pending_about(session, goal_subjects(org, goal_id))
     end = ledger.last_tick_end(session) or now
@@ -140,10 +159,16 @@ def _deadline_moved(
 
 
 def react(store: Store, rules: RuleSet, event: StridesEvent, now: datetime) -> Reaction:
-    """Apply one event to the store, in one transaction."""
+    """Apply one event to the store, in one transaction, reading only the goal's slice."""
     out = Reaction(event.name, event.about)
+    kind, _, ident = event.about.partition(":")
     with store.session() as session:
-        org = snapshot.load_organisation(session)
+        # Both reactions concern a goal; anything else finds nothing to act on.
+        org = (
+            goal_slice(session, ident)
+            if kind == "goal"
+            else Organisation.model_construct(people={}, goals={}, milestones={})
+        )
         if event.name == Change.MILESTONE_COMPLETED:
             _milestone_completed(session, org, rules, event, now, out)
         elif event.name == Change.DEADLINE_MOVED:

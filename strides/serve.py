@@ -95,10 +95,11 @@ def local_server(settings: Settings, port: int | None = None) -> Iterator[str]:
                 process.wait()
 
 
-def client_environment(api_url: str) -> None:
-    """Point this process at the server; poll for runs every second (the default 10 s adds latency)."""
+def client_environment(api_url: str, settings: Settings) -> None:
+    """Point this process at the server, polling for runs every `runner_poll_seconds` (default 1 s:
+    Prefect's default of 10 s adds up to 10 s to every triggered run)."""
     os.environ["PREFECT_API_URL"] = api_url
-    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
+    os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(settings.runner_poll_seconds)
 
 
 def build(spec: Spec, settings: Settings) -> Any:
@@ -145,7 +146,7 @@ def serve(settings: Settings, api_url: str | None = None, limit: int | None = No
 
 
 def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
-    client_environment(api_url)
+    client_environment(api_url, settings)
     from prefect import serve as prefect_serve
 
     from strides.react import sync
@@ -157,4 +158,6 @@ def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
         # Start from the source as it is now; later changes arrive through the sync deployment.
         sync(store, settings.organisation)
     print(f"strides: serving {len(SPECS)} deployments against {api_url}", flush=True)
-    prefect_serve(*(build(spec, settings) for spec in SPECS), limit=limit)
+    prefect_serve(
+        *(build(spec, settings) for spec in SPECS), limit=limit, query_seconds=settings.runner_poll_seconds
+    )

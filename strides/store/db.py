@@ -6,17 +6,20 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from strides.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used: a flow-run process that only reads and writes the store
+# (every event reaction starts a fresh one) would otherwise pay about a quarter of a second.
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
@@ -63,6 +66,8 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def alembic_config(self) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -70,6 +75,8 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
+        from alembic import command
+
         try:
             with self.engine.begin() as connection:
                 config = self.alembic_config()
@@ -79,6 +86,9 @@ class Store:
             raise StoreError(f"cannot migrate {self.safe_url}: {exc.orig}") from exc
 
     def is_current(self) -> bool:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision() == head

@@ -167,21 +167,24 @@ def claim(
         and_(MessageRow.status == SENDING, MessageRow.claimed_at < now - stale_after),
     )
     query = select(MessageRow.id).where(due).order_by(MessageRow.send_at, MessageRow.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        # Lock the chosen rows until this transaction ends; other workers skip them.
-        query = query.with_for_update(skip_locked=True)
-    # Two statements, not `UPDATE ... WHERE id IN (SELECT ... LIMIT n SKIP LOCKED)`: PostgreSQL may
-    # run such a subquery once per row and so claim far more than `limit` rows. Where nothing
-    # locks (SQLite), `due` in the UPDATE makes a row claimed by someone else in between drop out.
-    ids = list(session.scalars(query))
-    if not ids:
-        return Claim(token, [])
-    session.execute(
+    claimed = (
         update(MessageRow)
-        .where(MessageRow.id.in_(ids), due)
         .values(status=SENDING, claimed_by=token, claimed_at=now, attempts=MessageRow.attempts + 1)
         .execution_options(synchronize_session=False)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the chosen rows until this transaction ends; other workers skip them. Two
+        # statements, not `UPDATE ... WHERE id IN (SELECT ... LIMIT n SKIP LOCKED)`: PostgreSQL may
+        # run such a subquery once per row and so claim far more than `limit` rows.
+        ids = list(session.scalars(query.with_for_update(skip_locked=True)))
+        if not ids:
+            return Claim(token, [])
+        session.execute(claimed.where(MessageRow.id.in_(ids), due))
+    else:
+        # SQLite: one statement. It takes the database's write lock before it reads, so the rows
+        # it picks are the rows it claims: concurrent claimers (threads, processes) queue for the
+        # lock instead of picking the same rows and coming away with short chunks.
+        session.execute(claimed.where(MessageRow.id.in_(query.scalar_subquery())))
     rows = list(
         session.scalars(select(MessageRow).where(MessageRow.claimed_by == token).order_by(MessageRow.id))
     )

@@ -137,3 +137,37 @@ def test_a_moved_deadline_withdraws_its_old_reminder_and_plans_the_new_dates(
     assert {r.recipient for r in review} == {"p002", "p001"}
     assert {r.occurrence.date() for r in review} == {date(2026, 12, 14)}
     assert reaction.recorded == len(review)
+
+
+def test_an_event_reads_only_its_goals_slice_yet_plans_what_the_whole_organisation_would(
+    loaded_store: Store, builtin_rules: RuleSet, sample_org: Organisation
+):
+    planned = replanned = 0
+    for goal in sample_org.goals.values():
+        with loaded_store.session() as session:
+            part = react.goal_slice(session, goal.id)
+        owner = sample_org.people[goal.owner]
+        manager = sample_org.people.get(owner.manager or "")
+        addressed = {owner.id, *owner.mentors} | ({manager.id, manager.manager} if manager else set())
+        assert addressed - {None} <= set(part.people)
+        assert len(part.people) < len(sample_org.people)
+        for milestone in sample_org.milestones_of(goal.id):
+            happened = Event(EventKind.MILESTONE_COMPLETED, NOW - timedelta(hours=1), goal.id, milestone.id)
+            wanted = plan_event(builtin_rules, sample_org, happened, NOW)
+            assert plan_event(builtin_rules, part, happened, NOW) == wanted
+            planned += len(wanted.intents)
+        window = Window(NOW - timedelta(days=3), NOW + timedelta(days=10))
+        wanted = replan_goal(builtin_rules, sample_org, goal.id, window)
+        assert replan_goal(builtin_rules, part, goal.id, window) == wanted
+        replanned += len(wanted.intents)
+    assert planned > 0 and replanned > 0
+
+
+def test_an_event_about_an_unknown_goal_reads_nothing_and_says_so(
+    loaded_store: Store, builtin_rules: RuleSet
+):
+    event = StridesEvent(Change.MILESTONE_COMPLETED.value, "goal:g99999", {"milestone": "m000007"})
+    assert (
+        react.react(loaded_store, builtin_rules, event, NOW).note
+        == "unknown milestone 'm000007' of goal:g99999"
+    )
