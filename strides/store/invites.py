@@ -18,10 +18,14 @@ from sqlalchemy.orm import Session
 
 from strides.integrations.itip_reply import Reply
 from strides.rules.index import OrgLike
+from strides.rules.intents import Intent
 from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.tables import InviteRow, MessageRow
+
+# First invitations built and inserted per batch (bounded memory for a large first tick).
+NEW_BATCH = 500
 
 NEEDS_ACTION, ACCEPTED = "NEEDS-ACTION", "ACCEPTED"
 
@@ -104,29 +108,71 @@ def _insert_new(session: Session, values: dict[str, Any]) -> bool:
     return bool(session.execute(statement.returning(InviteRow.uid)).all())
 
 
+def _values(decision: Decision, now: datetime) -> dict[str, Any]:
+    state = decision.state
+    return {
+        "rule_id": state.rule_id,
+        "subject": state.subject,
+        "bucket": bucket(state.subject),
+        "sequence": state.sequence,
+        "status": state.status,
+        "start": state.start,
+        "end": state.end,
+        "timezone": state.timezone,
+        "title": state.title,
+        "body": state.body,
+        "organiser": state.organiser,
+        "updated_at": now,
+    }
+
+
+def _deliverable(decision: Decision, org: OrgLike) -> list[Intent]:
+    # A person who left cannot be mailed; the others (and fixed addresses) still hear of the change.
+    return [m for m in decision.messages if m.recipient in org.people or "@" in m.recipient]
+
+
+def _apply_new(session: Session, decisions: Sequence[Decision], org: OrgLike, now: datetime) -> int:
+    """First invitations, in batches: a first tick over a large organisation decides ~1 per person.
+
+    A UID inserted here had no row, so no earlier message about it can be pending (messages are
+    recorded in the same transaction as their meeting): nothing to supersede.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(InviteRow).on_conflict_do_nothing(index_elements=["uid"]).returning(InviteRow.uid)
+    inserted: set[str] = set()
+    for start in range(0, len(decisions), NEW_BATCH):
+        rows = [
+            {
+                "uid": d.state.uid,
+                "created_at": now,
+                **_values(d, now),
+                "attendees": _attendees(d, org, None),
+            }
+            for d in decisions[start : start + NEW_BATCH]
+        ]
+        # One cached statement executed for many rows; SQLAlchemy sends multi-row INSERTs.
+        inserted.update(session.connection().execute(statement, rows).scalars())
+    messages = [m for d in decisions if d.state.uid in inserted for m in _deliverable(d, org)]
+    return ledger.record(session, messages, org, now)
+
+
 def apply(session: Session, decisions: Sequence[Decision], org: OrgLike, now: datetime) -> int:
     """Record each decision (state and messages) in the caller's transaction. Returns new messages.
 
     A decision is recorded only if the meeting still has the sequence it was decided against,
     so a decision repeated after a crash, or raced by another tick, records nothing twice.
     """
-    new_messages = 0
+    # The same UID decided twice in one call would race itself in a batch: keep it in order.
+    firsts = [d for d in decisions if d.previous is None]
+    if len({d.state.uid for d in firsts}) != len(firsts):
+        firsts = []
+    new_messages = _apply_new(session, firsts, org, now) if firsts else 0
     for decision in decisions:
+        if firsts and decision.previous is None:
+            continue
         state = decision.state
-        values: dict[str, Any] = {
-            "rule_id": state.rule_id,
-            "subject": state.subject,
-            "bucket": bucket(state.subject),
-            "sequence": state.sequence,
-            "status": state.status,
-            "start": state.start,
-            "end": state.end,
-            "timezone": state.timezone,
-            "title": state.title,
-            "body": state.body,
-            "organiser": state.organiser,
-            "updated_at": now,
-        }
+        values = _values(decision, now)
         if decision.previous is None:
             values["attendees"] = _attendees(decision, org, None)
             if not _insert_new(session, {"uid": state.uid, "created_at": now, **values}):
@@ -145,8 +191,7 @@ def apply(session: Session, decisions: Sequence[Decision], org: OrgLike, now: da
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             session.expire(row)
-        # A person who left cannot be mailed; the others (and fixed addresses) still hear of the change.
-        messages = [m for m in decision.messages if m.recipient in org.people or "@" in m.recipient]
+        messages = _deliverable(decision, org)
         recipients = {m.recipient for m in messages}
         # An older message about this meeting that has not gone out yet would only confuse.
         session.execute(
