@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from strides.integrations.itip_reply import Reply
@@ -21,6 +20,7 @@ from strides.rules.index import OrgLike
 from strides.rules.intents import Intent
 from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger
+from strides.store.inserts import insert_new
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.tables import InviteRow, MessageRow
 
@@ -101,13 +101,6 @@ def _attendees(
     return result
 
 
-def _insert_new(session: Session, values: dict[str, Any]) -> bool:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(InviteRow).values(values).on_conflict_do_nothing(index_elements=["uid"])
-    return bool(session.execute(statement.returning(InviteRow.uid)).all())
-
-
 def _values(decision: Decision, now: datetime) -> dict[str, Any]:
     state = decision.state
     return {
@@ -137,9 +130,6 @@ def _apply_new(session: Session, decisions: Sequence[Decision], org: OrgLike, no
     A UID inserted here had no row, so no earlier message about it can be pending (messages are
     recorded in the same transaction as their meeting): nothing to supersede.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(InviteRow).on_conflict_do_nothing(index_elements=["uid"]).returning(InviteRow.uid)
     inserted: set[str] = set()
     for start in range(0, len(decisions), NEW_BATCH):
         rows = [
@@ -151,8 +141,7 @@ def _apply_new(session: Session, decisions: Sequence[Decision], org: OrgLike, no
             }
             for d in decisions[start : start + NEW_BATCH]
         ]
-        # One cached statement executed for many rows; SQLAlchemy sends multi-row INSERTs.
-        inserted.update(session.connection().execute(statement, rows).scalars())
+        inserted.update(insert_new(session, InviteRow, "uid", rows))
     messages = [m for d in decisions if d.state.uid in inserted for m in _deliverable(d, org)]
     return ledger.record(session, messages, org, now)
 
@@ -175,7 +164,7 @@ def apply(session: Session, decisions: Sequence[Decision], org: OrgLike, now: da
         values = _values(decision, now)
         if decision.previous is None:
             values["attendees"] = _attendees(decision, org, None)
-            if not _insert_new(session, {"uid": state.uid, "created_at": now, **values}):
+            if not insert_new(session, InviteRow, "uid", [{"uid": state.uid, "created_at": now, **values}]):
                 continue
         else:
             row = session.get(InviteRow, state.uid)

@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
@@ -26,6 +25,7 @@ from strides.rules.index import OrgLike
 from strides.rules.intents import Intent, Meeting
 from strides.rules.parties import Records, owner_of
 from strides.rules.schema import Kind
+from strides.store.inserts import insert_new
 from strides.store.tables import MessageRow, TickRow
 
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
@@ -96,15 +96,6 @@ def _owner_entry(intent: Intent, org: Records) -> dict[str, Any]:
     return {"owner": owner.id if owner else None}
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(MessageRow)
-    if dialect == "sqlite":
-        return sqlite.insert(MessageRow)
-    raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
-
-
 def record(session: Session, intents: Sequence[Intent], org: OrgLike, now: datetime) -> int:
     """Insert intents as pending messages; a key already present is left alone. Returns new rows."""
     if not intents:
@@ -132,10 +123,7 @@ def record(session: Session, intents: Sequence[Intent], org: OrgLike, now: datet
         }
         for i in intents
     ]
-    # One cached statement, executed for many rows (SQLAlchemy batches them into multi-row
-    # INSERTs itself): building a literal multi-VALUES statement per batch cost more than the work.
-    statement = _insert(session).on_conflict_do_nothing(index_elements=["key"]).returning(MessageRow.id)
-    return len(session.connection().execute(statement, rows).all())
+    return len(insert_new(session, MessageRow, "key", rows))
 
 
 def keys_between(session: Session, start: datetime, end: datetime, *, notices: bool = False) -> set[str]:

@@ -14,18 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from strides.rules.intents import Skip
 from strides.rules.keys import skip_key
 from strides.rules.parties import Records, owner_of
+from strides.store.inserts import insert_new
 from strides.store.tables import SkipRow
-
-
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SkipRow)
 
 
 def record(session: Session, found: Sequence[Skip], org: Records, now: datetime) -> int:
@@ -44,13 +39,7 @@ def record(session: Session, found: Sequence[Skip], org: Records, now: datetime)
             "reason": skip.reason,
             "recorded_at": now,
         }
-    values = list(rows.values())
-    inserted = 0
-    for start in range(0, len(values), 500):
-        statement = _insert(session).values(values[start : start + 500])
-        statement = statement.on_conflict_do_nothing(index_elements=["key"]).returning(SkipRow.id)
-        inserted += len(session.execute(statement).all())
-    return inserted
+    return len(insert_new(session, SkipRow, "key", list(rows.values())))
 
 
 def skips(
