@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
+from strides.rules.digest import WINS_SINCE, ReportFacts
 from strides.rules.intents import Intent, Plan
 from strides.rules.pauses import after_pause
 from strides.rules.reconcile import Decision, reconcile
@@ -222,6 +223,17 @@ def _upcoming_of(
     return found
 
 
+def digest_reports(session: Session, digests: Sequence[Intent]) -> dict[str, list[ReportFacts]]:
+    """The direct reports of the digests' recipients, as the facts the digests roll up."""
+    if not digests:
+        return {}
+    first = min(i.occurrence for i in digests)
+    last = max(i.occurrence for i in digests)
+    # A recipient's local "today" is at most a day past the UTC date (UTC+14): bound generously.
+    until = last.astimezone(UTC).date() + timedelta(days=2)
+    return slices.report_facts(session, {i.recipient for i in digests}, first - WINS_SINCE, until, last)
+
+
 def deliver_due(
     store: Store,
     transport: Transport,
@@ -250,7 +262,9 @@ def deliver_due(
     needed |= {i.owner for i in intents if i.owner}
     digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
-        org = slices.load_slice(session, sorted(needed))
+        # Direct reports only as the facts their managers' digests roll up (no message needs more).
+        org = slices.load_slice(session, sorted(needed), reports=False)
+        reports_of = digest_reports(session, [i for i in intents if i.kind is Kind.DIGEST])
         upcoming_of = _upcoming_of(session, org, digests, now) if digests else {}
         blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
         held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)
@@ -288,8 +302,20 @@ def deliver_due(
             refused.append((row.key, why))
             continue
         try:
-            upcoming = upcoming_of.get(intent.recipient) if intent.kind is Kind.DIGEST else None
-            item = outgoing(intent, org, sender, now, upcoming, with_data=with_data, structured=structured)
+            upcoming, reports = None, None
+            if intent.kind is Kind.DIGEST:
+                upcoming = upcoming_of.get(intent.recipient)
+                reports = reports_of.get(intent.recipient, [])
+            item = outgoing(
+                intent,
+                org,
+                sender,
+                now,
+                upcoming,
+                with_data=with_data,
+                structured=structured,
+                reports=reports,
+            )
             size = item.size()
             if size > max_bytes:
                 raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
