@@ -218,16 +218,23 @@ def record_sent(
         done = connection.execute(_sent_statement(), {"b_key": key, "b_ref": ref, **common})
         connection.commit()
         return {key} if done.rowcount else set()
-    # A Core executemany: one prepared UPDATE, run for each pair; then which of them we still held.
-    connection.execute(_sent_statement(), [{"b_key": key, "b_ref": ref, **common} for key, ref in refs])
+    # Messages that share a reference (a template request's batch) are recorded by one UPDATE per
+    # 900 keys, which says which of them we still held (RETURNING); the others one by one.
     table = MessageRow.__table__
-    keys = [key for key, _ in refs]
+    assert isinstance(table, Table)
+    by_ref: dict[str, list[str]] = {}
+    for key, ref in refs:
+        by_ref.setdefault(ref, []).append(key)
     sent: set[str] = set()
-    for start in range(0, len(keys), 900):
-        query = select(table.c.key).where(
-            table.c.key.in_(keys[start : start + 900]), table.c.claimed_by == token, table.c.status == SENT
-        )
-        sent.update(connection.scalars(query))
+    for ref, keys in by_ref.items():
+        for start in range(0, len(keys), 900):
+            statement = (
+                update(table)
+                .where(table.c.key.in_(keys[start : start + 900]), table.c.claimed_by == token)
+                .values(status=SENT, sent_at=now, transport=transport, transport_ref=ref, last_error=None)
+                .returning(table.c.key)
+            )
+            sent.update(connection.scalars(statement))
     connection.commit()
     return sent
 
