@@ -14,7 +14,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from strides.integrations import DeliveryError
@@ -273,7 +275,7 @@ def deliver_due(
         held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)
     with_data = bool(getattr(transport, "wants_template_data", False))
     structured = bool(getattr(transport, "wants_structured", False))
-    ready: list[tuple[MessageRow, Outgoing]] = []
+    ready: list[tuple[Row[Any], Outgoing]] = []
     refused: list[tuple[str, str]] = []
     shifted: list[tuple[str, datetime, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
