@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ScalarSelect, Table, and_, bindparam, func, or_, select, union_all, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
@@ -171,13 +171,29 @@ def claim(
         # SQLite: one statement. It takes the database's write lock before it reads, so the rows
         # it picks are the rows it claims: concurrent claimers (threads, processes) queue for the
         # lock instead of picking the same rows and coming away with short chunks.
-        session.execute(claimed.where(MessageRow.id.in_(query.scalar_subquery())))
+        session.execute(claimed.where(MessageRow.id.in_(_due_sqlite(now, limit, stale_after))))
     # Plain rows (attribute access by column name), not ORM objects: nothing here is changed
     # through the session, and building 1,000 tracked objects cost more than the query.
     table = MessageRow.__table__
     assert isinstance(table, Table)
     rows = list(session.execute(select(table).where(table.c.claimed_by == token).order_by(table.c.id)))
     return Claim(token, rows)
+
+
+def _due_sqlite(now: datetime, limit: int, stale_after: timedelta) -> ScalarSelect[Any]:
+    """The ids `claim` picks, as SQLite reads them fast: the first `limit` of each kind of due
+    message in (send_at, id) order, each from the (status, send_at) index, then the first `limit`
+    of those. The same rows as one `ORDER BY send_at, id LIMIT n` over all due messages, which made
+    SQLite read and sort every due row for every claim (28 ms a claim with 100,000 due, 5 ms so)."""
+    t = MessageRow
+    branches = (
+        select(t.id, t.send_at).where(t.status == PENDING, t.send_at <= now),
+        select(t.id, t.send_at).where(t.status == FAILED, t.send_at <= now),
+        select(t.id, t.send_at).where(t.status == SENDING, t.claimed_at < now - stale_after),
+    )
+    firsts = [b.order_by(t.send_at, t.id).limit(limit).subquery() for b in branches]
+    due = union_all(*(select(f.c.id, f.c.send_at) for f in firsts)).subquery()
+    return select(due.c.id).order_by(due.c.send_at, due.c.id).limit(limit).scalar_subquery()
 
 
 def mark_sent(session: Session, key: str, token: str, now: datetime, transport: str, ref: str) -> bool:
