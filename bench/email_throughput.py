@@ -100,7 +100,9 @@ class FloorTransport:
         return results
 
 
-def run_mode(mode: str, path: Path, host: str, concurrency: int) -> dict[str, float | str]:
+def run_mode(
+    mode: str, path: Path, host: str, concurrency: int, go: Path | None = None
+) -> dict[str, float | str]:
     from strides.engine import drain
     from strides.integrations.compose import Sender
     from strides.integrations.sendgrid_mail import SendGridTransport
@@ -126,12 +128,19 @@ def run_mode(mode: str, path: Path, host: str, concurrency: int) -> dict[str, fl
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
+    if go is not None:  # several delivery processes start together: ready, then wait for the go-file
+        print("ready", flush=True)
+        while not go.exists():
+            time.sleep(0.001)
+    started_at = time.time()
     start, cpu_start = time.perf_counter(), cpu()
     outcome = drain(store, transport, sender, NOW, CHUNK, max_chunks=10**6)
     elapsed, cpu_used = time.perf_counter() - start, cpu() - cpu_start
     sent = len(outcome.sent)
     return {
         "mode": mode,
+        "started_at": started_at,
+        "ended_at": started_at + elapsed,
         "sent": sent,
         "failed": len(outcome.failed),
         "requests": transport.requests,
@@ -169,6 +178,56 @@ def child(*args: str) -> dict[str, object]:
     return result
 
 
+def deliver(mode: str, path: Path, host: str, concurrency: int, processes: int) -> dict[str, object]:
+    """Drain the ledger with `processes` delivery processes at once (ledger claims keep them apart).
+
+    Digests per second count from the first process's start to the last one's end; CPU seconds are
+    the processes' sum; peak RSS is the largest process's (and the sum over them)."""
+    if processes == 1:
+        one = child("--child", mode, str(path), host, str(concurrency), "-")
+        one.update(processes=1, peak_rss_total_mib=one["peak_rss_mib"])
+        return one
+    go = path.with_suffix(".go")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", mode, str(path), host, str(concurrency), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise SystemExit(f"child failed:\n{proc.communicate()[1][-4000:]}")
+    go.touch()
+    parts = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=7200)
+        if proc.returncode != 0:
+            raise SystemExit(f"child failed:\n{err[-4000:]}")
+        parts.append(json.loads(out.strip().splitlines()[-1]))
+    go.unlink()
+    seconds = max(float(p["ended_at"]) for p in parts) - min(float(p["started_at"]) for p in parts)
+    sent = sum(int(p["sent"]) for p in parts)
+    cpu_used = sum(float(p["cpu_seconds"]) for p in parts)
+    return {
+        "mode": mode,
+        "processes": processes,
+        "sent": sent,
+        "failed": sum(int(p["failed"]) for p in parts),
+        "requests": sum(int(p["requests"]) for p in parts),
+        "seconds": round(seconds, 2),
+        "per_second": round(sent / seconds, 1),
+        "cpu_seconds": round(cpu_used, 2),
+        "per_cpu_second": round(sent / cpu_used, 1),
+        "peak_rss_mib": max(float(p["peak_rss_mib"]) for p in parts),
+        "peak_rss_total_mib": round(sum(float(p["peak_rss_mib"]) for p in parts), 1),
+        "sent_per_process": [int(p["sent"]) for p in parts],
+    }
+
+
 def sink_stats(port: int) -> dict[str, int]:
     import urllib.request
 
@@ -187,16 +246,20 @@ def main() -> None:
     # Requests in flight in rendered mode. 4 did best against the local sink (8 for SendGrid itself,
     # whose answers take longer: the setting `sendgrid_concurrency`).
     parser.add_argument("--concurrency", type=int, default=4)
+    # Delivery processes draining the same ledger at once (each mode is run with each count).
+    parser.add_argument("--processes", type=int, nargs="+", default=[1])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--setup", nargs=2, metavar=("PEOPLE", "PATH"), help=argparse.SUPPRESS)
-    parser.add_argument("--child", nargs=4, metavar=("MODE", "PATH", "HOST", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=5, metavar=("MODE", "PATH", "HOST", "N", "GO"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.setup:
         print(json.dumps(setup(int(args.setup[0]), Path(args.setup[1]))))
         return
     if args.child:
-        mode, path, host, concurrency = args.child
-        print(json.dumps(run_mode(mode, Path(path), host, int(concurrency))))
+        mode, path, host, concurrency, go = args.child
+        print(json.dumps(run_mode(mode, Path(path), host, int(concurrency), None if go == "-" else Path(go))))
         return
     port = free_port()
     sink = subprocess.Popen(
@@ -215,40 +278,49 @@ def main() -> None:
             stores.append(built)
             print(json.dumps(built), flush=True)
             for round_ in range(1, args.rounds + 1):
-                for mode in args.modes:
-                    copy = work / f"run-{people}-{mode}.db"
-                    shutil.copyfile(base, copy)
-                    before = sink_stats(port)
-                    result = child(
-                        "--child", mode, str(copy), f"http://127.0.0.1:{port}", str(args.concurrency)
-                    )
-                    after = sink_stats(port)
-                    result.update(
-                        people=people,
-                        round=round_,
-                        sink_requests=after["requests"] - before["requests"],
-                        sink_messages=after["messages"] - before["messages"],
-                        load=os.getloadavg()[0],
-                    )
-                    copy.unlink()
-                    results.append(result)
-                    print(json.dumps(result), flush=True)
+                for processes in args.processes:
+                    for mode in args.modes:
+                        copy = work / f"run-{people}-{mode}.db"
+                        shutil.copyfile(base, copy)
+                        before = sink_stats(port)
+                        result = deliver(mode, copy, f"http://127.0.0.1:{port}", args.concurrency, processes)
+                        after = sink_stats(port)
+                        result.update(
+                            people=people,
+                            round=round_,
+                            sink_requests=after["requests"] - before["requests"],
+                            sink_messages=after["messages"] - before["messages"],
+                            load=os.getloadavg()[0],
+                        )
+                        for extra in (copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
+                            extra.unlink(missing_ok=True)
+                        copy.unlink()
+                        results.append(result)
+                        print(json.dumps(result), flush=True)
     finally:
         sink.terminate()
         sink.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
     best: list[dict[str, object]] = []
     for people in args.people:
-        for mode in args.modes:
-            rounds = [r for r in results if r["people"] == people and r["mode"] == mode]
-            best.append(max(rounds, key=lambda r: float(r["per_second"])))  # type: ignore[arg-type]
-        floor = next((b for b in best if b["people"] == people and b["mode"] == "floor"), None)
-        for b in best:
-            if b["people"] == people and floor:
-                b["vs_floor"] = round(float(b["per_second"]) / float(floor["per_second"]), 2)  # type: ignore[arg-type]
+        for processes in args.processes:
+            group = []
+            for mode in args.modes:
+                rounds = [
+                    r
+                    for r in results
+                    if r["people"] == people and r["mode"] == mode and r["processes"] == processes
+                ]
+                group.append(max(rounds, key=lambda r: float(r["per_second"])))  # type: ignore[arg-type]
+            # Against the floor with as many processes (rendering alone, as parallel).
+            floor = next((b for b in group if b["mode"] == "floor"), None)
+            for b in group:
+                if floor:
+                    b["vs_floor"] = round(float(b["per_second"]) / float(floor["per_second"]), 2)  # type: ignore[arg-type]
+            best.extend(group)
     for b in best:
         print(
-            f"{b['people']:>7} {b['mode']:<17} {b['per_second']:>9} /s "
+            f"{b['people']:>7} {b['mode']:<17} x{b['processes']} {b['per_second']:>9} /s "
             f"({b['per_cpu_second']:>9} /CPU-s)  vs floor {b.get('vs_floor', '-'):>5}  "
             f"requests {b['requests']:>6}  {b['seconds']:>7} s  peak {b['peak_rss_mib']:>6} MiB  "
             f"load {b['load']:.2f}"

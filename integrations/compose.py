@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.headerregistry import Address
@@ -18,7 +19,7 @@ from strides.integrations.render import local_time, render_digest, render_notice
 from strides.integrations.transport import Outgoing
 from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.model import Organisation, Person
-from strides.rules.digest import Digest, compose_digest
+from strides.rules.digest import Digest, ReportFacts, compose_digest
 from strides.rules.intents import Intent
 from strides.rules.schema import Kind
 
@@ -150,14 +151,22 @@ def _digest_subject(digest: Digest) -> str:
 
 
 def content(
-    intent: Intent, org: Organisation, sender: Sender, now: datetime, upcoming: list[str] | None = None
+    intent: Intent,
+    org: Organisation,
+    sender: Sender,
+    now: datetime,
+    upcoming: list[str] | None = None,
+    reports: Sequence[ReportFacts] | None = None,
 ) -> Content:
-    """The message's parts: envelope, text, HTML and, for invites, the calendar."""
+    """The message's parts: envelope, text, HTML and, for invites, the calendar.
+
+    `reports`: a digest recipient's direct reports as facts already gathered; None reads them
+    from `org`."""
     person = addressee(intent, org)
     if intent.kind is Kind.INVITE:
         return _invite(intent, org, person, sender, now)
     if intent.kind is Kind.DIGEST:
-        digest = compose_digest(person, org, intent.occurrence)
+        digest = compose_digest(person, org, intent.occurrence, reports)
         text, html = render_digest(digest, upcoming or [], sender.unsubscribe_url(intent))
         return Content(_envelope(intent, person, sender, now, _digest_subject(digest)), text, html)
     text, html = render_notice(person, intent.title, intent.body, "", sender.unsubscribe_url(intent))
@@ -230,6 +239,7 @@ def outgoing(
     *,
     with_data: bool = False,
     structured: bool = False,
+    reports: Sequence[ReportFacts] | None = None,
 ) -> Outgoing:
     """One message ready for a transport.
 
@@ -238,11 +248,11 @@ def outgoing(
     """
     person = addressee(intent, org)
     if with_data and intent.kind is Kind.DIGEST:
-        digest = compose_digest(person, org, intent.occurrence)
+        digest = compose_digest(person, org, intent.occurrence, reports)
         local_date = f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}"
         data = digest_data(digest, upcoming or [], local_date)
         parts = Content(_envelope(intent, person, sender, now, _digest_subject(digest)), "")
         return Outgoing(intent.key, None, label(intent), data, parts)
-    parts = content(intent, org, sender, now, upcoming)
+    parts = content(intent, org, sender, now, upcoming, reports)
     message = None if structured else parts.message()
     return Outgoing(intent.key, message, label(intent), None, parts)

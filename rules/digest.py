@@ -36,11 +36,35 @@ class Win:
 
 
 @dataclass(frozen=True)
+class Named:
+    """Who a report line is about: all a digest shows of a direct report."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ReportLine:
-    person: Person
+    person: Named
     active_goals: int
     overdue_milestones: int
     wins: int
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """What a manager's digest needs of one direct report, without the report's whole records.
+
+    `open_due`: the due dates of the open milestones of the report's active goals (only those
+    that can be overdue may be given); `completions`: when the report's milestones were completed
+    (only those near the digest's week may be given). The store computes these from its columns
+    for a whole delivery chunk (strides.store.slices.report_facts); `report_facts` from a snapshot.
+    """
+
+    person: Named
+    active_goals: int
+    open_due: tuple[date, ...] = ()
+    completions: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,8 +142,14 @@ def _suggest(
     return NextStep(N_("Set a goal for the next quarter: what would you like to be better at?"))
 
 
-def compose_digest(person: Person, org: OrgLike, now: datetime) -> Digest:
-    """The digest `person` should receive at `now` (their local calendar decides 'today')."""
+def compose_digest(
+    person: Person, org: OrgLike, now: datetime, reports: Sequence[ReportFacts] | None = None
+) -> Digest:
+    """The digest `person` should receive at `now` (their local calendar decides 'today').
+
+    `reports`: the person's direct reports as facts already gathered (a delivery chunk reads them
+    from the store's columns); None reads them from `org`.
+    """
     today = now.astimezone(person.tz).date()
     since = now - WINS_SINCE
     goals = [g for g in org.goals_of(person.id)]
@@ -146,9 +176,11 @@ def compose_digest(person: Person, org: OrgLike, now: datetime) -> Digest:
                 wins.append(Win(m.title, goal.title, m.completed_at))
         if goal.completed_at is not None and since <= goal.completed_at <= now:
             wins.append(Win(goal.title, goal.title, goal.completed_at))
-    reports = tuple(
-        _report_line(r, org, today, since, now)
-        for r in sorted(org.reports_of(person.id), key=lambda p: p.name)
+    if reports is None:
+        reports = [report_facts(r, org) for r in org.reports_of(person.id)]
+    report_lines = tuple(
+        report_line(facts, today, since, now)
+        for facts in sorted(reports, key=lambda f: (f.person.name, f.person.id))
     )
     due_t = tuple(sorted(due_soon, key=lambda d: (d.due, d.title)))
     overdue_t = tuple(sorted(overdue, key=lambda d: (d.due, d.title)))
@@ -159,19 +191,25 @@ def compose_digest(person: Person, org: OrgLike, now: datetime) -> Digest:
         due_soon=due_t,
         overdue=overdue_t,
         wins=tuple(sorted(wins, key=lambda w: w.completed_at)),
-        reports=reports,
+        reports=report_lines,
         next=_suggest(lines, overdue_t, due_t),
     )
 
 
-def _report_line(report: Person, org: OrgLike, today: date, since: datetime, now: datetime) -> ReportLine:
+def report_facts(report: Person, org: OrgLike) -> ReportFacts:
+    """A report's facts from a snapshot (or a slice holding their goals and milestones)."""
     goals = org.goals_of(report.id)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
-    overdue = sum(len(_open_overdue(org.milestones_of(g.id), today)) for g in active)
-    wins = sum(
-        1
-        for g in goals
-        for m in org.milestones_of(g.id)
-        if m.completed_at is not None and since <= m.completed_at <= now
+    return ReportFacts(
+        Named(report.id, report.name),
+        len(active),
+        tuple(m.due for g in active for m in org.milestones_of(g.id) if not m.done),
+        tuple(m.completed_at for g in goals for m in org.milestones_of(g.id) if m.completed_at is not None),
     )
-    return ReportLine(report, len(active), overdue, wins)
+
+
+def report_line(facts: ReportFacts, today: date, since: datetime, now: datetime) -> ReportLine:
+    """A report's line in their manager's digest: active goals, overdue milestones, wins this week."""
+    overdue = sum(1 for due in facts.open_due if due < today)
+    wins = sum(1 for done in facts.completions if since <= done <= now)
+    return ReportLine(facts.person, facts.active_goals, overdue, wins)

@@ -168,3 +168,39 @@ def test_a_claim_never_takes_more_than_its_limit_regression_subquery_run_per_row
     with any_loaded_store.session() as session:
         assert len(ledger.claim(session, NOW, limit=3).rows) == 3
     assert count(any_loaded_store, status=ledger.SENDING) == 3
+
+
+def test_a_claim_takes_the_earliest_due_of_every_kind_in_order(
+    any_loaded_store: Store, sample_org: Organisation
+):
+    """Pending, failed and stale-claimed messages mixed: claims take them strictly by (send_at, id),
+    however SQLite is asked for them (strides.store.ledger._due_sqlite)."""
+    times = [NOW - timedelta(minutes=m) for m in (50, 40, 30, 20, 10, 0)]
+    with any_loaded_store.session() as session:
+        for n, when in enumerate(times):
+            ledger.record(session, intents(4, send_at=when, recipient=f"p00{1 + n % 3}"), sample_org, NOW)
+    # Every third message failed once; some are held by a worker that went quiet, some by a live one.
+    with any_loaded_store.session() as session:
+        rows = list(session.scalars(select(MessageRow).order_by(MessageRow.id)))
+        for n, row in enumerate(rows):
+            if n % 3 == 1:
+                row.status = ledger.FAILED
+            elif n % 5 == 2:
+                row.status, row.claimed_by = ledger.SENDING, "quiet"
+                row.claimed_at = NOW - timedelta(hours=1)
+            elif n % 7 == 3:
+                row.status, row.claimed_by, row.claimed_at = ledger.SENDING, "alive", NOW
+    with any_loaded_store.session() as session:
+        rows = list(session.scalars(select(MessageRow)))
+        expected = [
+            r.id
+            for r in sorted(rows, key=lambda r: (r.send_at, r.id))
+            if (r.status in (ledger.PENDING, ledger.FAILED))
+            or (r.status == ledger.SENDING and r.claimed_by == "quiet")
+        ]
+    assert len(expected) > 10
+    taken: list[int] = []
+    for limit in (3, 5, 2, 100):
+        with any_loaded_store.session() as session:
+            taken += [row.id for row in ledger.claim(session, NOW, limit, timedelta(minutes=10)).rows]
+    assert taken == expected
