@@ -281,7 +281,8 @@ class _Planner:
                         local_moment(day + timedelta(days=1), time(0), tz),
                     )
                     if self._scope(rule, start, end) != _NONE:
-                        for person in self.index.digest_people(zone, day.isoweekday()):
+                        at = _wall_minutes(day, tz, *self._moment_bounds(rule))
+                        for person in self.index.digest_people(zone, day.isoweekday(), at):
                             if person.digest.enabled:
                                 yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
@@ -375,16 +376,20 @@ class _Planner:
             return
         # An inhibited rule reads the milestones of each goal it fires for (`_inhibitor`).
         inhibited = rule.id in self.inhibitors
+        days = self._occasion_days(rule, trigger.at, _owner_clock(rule), first, last)
         for offset in trigger.offsets:
+            low, high, by_zone = _shifted(days, -offset)
+            if low > high:
+                continue
             if trigger.anchor is Anchor.MILESTONE_DUE:
-                milestones = list(self.index.milestones_due(first - offset, last - offset))
+                milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
                 if inhibited:
                     self.index.prefetch_milestones(self.org.goals[m.goal] for m in milestones)
                 for milestone in milestones:
                     yield from self._anchored_milestone(rule, milestone, (offset,))
                 continue
             goals = list(
-                self.index.goals_due(first - offset, last - offset)
+                self.index.goals_due(low, high, by_zone)
                 if trigger.anchor is Anchor.GOAL_DEADLINE
                 else self.index.goals_created(first - offset, last - offset)
             )
@@ -392,6 +397,50 @@ class _Planner:
                 self.index.prefetch_milestones(goals)
             for goal in goals:
                 yield from self._anchored_goal(rule, trigger, goal, (offset,))
+
+    def _moment_bounds(self, rule: Rule) -> tuple[datetime, datetime]:
+        """[low, high): where an occasion's moment (before calendar shifts) must fall to matter.
+
+        A notice matters when it lands in the window, an invite when its meeting is still ahead
+        and its send time (the meeting's start less the lead) is before the window's end, and in
+        the steady state not before `settled` (earlier ticks planned those). Calendar shifts
+        (`_reach`) widen the range; a working-hours overlap may move a meeting later that day.
+        """
+        before, after = _reach(rule)
+        low, high = self.window.start, self.window.end
+        if rule.action.kind is Kind.INVITE:
+            lead = rule.action.lead
+            if rule.calendar.overlap is not None:
+                low -= timedelta(days=2)
+            if self.settled is not None:
+                low = max(low, self.settled + lead)
+            high += lead
+        return low - after, high + before
+
+    def _occasion_days(
+        self, rule: Rule, at: time, owner_only: bool, first: date, last: date
+    ) -> tuple[date, date, dict[str, tuple[date, date]] | None]:
+        """The occasion days (within [first, last]) whose moment can matter to this window.
+
+        On the owner's clock the days are exact per owner timezone; otherwise each recipient
+        sees the day's `at` on their own clock, so the days of every timezone are taken
+        together (and no owner timezone is singled out: None).
+        """
+        low, high = self._moment_bounds(rule)
+        spans = {zone: _days_at(_zone(zone), at, low, high) for zone in self.index.zones()}
+        if not spans:
+            return first, last, {}
+        if not owner_only:
+            return (
+                max(first, min(a for a, _ in spans.values())),
+                min(last, max(b for _, b in spans.values())),
+                None,
+            )
+        by_zone = {z: (max(first, a), min(last, b)) for z, (a, b) in spans.items()}
+        by_zone = {z: (a, b) for z, (a, b) in by_zone.items() if a <= b}
+        if not by_zone:
+            return first, first - timedelta(days=1), {}
+        return min(a for a, _ in by_zone.values()), max(b for _, b in by_zone.values()), by_zone
 
     def _anchored_subject(self, rule: Rule, trigger: AnchorTrigger, subject: str) -> Iterator[_Occasion]:
         """Every occasion of `rule` for one subject ("goal:ID", "milestone:ID", "person:ID")."""
@@ -449,7 +498,12 @@ class _Planner:
         first, last_day = self._span(rule)
         last = trigger.steps[-1]
         for step in trigger.steps:
-            for milestone in self.index.milestones_due(first - step.after, last_day - step.after):
+            owner_only = all(t == Role.OWNER.value or "@" in t for t in step.to)
+            days = self._occasion_days(rule, trigger.at, owner_only, first, last_day)
+            low, high, by_zone = _shifted(days, -step.after)
+            if low > high:
+                continue
+            for milestone in self.index.milestones_due(low, high, by_zone, open_at=self.now):
                 goal = self.org.goals[milestone.goal]
                 owner = self._owner(goal)
                 if owner is None or self._done(milestone):
@@ -838,6 +892,42 @@ def _zone(name: str) -> Any:
     return ZoneInfo(name)
 
 
+def _days_at(tz: Any, at: time, low: datetime, high: datetime) -> tuple[date, date]:
+    """The days [first, last] whose `at` on the wall clock of `tz` falls in [low, high)."""
+    first = low.astimezone(tz).date() - timedelta(days=1)
+    while local_moment(first, at, tz) < low:
+        first += timedelta(days=1)
+    last = high.astimezone(tz).date() + timedelta(days=1)
+    while local_moment(last, at, tz) >= high:
+        last -= timedelta(days=1)
+    return first, last
+
+
+def _wall_minutes(day: date, tz: Any, low: datetime, high: datetime) -> tuple[int, int]:
+    """The wall-clock minutes of `day` in `tz` whose moment may fall in [low, high), widened by
+    two hours each way for daylight-saving jumps (a wall time they skip moves forward)."""
+    start = local_moment(day, time(0), tz)
+    end = local_moment(day + timedelta(days=1), time(0), tz)
+    low, high = max(low, start), min(high, end)
+    if low >= high:
+        return 0, -1
+    first = low.astimezone(tz)
+    last = high.astimezone(tz)
+    minutes = 0 if first.date() < day else first.hour * 60 + first.minute
+    until = 24 * 60 if last.date() > day else last.hour * 60 + last.minute + 1
+    return max(0, minutes - 120), min(24 * 60, until + 120)
+
+
+def _shifted(
+    days: tuple[date, date, dict[str, tuple[date, date]] | None], by: timedelta
+) -> tuple[date, date, dict[str, tuple[date, date]] | None]:
+    """Occasion days moved to anchor days (an anchor is its occasion less the offset)."""
+    first, last, by_zone = days
+    if by_zone is None:
+        return first + by, last + by, None
+    return first + by, last + by, {z: (a + by, b + by) for z, (a, b) in by_zone.items()}
+
+
 def _render(template: str, context: Callable[[], dict[str, object]]) -> str:
     return render_text(template, context()) if "{" in template else template
 
@@ -912,8 +1002,9 @@ def plan(
         planner.index = index
     for rule in rules.enabled:
         planner.plan_rule(rule)
-    if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):
-        planner.plan_events(list(derived_events(org, window.start, window.end, planner.index)))
+    kinds = {r.trigger.event for r in rules.enabled if isinstance(r.trigger, EventTrigger)}
+    if kinds:
+        planner.plan_events(list(derived_events(org, window.start, window.end, planner.index, kinds)))
     return _finish(planner)
 
 

@@ -5,10 +5,12 @@ Flows call these; tests call them directly.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -117,6 +119,24 @@ class WindowPlan:
     changed: frozenset[str] | None
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a window is planned, on again after.
+
+    Planning builds tens of thousands of short-lived, acyclic objects (records, occasions,
+    intents); with the collector on, each threshold crossed walks the whole young heap again, so
+    a large tick spent a third of its time collecting garbage that reference counting frees
+    anyway. Anything cyclic is collected once the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def decide(
     session: Session, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, shard: Shard = WHOLE
 ) -> WindowPlan:
@@ -127,6 +147,13 @@ def decide(
     wanted meetings are then updated or cancelled); otherwise every meeting still ahead is
     planned again and compared with what was sent.
     """
+    with cyclic_gc_paused():
+        return _decide(session, rules, window, now, basis, shard)
+
+
+def _decide(
+    session: Session, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, shard: Shard
+) -> WindowPlan:
     view = StoreView(session, shard)
     changed = None
     if basis.seen is not None:

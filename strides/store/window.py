@@ -17,11 +17,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Person
-from strides.rules.index import Moment, OrgIndex
+from strides.rules.index import Moment, OrgIndex, ZoneDays
 from strides.store import records
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
@@ -204,8 +204,20 @@ class StoreView(OrgIndex):
         )
         return self._with_goals([self._goal(data) for (data,) in self._rows(query)])
 
-    def goals_due(self, first: date, last: date) -> Iterable[Goal]:
-        return self._goals_where(GoalRow.deadline.between(first, last))
+    def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
+        if by_zone is None:
+            return self._goals_where(GoalRow.deadline.between(first, last))
+        query = (
+            select(GoalRow.data)
+            .join(PersonRow, PersonRow.id == GoalRow.owner)
+            .where(
+                GoalRow.status == ACTIVE,
+                self._in_shard(GoalRow.bucket),
+                GoalRow.deadline.between(first, last),
+                _per_zone(GoalRow.deadline, by_zone),
+            )
+        )
+        return self._with_goals([self._goal(data) for (data,) in self._rows(query)])
 
     def goals_created(self, first: date, last: date) -> Iterable[Goal]:
         # Stored in UTC; the owner's calendar day is at most a day away.
@@ -220,20 +232,29 @@ class StoreView(OrgIndex):
                 found.append(goal)
         return found
 
-    def _milestones_where(self, *conditions: Any) -> list[Milestone]:
+    def _milestones_where(self, *conditions: Any, by_zone: ZoneDays | None = None) -> list[Milestone]:
         query = (
             select(MilestoneRow.data)
             .join(GoalRow, GoalRow.id == MilestoneRow.goal)
             .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
         )
+        if by_zone is not None:
+            query = query.join(PersonRow, PersonRow.id == GoalRow.owner).where(
+                _per_zone(MilestoneRow.due, by_zone)
+            )
         found = [self._milestone(data) for (data,) in self._rows(query)]
         # Their goals, each read once (a goal has several milestones).
         self.load_goals(m.goal for m in found)
         self._with_goals([g for m in found if (g := self._goals.get(m.goal)) is not None])
         return found
 
-    def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
-        return self._milestones_where(MilestoneRow.due.between(first, last))
+    def milestones_due(
+        self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
+    ) -> Iterable[Milestone]:
+        conditions = [MilestoneRow.due.between(first, last)]
+        if open_at is not None:
+            conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
+        return self._milestones_where(*conditions, by_zone=by_zone)
 
     def milestones_due_before(self, last: date) -> Iterable[Milestone]:
         return self._milestones_where(MilestoneRow.due <= last)
@@ -279,8 +300,15 @@ class StoreView(OrgIndex):
     def people_in(self, zone: str) -> Sequence[Person]:
         return self._people_where(PersonRow.timezone == zone)
 
-    def digest_people(self, zone: str, weekday: int) -> Iterable[Person]:
-        people = self._people_where(PersonRow.timezone == zone, PersonRow.digest_weekday == weekday)
+    def digest_people(
+        self, zone: str, weekday: int, minutes: tuple[int, int] | None = None
+    ) -> Iterable[Person]:
+        conditions = [PersonRow.timezone == zone, PersonRow.digest_weekday == weekday]
+        if minutes is not None:
+            if minutes[0] > minutes[1]:
+                return []
+            conditions.append(PersonRow.digest_at.between(*minutes))
+        people = self._people_where(*conditions)
         # Whether a digest is empty depends on their goals and reports (the rest is read lazily).
         self.load_reports_of(p.id for p in people)
         self.load_goals_of(p.id for p in people)
@@ -328,6 +356,26 @@ class StoreView(OrgIndex):
             *(f"milestone:{m}" for m in milestones),
         }
         return frozenset(s for s in subjects if self.shard.low <= bucket(s) < self.shard.high)
+
+
+def _per_zone(column: Any, by_zone: ZoneDays) -> Any:
+    """`column` within the days of its owner's timezone (`PersonRow` joined as the owner).
+
+    Timezones sharing a range of days share one condition: a handful for the whole world. The
+    timezone is compared as an expression (`timezone || ''`) so that the date's index drives
+    the query: SQLite would otherwise walk everyone of those timezones by the timezone index.
+    """
+    if not by_zone:
+        return false()
+    grouped: dict[tuple[date, date], list[str]] = defaultdict(list)
+    for zone, days in by_zone.items():
+        grouped[days].append(zone)
+    return or_(
+        *(
+            and_(PersonRow.timezone.concat("").in_(sorted(zones)), column.between(first, last))
+            for (first, last), zones in sorted(grouped.items())
+        )
+    )
 
 
 def index_counts(view: StoreView) -> dict[str, int]:
