@@ -136,6 +136,20 @@ class OrgIndex:
     def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
         """A hint: the milestones of these goals will be read (a store loads them in one go)."""
 
+    def prefetch_subjects(self, subjects: Iterable[str]) -> None:
+        """A hint: these subjects ("person:ID", "goal:ID", "milestone:ID") will be planned in
+        full, with their owners (a store loads them in one go)."""
+
+    def prefetch_open_milestones(self, goal_ids: Iterable[str], due_by: date, open_after: datetime) -> None:
+        """A hint: `open_milestones_of` will be asked for these goals (a store loads them in one go)."""
+
+    def open_milestones_of(
+        self, goal_id: str, due_by: date, open_after: datetime
+    ) -> Sequence[Milestone] | None:
+        """The goal's milestones due by `due_by` and not completed by `open_after` (at least
+        those; what an escalation may fire for); None: ask `milestones_of` for all of them."""
+        return None
+
     # -- people -------------------------------------------------------------------------------
 
     def zones(self) -> Collection[str]:

@@ -176,7 +176,9 @@ class _Planner:
     @functools.cached_property
     def reopened(self) -> frozenset[str]:
         """Subjects planned in full although settled: changed, or already invited to."""
-        return self.changed | self.known_subjects
+        found = self.changed | self.known_subjects
+        self.index.prefetch_subjects(found)
+        return found
 
     @functools.cached_property
     def reopened_people(self) -> dict[str, list[Person]]:
@@ -384,7 +386,7 @@ class _Planner:
             if trigger.anchor is Anchor.MILESTONE_DUE:
                 milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
                 if inhibited:
-                    self.index.prefetch_milestones(self.org.goals[m.goal] for m in milestones)
+                    self._prefetch_inhibiting(rule, {m.goal for m in milestones})
                 for milestone in milestones:
                     yield from self._anchored_milestone(rule, milestone, (offset,))
                 continue
@@ -394,7 +396,7 @@ class _Planner:
                 else self.index.goals_created(first - offset, last - offset)
             )
             if inhibited:
-                self.index.prefetch_milestones(goals)
+                self._prefetch_inhibiting(rule, {g.id for g in goals})
             for goal in goals:
                 yield from self._anchored_goal(rule, trigger, goal, (offset,))
 
@@ -610,6 +612,18 @@ class _Planner:
             self.skips.append(Skip(rule.id, occasion.subject, moment, problem))
         return ok
 
+    def _inhibiting(self, first: timedelta) -> tuple[date, datetime]:
+        """Which milestones can inhibit a message sent in this window through an escalation whose
+        first step is `first` after the due day: due by this day, and not completed by the
+        window's start (a message at `moment` is inhibited by one open then, firing before it)."""
+        return (self.window.end + timedelta(days=1)).date() - first, self.window.start
+
+    def _prefetch_inhibiting(self, rule: Rule, goal_ids: Iterable[str]) -> None:
+        goal_ids = list(goal_ids)
+        for other in self.inhibitors.get(rule.id, ()):
+            if isinstance(other.trigger, EscalationTrigger):
+                self.index.prefetch_open_milestones(goal_ids, *self._inhibiting(other.trigger.steps[0].after))
+
     def _inhibitor(self, occasion: _Occasion, moment: datetime) -> str | None:
         """The escalation rule that suppresses this message (same goal, escalation firing), if any."""
         goal = occasion.goal
@@ -620,7 +634,10 @@ class _Planner:
             if not isinstance(trigger, EscalationTrigger):
                 continue
             first = trigger.steps[0].after
-            for milestone in self.org.milestones_of(goal.id):
+            candidates = None
+            if self.window.contains(moment):
+                candidates = self.index.open_milestones_of(goal.id, *self._inhibiting(first))
+            for milestone in self.org.milestones_of(goal.id) if candidates is None else candidates:
                 fires = local_moment(milestone.due + first, trigger.at, occasion.owner.tz)
                 open_then = milestone.completed_at is None or milestone.completed_at > moment
                 if open_then and fires <= moment and other.effective.covers(fires.date()):

@@ -70,6 +70,8 @@ class StoreView(OrgIndex):
         self._milestones_of: dict[str, list[Milestone]] = {}
         self._reports_of: dict[str, list[Person]] = {}
         self._zones: list[str] | None = None
+        # Milestones that may inhibit, by (due by, open after), then by goal.
+        self._open: dict[tuple[date, datetime], dict[str, list[Milestone]]] = {}
         # Every statement run, for the benchmark's floor (the same queries, rows only).
         self.statements: list[Select[Any]] = []
         self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id)
@@ -83,11 +85,13 @@ class StoreView(OrgIndex):
         # Core execution: plain rows, without the ORM's per-row bookkeeping.
         return self.session.connection().execute(query).all()
 
-    def _in(self, query: Callable[[list[str]], Select[Any]], ids: Iterable[str]) -> list[Any]:
+    def _in(
+        self, query: Callable[[list[str]], Select[Any]], ids: Iterable[str], size: int = BATCH
+    ) -> list[Any]:
         found: list[Any] = []
         batch = sorted(set(ids))
-        for start in range(0, len(batch), BATCH):
-            found += self._rows(query(batch[start : start + BATCH]))
+        for start in range(0, len(batch), size):
+            found += self._rows(query(batch[start : start + size]))
         return found
 
     def _person(self, data: dict[str, Any]) -> Person:
@@ -127,6 +131,13 @@ class StoreView(OrgIndex):
             self._goal(data)
         for ident in missing:
             self._goals.setdefault(ident, None)
+
+    def load_milestones(self, ids: Iterable[str]) -> None:
+        missing = {i for i in ids if i not in self._milestones}
+        for (data,) in self._in(lambda b: select(MilestoneRow.data).where(MilestoneRow.id.in_(b)), missing):
+            self._milestone(data)
+        for ident in missing:
+            self._milestones.setdefault(ident, None)
 
     def load_milestones_of(self, goal_ids: Iterable[str]) -> None:
         missing = {g for g in goal_ids if g not in self._milestones_of}
@@ -197,6 +208,39 @@ class StoreView(OrgIndex):
 
     def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
         self.load_milestones_of(g.id for g in goals)
+
+    def prefetch_subjects(self, subjects: Iterable[str]) -> None:
+        kinds: dict[str, set[str]] = defaultdict(set)
+        for subject in subjects:
+            kind, _, ident = subject.partition(":")
+            kinds[kind].add(ident)
+        self.load_milestones(kinds["milestone"])
+        goals = kinds["goal"] | {m.goal for i in kinds["milestone"] if (m := self._milestones.get(i))}
+        self.load_goals(goals)
+        self._with_goals([g for i in goals if (g := self._goals.get(i)) is not None])
+        self.load_people(kinds["person"])
+        self._related(p for i in kinds["person"] if (p := self._people.get(i)) is not None)
+
+    def prefetch_open_milestones(self, goal_ids: Iterable[str], due_by: date, open_after: datetime) -> None:
+        found = self._open.setdefault((due_by, open_after), {})
+        missing = {g for g in goal_ids if g not in found}
+        for ident in missing:
+            found[ident] = []
+
+        def query(batch: list[str]) -> Select[Any]:
+            return select(MilestoneRow.data).where(
+                MilestoneRow.goal.in_(batch),
+                MilestoneRow.due <= due_by,
+                or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_after),
+            )
+
+        for (data,) in self._in(query, missing):
+            milestone = self._milestone(data)
+            found[milestone.goal].append(milestone)
+
+    def open_milestones_of(self, goal_id: str, due_by: date, open_after: datetime) -> Sequence[Milestone]:
+        self.prefetch_open_milestones([goal_id], due_by, open_after)
+        return self._open[(due_by, open_after)][goal_id]
 
     def _goals_where(self, *conditions: Any) -> list[Goal]:
         query = select(GoalRow.data).where(
@@ -343,8 +387,17 @@ class StoreView(OrgIndex):
                 if person is not None:
                     owners |= {r for r in (person.manager, *person.mentors) if r is not None}
                 owners |= {r.id for r in self._reports_of[ident]}
-                query = select(PersonRow.id).where(PersonRow.mentors.contains(f";{ident};"))
-                owners |= {mentee for (mentee,) in self._rows(query)}
+            # Their mentees, in one pass over the people for many changed people.
+            owners |= {
+                mentee
+                for (mentee,) in self._in(
+                    lambda b: select(PersonRow.id).where(
+                        or_(*(PersonRow.mentors.contains(f";{i};") for i in b))
+                    ),
+                    people,
+                    size=100,  # OR-ed conditions: SQLite bounds an expression's depth (1,000)
+                )
+            }
             self.load_goals_of(owners)
             goals |= {g.id for owner in owners for g in self._goals_of[owner]}
             people = owners

@@ -23,9 +23,7 @@ def _backfill() -> None:
     for ident, data in bind.execute(sa.select(people.c.id, people.c.data)).all():
         at = str((data.get("digest") or {}).get("at") or "08:00")
         bind.execute(
-            people.update()
-            .where(people.c.id == ident)
-            .values(digest_at=int(at[0:2]) * 60 + int(at[3:5]))
+            people.update().where(people.c.id == ident).values(digest_at=int(at[0:2]) * 60 + int(at[3:5]))
         )
 
 
