@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Person
@@ -90,6 +90,8 @@ class StoreView(OrgIndex):
     ) -> list[Any]:
         found: list[Any] = []
         batch = sorted(set(ids))
+        if not batch:
+            return found
         for start in range(0, len(batch), size):
             found += self._rows(query(batch[start : start + size]))
         return found
@@ -239,8 +241,11 @@ class StoreView(OrgIndex):
             found[milestone.goal].append(milestone)
 
     def open_milestones_of(self, goal_id: str, due_by: date, open_after: datetime) -> Sequence[Milestone]:
-        self.prefetch_open_milestones([goal_id], due_by, open_after)
-        return self._open[(due_by, open_after)][goal_id]
+        found = self._open.get((due_by, open_after), {}).get(goal_id)
+        if found is None:
+            self.prefetch_open_milestones([goal_id], due_by, open_after)
+            found = self._open[(due_by, open_after)][goal_id]
+        return found
 
     def _goals_where(self, *conditions: Any) -> list[Goal]:
         query = select(GoalRow.data).where(
@@ -295,7 +300,7 @@ class StoreView(OrgIndex):
     def milestones_due(
         self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
     ) -> Iterable[Milestone]:
-        conditions = [MilestoneRow.due.between(first, last)]
+        conditions: list[ColumnElement[bool]] = [MilestoneRow.due.between(first, last)]
         if open_at is not None:
             conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
         return self._milestones_where(*conditions, by_zone=by_zone)
