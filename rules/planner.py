@@ -177,7 +177,17 @@ class _Planner:
     def reopened(self) -> frozenset[str]:
         """Subjects planned in full although settled: changed, or already invited to."""
         found = self.changed | self.known_subjects
-        self.index.prefetch_subjects(found)
+        # Read in one go what the invite rules will plan again (`_anchored_subject`, cadences).
+        kinds = {"person"}
+        for rule in self.rules.enabled:
+            trigger = rule.trigger
+            if rule.action.kind is Kind.INVITE and isinstance(trigger, AnchorTrigger):
+                kinds.add(
+                    {Anchor.MILESTONE_DUE: "milestone", Anchor.PERSON_HIRED: "person"}.get(
+                        trigger.anchor, "goal"
+                    )
+                )
+        self.index.prefetch_subjects(s for s in found if s.partition(":")[0] in kinds)
         return found
 
     @functools.cached_property
@@ -303,7 +313,9 @@ class _Planner:
                     yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
             return
         if trigger.anchor is CadenceAnchor.PERSON_HIRED:
-            for person in self._hired(rule, trigger, before, after):
+            hired = list(self._hired(rule, trigger, before, after))
+            self._prefetch_related(rule, rule.action.to, hired)
+            for person in hired:
                 assert person.hired_on is not None
                 first, last = self._local_days(_zone(trigger.timezone or person.timezone), before, after)
                 for day in _recurrence_days(trigger.every, person.hired_on, first, last):
@@ -319,6 +331,7 @@ class _Planner:
                 if scope == _NONE:
                     continue
                 people = self.index.people_in(zone) if scope == _ALL else self.reopened_people.get(zone, [])
+                self._prefetch_related(rule, rule.action.to, people)
                 for person in people:
                     yield _Occasion(rule, f"person:{person.id}", person, day)
 
@@ -387,6 +400,9 @@ class _Planner:
                 milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
                 if inhibited:
                     self._prefetch_inhibiting(rule, {m.goal for m in milestones})
+                self._prefetch_related(
+                    rule, rule.action.to, (self._owner(self.org.goals[m.goal]) for m in milestones)
+                )
                 for milestone in milestones:
                     yield from self._anchored_milestone(rule, milestone, (offset,))
                 continue
@@ -397,8 +413,23 @@ class _Planner:
             )
             if inhibited:
                 self._prefetch_inhibiting(rule, {g.id for g in goals})
+            self._prefetch_related(rule, rule.action.to, (self._owner(g) for g in goals))
             for goal in goals:
                 yield from self._anchored_goal(rule, trigger, goal, (offset,))
+
+    def _prefetch_related(
+        self, rule: Rule, to: Sequence[str], owners: Iterable[Person | None], title: str | None = None
+    ) -> None:
+        """Read the managers and mentors of these owners in one go, if the rule reads them:
+        as recipients, organiser, in its texts or its condition (else none are read for it)."""
+        texts = (title or "", rule.action.title or "", rule.action.body or "")
+        organiser = rule.action.organiser if rule.action.kind is Kind.INVITE else None
+        if (
+            rule.when is not None
+            or any(t != Role.OWNER.value and "@" not in t for t in (*to, *([organiser] if organiser else ())))
+            or any("manager" in t or "mentor" in t for t in texts)
+        ):
+            self.index.prefetch_related(p for p in owners if p is not None)
 
     def _moment_bounds(self, rule: Rule) -> tuple[datetime, datetime]:
         """[low, high): where an occasion's moment (before calendar shifts) must fall to matter.
@@ -505,7 +536,11 @@ class _Planner:
             low, high, by_zone = _shifted(days, -step.after)
             if low > high:
                 continue
-            for milestone in self.index.milestones_due(low, high, by_zone, open_at=self.now):
+            milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
+            self._prefetch_related(
+                rule, step.to, (self._owner(self.org.goals[m.goal]) for m in milestones), step.title
+            )
+            for milestone in milestones:
                 goal = self.org.goals[milestone.goal]
                 owner = self._owner(goal)
                 if owner is None or self._done(milestone):
@@ -646,23 +681,23 @@ class _Planner:
 
     # -- who and what -------------------------------------------------------------------------
 
-    def context(self, occasion: _Occasion, moment: datetime) -> dict[str, object]:
+    def context(self, occasion: _Occasion, moment: datetime) -> Mapping[str, object]:
         today = moment.astimezone(occasion.owner.tz).date()
         goal, milestone = occasion.goal, occasion.milestone
         due = milestone.due if milestone else goal.deadline if goal else None
-        manager = self.org.people.get(occasion.owner.manager or "")
-        mentors = [self.org.people[m] for m in occasion.owner.mentors if m in self.org.people]
-        return {
-            "person": occasion.owner,
-            "owner": occasion.owner,
-            "goal": goal,
-            "milestone": milestone,
-            "manager": manager,
-            "mentor": mentors[0] if mentors else None,
-            "days_left": (due - today).days if due else None,
-            "days_late": (today - due).days if due else None,
-            "date": today.isoformat(),
-        }
+        return _TemplateContext(
+            self.org,
+            occasion.owner,
+            {
+                "person": occasion.owner,
+                "owner": occasion.owner,
+                "goal": goal,
+                "milestone": milestone,
+                "days_left": (due - today).days if due else None,
+                "days_late": (today - due).days if due else None,
+                "date": today.isoformat(),
+            },
+        )
 
     def plan_rule(self, rule: Rule) -> None:
         for occasion in self.occasions(rule):
@@ -782,9 +817,9 @@ class _Planner:
         def texts() -> tuple[str, str]:
             if not built:
                 rule = occasion.rule
-                contexts: list[dict[str, object]] = []
+                contexts: list[Mapping[str, object]] = []
 
-                def context() -> dict[str, object]:
+                def context() -> Mapping[str, object]:
                     if not contexts:
                         contexts.append(self.context(occasion, moment))
                     return contexts[0]
@@ -902,6 +937,33 @@ class _Planner:
             self._add(occasion, recipient, moment, send_at, self._lazy_context(occasion, moment), None)
 
 
+class _TemplateContext(Mapping[str, object]):
+    """A template's names; the owner's manager and mentor are looked up only if a text uses them."""
+
+    _RELATED = ("manager", "mentor")
+
+    def __init__(self, org: OrgLike, owner: Person, values: dict[str, object]) -> None:
+        self.org, self.owner, self._values = org, owner, values
+
+    def __getitem__(self, key: str) -> object:
+        if key == "manager":
+            return self.org.people.get(self.owner.manager or "")
+        if key == "mentor":
+            people = self.org.people
+            return next((people[m] for m in self.owner.mentors if m in people), None)
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._values
+        yield from self._RELATED
+
+    def __len__(self) -> int:
+        return len(self._values) + len(self._RELATED)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values or key in self._RELATED
+
+
 @functools.lru_cache(maxsize=256)
 def _zone(name: str) -> Any:
     from zoneinfo import ZoneInfo
@@ -945,7 +1007,7 @@ def _shifted(
     return first + by, last + by, {z: (a + by, b + by) for z, (a, b) in by_zone.items()}
 
 
-def _render(template: str, context: Callable[[], dict[str, object]]) -> str:
+def _render(template: str, context: Callable[[], Mapping[str, object]]) -> str:
     return render_text(template, context()) if "{" in template else template
 
 

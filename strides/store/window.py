@@ -168,9 +168,9 @@ class StoreView(OrgIndex):
                 self._reports_of[person.manager].append(person)
 
     def _with_goals(self, goals: list[Goal]) -> list[Goal]:
-        """`goals`, with their owners (and their managers and mentors) loaded."""
+        """`goals`, with their owners loaded (their managers and mentors when the planner asks:
+        `prefetch_related`)."""
         self.load_people(g.owner for g in goals)
-        self._related(p for g in goals if (p := self._people.get(g.owner)) is not None)
         return goals
 
     def _in_shard(self, column: Any) -> Any:
@@ -211,6 +211,9 @@ class StoreView(OrgIndex):
     def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
         self.load_milestones_of(g.id for g in goals)
 
+    def prefetch_related(self, people: Iterable[Person]) -> None:
+        self._related(people)
+
     def prefetch_subjects(self, subjects: Iterable[str]) -> None:
         kinds: dict[str, set[str]] = defaultdict(set)
         for subject in subjects:
@@ -219,7 +222,8 @@ class StoreView(OrgIndex):
         self.load_milestones(kinds["milestone"])
         goals = kinds["goal"] | {m.goal for i in kinds["milestone"] if (m := self._milestones.get(i))}
         self.load_goals(goals)
-        self._with_goals([g for i in goals if (g := self._goals.get(i)) is not None])
+        found = self._with_goals([g for i in goals if (g := self._goals.get(i)) is not None])
+        self._related(p for g in found if (p := self._people.get(g.owner)) is not None)
         self.load_people(kinds["person"])
         self._related(p for i in kinds["person"] if (p := self._people.get(i)) is not None)
 
@@ -344,7 +348,7 @@ class StoreView(OrgIndex):
 
     def _people_where(self, *conditions: Any) -> list[Person]:
         query = select(PersonRow.data).where(self._in_shard(PersonRow.bucket), *conditions)
-        return self._related(self._person(data) for (data,) in self._rows(query))
+        return [self._person(data) for (data,) in self._rows(query)]
 
     def people_in(self, zone: str) -> Sequence[Person]:
         return self._people_where(PersonRow.timezone == zone)
