@@ -136,8 +136,10 @@ class OrgIndex:
     def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
         """A hint: the milestones of these goals will be read (a store loads them in one go)."""
 
-    def prefetch_related(self, people: Iterable[Person]) -> None:
-        """A hint: the managers and mentors of these people will be read (recipients, templates)."""
+    def prefetch_related(
+        self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
+    ) -> None:
+        """A hint: the managers and/or mentors (`roles`) of these people will be read."""
 
     def prefetch_subjects(self, subjects: Iterable[str]) -> None:
         """A hint: these subjects ("person:ID", "goal:ID", "milestone:ID") will be planned in

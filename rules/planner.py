@@ -420,16 +420,19 @@ class _Planner:
     def _prefetch_related(
         self, rule: Rule, to: Sequence[str], owners: Iterable[Person | None], title: str | None = None
     ) -> None:
-        """Read the managers and mentors of these owners in one go, if the rule reads them:
-        as recipients, organiser, in its texts or its condition (else none are read for it)."""
+        """Read the managers and mentors of these owners in one go, those the rule reads: as
+        recipients or organiser (a missing mentor falls back to the manager), in its texts or its
+        condition (else none are read for it; anything not read here is read when used)."""
         texts = (title or "", rule.action.title or "", rule.action.body or "")
         organiser = rule.action.organiser if rule.action.kind is Kind.INVITE else None
-        if (
-            rule.when is not None
-            or any(t != Role.OWNER.value and "@" not in t for t in (*to, *([organiser] if organiser else ())))
-            or any("manager" in t or "mentor" in t for t in texts)
-        ):
-            self.index.prefetch_related(p for p in owners if p is not None)
+        targets = {*to, *([organiser] if organiser else ())}
+        roles: set[str] = set()
+        if rule.when is not None or Role.MENTOR.value in targets or any("mentor" in t for t in texts):
+            roles = {Role.MANAGER.value, Role.MENTOR.value}
+        elif targets & {Role.MANAGER.value, Role.SKIP_LEVEL.value} or any("manager" in t for t in texts):
+            roles = {Role.MANAGER.value}
+        if roles:
+            self.index.prefetch_related((p for p in owners if p is not None), frozenset(roles))
 
     def _moment_bounds(self, rule: Rule) -> tuple[datetime, datetime]:
         """[low, high): where an occasion's moment (before calendar shifts) must fall to matter.

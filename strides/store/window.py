@@ -211,8 +211,16 @@ class StoreView(OrgIndex):
     def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
         self.load_milestones_of(g.id for g in goals)
 
-    def prefetch_related(self, people: Iterable[Person]) -> None:
-        self._related(people)
+    def prefetch_related(
+        self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
+    ) -> None:
+        managers, mentors = "manager" in roles, "mentor" in roles
+        self.load_people(
+            r
+            for p in people
+            for r in ((p.manager,) if managers else ()) + (p.mentors if mentors else ())
+            if r is not None
+        )
 
     def prefetch_subjects(self, subjects: Iterable[str]) -> None:
         kinds: dict[str, set[str]] = defaultdict(set)
