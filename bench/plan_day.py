@@ -29,6 +29,7 @@ import gc
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -232,6 +233,19 @@ def change_some(org: Organisation, count: int, seed: int) -> tuple[Organisation,
     return changed, {"deadlines_moved": count, "goals_dropped": count // 2, "mentors_changed": count // 2}
 
 
+def _commit() -> str | None:
+    """The commit measured (with "+" when the tree has changes), if this is a git checkout."""
+    try:
+        here = Path(__file__).parent
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
+        )
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True)
+    except OSError:
+        return None
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "") if head.returncode == 0 else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=100_000)
@@ -302,6 +316,7 @@ def main() -> int:
             "save_changes": round(took_changes, 1),
         },
         "load_average": os.getloadavg(),
+        "commit": _commit(),
         "python": sys.version.split()[0],
     }
     print(json.dumps(result, indent=2))
