@@ -138,6 +138,7 @@ def demo(
         f"strides demo: [bold]{settings.organisation}[/] from {start:%Y-%m-%d} for {days} days "
         f"(state in {settings.state_dir})",
         highlight=False,
+        soft_wrap=True,  # paths and sentences stay whole lines when piped (rich assumes 80 columns)
     )
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -189,7 +190,7 @@ def demo(
         org_line = f"{result.people} people, {result.goals} goals, {result.milestones} milestones"
         out.print(f"{org_line}; {result.rules} rules")
         for change in result.applied:
-            out.print(f"  changed {change}", highlight=False)
+            out.print(f"  changed {change}", highlight=False, soft_wrap=True)
         out.print(table)
         out.print(f"In all: {invites} invites and {emails} emails ({invites + emails} messages).")
         out.print(

@@ -425,6 +425,10 @@ def record_tick(
                 rules_digest=basis.rules if basis else None,
             )
         )
+        if basis is not None and basis.seen is not None:
+            # The previous tick's watermark, not this one's: a tick running alongside (a second
+            # worker) may still be reading the changes after it.
+            snapshot.prune_changes(session, basis.seen)
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,13 @@ def test_demo_runs_the_sample_and_prints_a_summary(prefect_harness, tmp_path):
     assert summary["files"] == sum(line["messages"] for line in summary["rules"])
     assert summary["outbox"].startswith(str(tmp_path))
     assert not (ROOT / "tmp").exists()
+
+
+def test_demo_piped_keeps_each_scripted_change_on_one_line(prefect_harness, tmp_path):
+    result = invoke("--state-dir", str(tmp_path), "demo", "--days", "6")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    changed = [line for line in lines if "changed 2026-12-05" in line]
+    assert len(changed) == 1
+    assert changed[0].rstrip().endswith("is updated to Dec 23)")
+    assert any(line.startswith("strides demo: ") and line.endswith("/demo)") for line in lines)

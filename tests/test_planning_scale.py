@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from strides import engine
 from strides.model import Organisation
@@ -23,6 +24,7 @@ from strides.rules.reconcile import Reason
 from strides.ruleset import load_rules
 from strides.store import Store, snapshot
 from strides.store.shards import Shard
+from strides.store.tables import OrgChangeRow
 from strides.store.window import StoreView
 from strides.synthetic import Shape, generate
 
@@ -127,6 +129,11 @@ def test_a_steady_tick_decides_what_replanning_everything_decides(
             assert steady.changed is not None and len(steady.changed) < 100
         reasons |= {r for d in steady.decisions for r in d.reasons}
         _record_day(loaded_store, builtin_rules, window)
+        if basis.seen is not None:
+            # The change log keeps only what the last tick has not read past (and its newest row).
+            with loaded_store.session() as session:
+                ids = list(session.scalars(select(OrgChangeRow.id).order_by(OrgChangeRow.id)))
+            assert all(i > basis.seen for i in ids[:-1])
         now = window.end
     assert steady_days == 20
     # The changes were seen: a moved review, a cancelled one, a new mentor in the check-in.

@@ -73,6 +73,16 @@ def last_change(session: Session) -> int:
     return session.scalar(select(func.max(OrgChangeRow.id))) or 0
 
 
+def prune_changes(session: Session, through: int) -> None:
+    """Forget logged changes up to `through`: ticks have planned with them and read past them.
+
+    The newest row is always kept: SQLite numbers a new row max(id) + 1, so an emptied log would
+    hand out ids the ticks' watermarks have already passed.
+    """
+    newest = last_change(session)
+    session.execute(delete(OrgChangeRow).where(OrgChangeRow.id <= min(through, newest - 1)))
+
+
 def changes_after(session: Session, seen: int, upto: int) -> list[OrgChangeRow]:
     query = select(OrgChangeRow).where(OrgChangeRow.id > seen, OrgChangeRow.id <= upto)
     return list(session.scalars(query.order_by(OrgChangeRow.id)))
