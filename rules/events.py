@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -29,12 +29,20 @@ class Event:
             raise ValueError(f"a {self.kind.value} event names its milestone")
 
 
-def derived_events(org: OrgLike, start: datetime, end: datetime, index: OrgIndex) -> Iterator[Event]:
+def derived_events(
+    org: OrgLike,
+    start: datetime,
+    end: datetime,
+    index: OrgIndex,
+    kinds: Container[EventKind] | None = None,
+) -> Iterator[Event]:
     """The events the state itself records in [start, end): creations, completions, overdue.
 
     goal.updated and goal.deadline_moved leave no trace in a snapshot; they come only from the
     event transport (plan_event). Keys are the same either way, so nothing is sent twice.
-    Milestones become overdue only while their goal is active.
+    Milestones become overdue only while their goal is active. With `kinds`, only the events of
+    those kinds are looked for (the milestones due around the window are read only for
+    milestone.overdue).
     """
     for moment, what, goal, milestone in index.moments((start - timedelta(days=1)).date(), end.date()):
         if not start <= moment < end:
@@ -45,6 +53,8 @@ def derived_events(org: OrgLike, start: datetime, end: datetime, index: OrgIndex
             yield Event(EventKind.GOAL_CREATED, moment, goal.id)
         else:
             yield Event(EventKind.GOAL_COMPLETED, moment, goal.id)
+    if kinds is not None and EventKind.MILESTONE_OVERDUE not in kinds:
+        return
     first, last = (start - timedelta(days=2)).date(), (end + timedelta(days=1)).date()
     for milestone in index.milestones_due(first, last):
         owner = org.people.get(org.goals[milestone.goal].owner)

@@ -25,6 +25,8 @@ from typing import Protocol, TypeVar
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
 
 T = TypeVar("T")
+# Per owner timezone, the days [first, last] an anchor may fall on (a narrowing hint, see below).
+ZoneDays = Mapping[str, tuple[date, date]]
 # (moment, "created" | "completed", goal, milestone or None): what the state records happened.
 Moment = tuple[datetime, str, Goal, Milestone | None]
 
@@ -96,8 +98,14 @@ class OrgIndex:
         return index
 
     # -- records by day -----------------------------------------------------------------------
+    #
+    # Narrowing hints: `by_zone` maps each owner timezone to the days its anchors may fall on (a
+    # sub-range of [first, last]; an owner in a timezone not named is not wanted), and `open_at`
+    # asks only for milestones not completed by then. An index may return more than a hint
+    # asks (these in-memory ones do; the planner filters exactly), never less: the store's view
+    # pushes them into its SQL so a tick reads what can fire, not three days of everything.
 
-    def goals_due(self, first: date, last: date) -> Iterable[Goal]:
+    def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
         """Active goals (of known owners) whose deadline falls in [first, last]."""
         yield from _span(self.goals_by_deadline, first, last)
 
@@ -105,7 +113,9 @@ class OrgIndex:
         """Active goals created on a day in [first, last] of their owner's calendar."""
         yield from _span(self.goals_by_created, first, last)
 
-    def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
+    def milestones_due(
+        self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
+    ) -> Iterable[Milestone]:
         """Milestones of active goals due in [first, last] (completed ones included)."""
         yield from _span(self.milestones_by_due, first, last)
 
@@ -126,6 +136,25 @@ class OrgIndex:
     def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
         """A hint: the milestones of these goals will be read (a store loads them in one go)."""
 
+    def prefetch_related(
+        self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
+    ) -> None:
+        """A hint: the managers and/or mentors (`roles`) of these people will be read."""
+
+    def prefetch_subjects(self, subjects: Iterable[str]) -> None:
+        """A hint: these subjects ("person:ID", "goal:ID", "milestone:ID") will be planned in
+        full, with their owners (a store loads them in one go)."""
+
+    def prefetch_open_milestones(self, goal_ids: Iterable[str], due_by: date, open_after: datetime) -> None:
+        """A hint: `open_milestones_of` will be asked for these goals (a store loads them in one go)."""
+
+    def open_milestones_of(
+        self, goal_id: str, due_by: date, open_after: datetime
+    ) -> Sequence[Milestone] | None:
+        """The goal's milestones due by `due_by` and not completed by `open_after` (at least
+        those; what an escalation may fire for); None: ask `milestones_of` for all of them."""
+        return None
+
     # -- people -------------------------------------------------------------------------------
 
     def zones(self) -> Collection[str]:
@@ -135,8 +164,13 @@ class OrgIndex:
     def people_in(self, zone: str) -> Sequence[Person]:
         return self.people_by_zone.get(zone, [])
 
-    def digest_people(self, zone: str, weekday: int) -> Iterable[Person]:
-        """People of `zone` whose digest is on `weekday` (enabled or not)."""
+    def digest_people(
+        self, zone: str, weekday: int, minutes: tuple[int, int] | None = None
+    ) -> Iterable[Person]:
+        """People of `zone` whose digest is on `weekday` (enabled or not).
+
+        A hint: `minutes` [first, last] after local midnight, the digest times wanted.
+        """
         return [p for p in self.people_in(zone) if p.digest.weekday == weekday]
 
     def people_hired(self) -> Iterable[Person]:
@@ -164,7 +198,7 @@ class ScanIndex(OrgIndex):
             if goal.status is GoalStatus.ACTIVE and goal.owner in self.org.people:
                 yield goal
 
-    def goals_due(self, first: date, last: date) -> Iterable[Goal]:
+    def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
         return (g for g in self._active() if g.deadline is not None and first <= g.deadline <= last)
 
     def goals_created(self, first: date, last: date) -> Iterable[Goal]:
@@ -173,7 +207,9 @@ class ScanIndex(OrgIndex):
             g for g in self._active() if first <= g.created_at.astimezone(people[g.owner].tz).date() <= last
         )
 
-    def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
+    def milestones_due(
+        self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
+    ) -> Iterable[Milestone]:
         active = {g.id for g in self._active()}
         return (m for m in self.org.milestones.values() if m.goal in active and first <= m.due <= last)
 

@@ -176,7 +176,19 @@ class _Planner:
     @functools.cached_property
     def reopened(self) -> frozenset[str]:
         """Subjects planned in full although settled: changed, or already invited to."""
-        return self.changed | self.known_subjects
+        found = self.changed | self.known_subjects
+        # Read in one go what the invite rules will plan again (`_anchored_subject`, cadences).
+        kinds = {"person"}
+        for rule in self.rules.enabled:
+            trigger = rule.trigger
+            if rule.action.kind is Kind.INVITE and isinstance(trigger, AnchorTrigger):
+                kinds.add(
+                    {Anchor.MILESTONE_DUE: "milestone", Anchor.PERSON_HIRED: "person"}.get(
+                        trigger.anchor, "goal"
+                    )
+                )
+        self.index.prefetch_subjects(s for s in found if s.partition(":")[0] in kinds)
+        return found
 
     @functools.cached_property
     def reopened_people(self) -> dict[str, list[Person]]:
@@ -281,7 +293,8 @@ class _Planner:
                         local_moment(day + timedelta(days=1), time(0), tz),
                     )
                     if self._scope(rule, start, end) != _NONE:
-                        for person in self.index.digest_people(zone, day.isoweekday()):
+                        at = _wall_minutes(day, tz, *self._moment_bounds(rule))
+                        for person in self.index.digest_people(zone, day.isoweekday(), at):
                             if person.digest.enabled:
                                 yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
@@ -300,7 +313,9 @@ class _Planner:
                     yield _Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal)
             return
         if trigger.anchor is CadenceAnchor.PERSON_HIRED:
-            for person in self._hired(rule, trigger, before, after):
+            hired = list(self._hired(rule, trigger, before, after))
+            self._prefetch_related(rule, rule.action.to, hired)
+            for person in hired:
                 assert person.hired_on is not None
                 first, last = self._local_days(_zone(trigger.timezone or person.timezone), before, after)
                 for day in _recurrence_days(trigger.every, person.hired_on, first, last):
@@ -316,6 +331,7 @@ class _Planner:
                 if scope == _NONE:
                     continue
                 people = self.index.people_in(zone) if scope == _ALL else self.reopened_people.get(zone, [])
+                self._prefetch_related(rule, rule.action.to, people)
                 for person in people:
                     yield _Occasion(rule, f"person:{person.id}", person, day)
 
@@ -375,23 +391,92 @@ class _Planner:
             return
         # An inhibited rule reads the milestones of each goal it fires for (`_inhibitor`).
         inhibited = rule.id in self.inhibitors
+        days = self._occasion_days(rule, trigger.at, _owner_clock(rule), first, last)
         for offset in trigger.offsets:
+            low, high, by_zone = _shifted(days, -offset)
+            if low > high:
+                continue
             if trigger.anchor is Anchor.MILESTONE_DUE:
-                milestones = list(self.index.milestones_due(first - offset, last - offset))
+                milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
                 if inhibited:
-                    self.index.prefetch_milestones(self.org.goals[m.goal] for m in milestones)
+                    self._prefetch_inhibiting(rule, {m.goal for m in milestones})
+                self._prefetch_related(
+                    rule, rule.action.to, (self._owner(self.org.goals[m.goal]) for m in milestones)
+                )
                 for milestone in milestones:
                     yield from self._anchored_milestone(rule, milestone, (offset,))
                 continue
             goals = list(
-                self.index.goals_due(first - offset, last - offset)
+                self.index.goals_due(low, high, by_zone)
                 if trigger.anchor is Anchor.GOAL_DEADLINE
                 else self.index.goals_created(first - offset, last - offset)
             )
             if inhibited:
-                self.index.prefetch_milestones(goals)
+                self._prefetch_inhibiting(rule, {g.id for g in goals})
+            self._prefetch_related(rule, rule.action.to, (self._owner(g) for g in goals))
             for goal in goals:
                 yield from self._anchored_goal(rule, trigger, goal, (offset,))
+
+    def _prefetch_related(
+        self, rule: Rule, to: Sequence[str], owners: Iterable[Person | None], title: str | None = None
+    ) -> None:
+        """Read the managers and mentors of these owners in one go, those the rule reads: as
+        recipients or organiser (a missing mentor falls back to the manager), in its texts or its
+        condition (else none are read for it; anything not read here is read when used)."""
+        texts = (title or "", rule.action.title or "", rule.action.body or "")
+        organiser = rule.action.organiser if rule.action.kind is Kind.INVITE else None
+        targets = {*to, *([organiser] if organiser else ())}
+        roles: set[str] = set()
+        if rule.when is not None or Role.MENTOR.value in targets or any("mentor" in t for t in texts):
+            roles = {Role.MANAGER.value, Role.MENTOR.value}
+        elif targets & {Role.MANAGER.value, Role.SKIP_LEVEL.value} or any("manager" in t for t in texts):
+            roles = {Role.MANAGER.value}
+        if roles:
+            self.index.prefetch_related((p for p in owners if p is not None), frozenset(roles))
+
+    def _moment_bounds(self, rule: Rule) -> tuple[datetime, datetime]:
+        """[low, high): where an occasion's moment (before calendar shifts) must fall to matter.
+
+        A notice matters when it lands in the window, an invite when its meeting is still ahead
+        and its send time (the meeting's start less the lead) is before the window's end, and in
+        the steady state not before `settled` (earlier ticks planned those). Calendar shifts
+        (`_reach`) widen the range; a working-hours overlap may move a meeting later that day.
+        """
+        before, after = _reach(rule)
+        low, high = self.window.start, self.window.end
+        if rule.action.kind is Kind.INVITE:
+            lead = rule.action.lead
+            if rule.calendar.overlap is not None:
+                low -= timedelta(days=2)
+            if self.settled is not None:
+                low = max(low, self.settled + lead)
+            high += lead
+        return low - after, high + before
+
+    def _occasion_days(
+        self, rule: Rule, at: time, owner_only: bool, first: date, last: date
+    ) -> tuple[date, date, dict[str, tuple[date, date]] | None]:
+        """The occasion days (within [first, last]) whose moment can matter to this window.
+
+        On the owner's clock the days are exact per owner timezone; otherwise each recipient
+        sees the day's `at` on their own clock, so the days of every timezone are taken
+        together (and no owner timezone is singled out: None).
+        """
+        low, high = self._moment_bounds(rule)
+        spans = {zone: _days_at(_zone(zone), at, low, high) for zone in self.index.zones()}
+        if not spans:
+            return first, last, {}
+        if not owner_only:
+            return (
+                max(first, min(a for a, _ in spans.values())),
+                min(last, max(b for _, b in spans.values())),
+                None,
+            )
+        by_zone = {z: (max(first, a), min(last, b)) for z, (a, b) in spans.items()}
+        by_zone = {z: (a, b) for z, (a, b) in by_zone.items() if a <= b}
+        if not by_zone:
+            return first, first - timedelta(days=1), {}
+        return min(a for a, _ in by_zone.values()), max(b for _, b in by_zone.values()), by_zone
 
     def _anchored_subject(self, rule: Rule, trigger: AnchorTrigger, subject: str) -> Iterator[_Occasion]:
         """Every occasion of `rule` for one subject ("goal:ID", "milestone:ID", "person:ID")."""
@@ -449,7 +534,16 @@ class _Planner:
         first, last_day = self._span(rule)
         last = trigger.steps[-1]
         for step in trigger.steps:
-            for milestone in self.index.milestones_due(first - step.after, last_day - step.after):
+            owner_only = all(t == Role.OWNER.value or "@" in t for t in step.to)
+            days = self._occasion_days(rule, trigger.at, owner_only, first, last_day)
+            low, high, by_zone = _shifted(days, -step.after)
+            if low > high:
+                continue
+            milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
+            self._prefetch_related(
+                rule, step.to, (self._owner(self.org.goals[m.goal]) for m in milestones), step.title
+            )
+            for milestone in milestones:
                 goal = self.org.goals[milestone.goal]
                 owner = self._owner(goal)
                 if owner is None or self._done(milestone):
@@ -556,6 +650,18 @@ class _Planner:
             self.skips.append(Skip(rule.id, occasion.subject, moment, problem))
         return ok
 
+    def _inhibiting(self, first: timedelta) -> tuple[date, datetime]:
+        """Which milestones can inhibit a message sent in this window through an escalation whose
+        first step is `first` after the due day: due by this day, and not completed by the
+        window's start (a message at `moment` is inhibited by one open then, firing before it)."""
+        return (self.window.end + timedelta(days=1)).date() - first, self.window.start
+
+    def _prefetch_inhibiting(self, rule: Rule, goal_ids: Iterable[str]) -> None:
+        goal_ids = list(goal_ids)
+        for other in self.inhibitors.get(rule.id, ()):
+            if isinstance(other.trigger, EscalationTrigger):
+                self.index.prefetch_open_milestones(goal_ids, *self._inhibiting(other.trigger.steps[0].after))
+
     def _inhibitor(self, occasion: _Occasion, moment: datetime) -> str | None:
         """The escalation rule that suppresses this message (same goal, escalation firing), if any."""
         goal = occasion.goal
@@ -566,7 +672,10 @@ class _Planner:
             if not isinstance(trigger, EscalationTrigger):
                 continue
             first = trigger.steps[0].after
-            for milestone in self.org.milestones_of(goal.id):
+            candidates = None
+            if self.window.contains(moment):
+                candidates = self.index.open_milestones_of(goal.id, *self._inhibiting(first))
+            for milestone in self.org.milestones_of(goal.id) if candidates is None else candidates:
                 fires = local_moment(milestone.due + first, trigger.at, occasion.owner.tz)
                 open_then = milestone.completed_at is None or milestone.completed_at > moment
                 if open_then and fires <= moment and other.effective.covers(fires.date()):
@@ -575,23 +684,23 @@ class _Planner:
 
     # -- who and what -------------------------------------------------------------------------
 
-    def context(self, occasion: _Occasion, moment: datetime) -> dict[str, object]:
+    def context(self, occasion: _Occasion, moment: datetime) -> Mapping[str, object]:
         today = moment.astimezone(occasion.owner.tz).date()
         goal, milestone = occasion.goal, occasion.milestone
         due = milestone.due if milestone else goal.deadline if goal else None
-        manager = self.org.people.get(occasion.owner.manager or "")
-        mentors = [self.org.people[m] for m in occasion.owner.mentors if m in self.org.people]
-        return {
-            "person": occasion.owner,
-            "owner": occasion.owner,
-            "goal": goal,
-            "milestone": milestone,
-            "manager": manager,
-            "mentor": mentors[0] if mentors else None,
-            "days_left": (due - today).days if due else None,
-            "days_late": (today - due).days if due else None,
-            "date": today.isoformat(),
-        }
+        return _TemplateContext(
+            self.org,
+            occasion.owner,
+            {
+                "person": occasion.owner,
+                "owner": occasion.owner,
+                "goal": goal,
+                "milestone": milestone,
+                "days_left": (due - today).days if due else None,
+                "days_late": (today - due).days if due else None,
+                "date": today.isoformat(),
+            },
+        )
 
     def plan_rule(self, rule: Rule) -> None:
         for occasion in self.occasions(rule):
@@ -711,9 +820,9 @@ class _Planner:
         def texts() -> tuple[str, str]:
             if not built:
                 rule = occasion.rule
-                contexts: list[dict[str, object]] = []
+                contexts: list[Mapping[str, object]] = []
 
-                def context() -> dict[str, object]:
+                def context() -> Mapping[str, object]:
                     if not contexts:
                         contexts.append(self.context(occasion, moment))
                     return contexts[0]
@@ -831,6 +940,33 @@ class _Planner:
             self._add(occasion, recipient, moment, send_at, self._lazy_context(occasion, moment), None)
 
 
+class _TemplateContext(Mapping[str, object]):
+    """A template's names; the owner's manager and mentor are looked up only if a text uses them."""
+
+    _RELATED = ("manager", "mentor")
+
+    def __init__(self, org: OrgLike, owner: Person, values: dict[str, object]) -> None:
+        self.org, self.owner, self._values = org, owner, values
+
+    def __getitem__(self, key: str) -> object:
+        if key == "manager":
+            return self.org.people.get(self.owner.manager or "")
+        if key == "mentor":
+            people = self.org.people
+            return next((people[m] for m in self.owner.mentors if m in people), None)
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._values
+        yield from self._RELATED
+
+    def __len__(self) -> int:
+        return len(self._values) + len(self._RELATED)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values or key in self._RELATED
+
+
 @functools.lru_cache(maxsize=256)
 def _zone(name: str) -> Any:
     from zoneinfo import ZoneInfo
@@ -838,7 +974,43 @@ def _zone(name: str) -> Any:
     return ZoneInfo(name)
 
 
-def _render(template: str, context: Callable[[], dict[str, object]]) -> str:
+def _days_at(tz: Any, at: time, low: datetime, high: datetime) -> tuple[date, date]:
+    """The days [first, last] whose `at` on the wall clock of `tz` falls in [low, high)."""
+    first = low.astimezone(tz).date() - timedelta(days=1)
+    while local_moment(first, at, tz) < low:
+        first += timedelta(days=1)
+    last = high.astimezone(tz).date() + timedelta(days=1)
+    while local_moment(last, at, tz) >= high:
+        last -= timedelta(days=1)
+    return first, last
+
+
+def _wall_minutes(day: date, tz: Any, low: datetime, high: datetime) -> tuple[int, int]:
+    """The wall-clock minutes of `day` in `tz` whose moment may fall in [low, high), widened by
+    two hours each way for daylight-saving jumps (a wall time they skip moves forward)."""
+    start = local_moment(day, time(0), tz)
+    end = local_moment(day + timedelta(days=1), time(0), tz)
+    low, high = max(low, start), min(high, end)
+    if low >= high:
+        return 0, -1
+    first = low.astimezone(tz)
+    last = high.astimezone(tz)
+    minutes = 0 if first.date() < day else first.hour * 60 + first.minute
+    until = 24 * 60 if last.date() > day else last.hour * 60 + last.minute + 1
+    return max(0, minutes - 120), min(24 * 60, until + 120)
+
+
+def _shifted(
+    days: tuple[date, date, dict[str, tuple[date, date]] | None], by: timedelta
+) -> tuple[date, date, dict[str, tuple[date, date]] | None]:
+    """Occasion days moved to anchor days (an anchor is its occasion less the offset)."""
+    first, last, by_zone = days
+    if by_zone is None:
+        return first + by, last + by, None
+    return first + by, last + by, {z: (a + by, b + by) for z, (a, b) in by_zone.items()}
+
+
+def _render(template: str, context: Callable[[], Mapping[str, object]]) -> str:
     return render_text(template, context()) if "{" in template else template
 
 
@@ -912,8 +1084,9 @@ def plan(
         planner.index = index
     for rule in rules.enabled:
         planner.plan_rule(rule)
-    if any(isinstance(r.trigger, EventTrigger) for r in rules.enabled):
-        planner.plan_events(list(derived_events(org, window.start, window.end, planner.index)))
+    kinds = {r.trigger.event for r in rules.enabled if isinstance(r.trigger, EventTrigger)}
+    if kinds:
+        planner.plan_events(list(derived_events(org, window.start, window.end, planner.index, kinds)))
     return _finish(planner)
 
 

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
+_MISSING = object()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(template: str) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+    """The template as literal pieces and placeholder paths, split once per template."""
+    pieces: list[tuple[str, tuple[str, ...] | None]] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(template):
+        if match.start() > at:
+            pieces.append((template[at : match.start()], None))
+        pieces.append((match.group(0), tuple(match.group(1).split("."))))
+        at = match.end()
+    if at < len(template):
+        pieces.append((template[at:], None))
+    return tuple(pieces)
+
+
+def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = context
+    for part in path:
+        if isinstance(value, Mapping):
+            if part not in value:
+                return _MISSING
+            value = value[part]
+        elif part.startswith("_") or not hasattr(value, part):
+            return _MISSING
+        else:
+            value = getattr(value, part)
+    return value
 
 
 def render_text(template: str, context: Mapping[str, Any]) -> str:
     """Replace `{a.b}` with context['a'].b; unknown names stay visible as `{a.b}`."""
     if "{" not in template:
         return template
-
-    def lookup(match: re.Match[str]) -> str:
-        value: Any = context
-        for part in match.group(1).split("."):
-            if isinstance(value, Mapping):
-                if part not in value:
-                    return match.group(0)
-                value = value[part]
-            elif part.startswith("_") or not hasattr(value, part):
-                return match.group(0)
-            else:
-                value = getattr(value, part)
-        return "" if value is None else str(value)
-
-    return _PLACEHOLDER.sub(lookup, template)
+    out: list[str] = []
+    for text, path in _parsed(template):
+        if path is None:
+            out.append(text)
+            continue
+        value = _lookup(context, path)
+        out.append(text if value is _MISSING else "" if value is None else str(value))
+    return "".join(out)

@@ -133,6 +133,13 @@ def decide(
     wanted meetings are then updated or cancelled); otherwise every meeting still ahead is
     planned again and compared with what was sent.
     """
+    with fewer_collections():
+        return _decide(session, rules, window, now, basis, shard)
+
+
+def _decide(
+    session: Session, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, shard: Shard
+) -> WindowPlan:
     view = StoreView(session, shard)
     changed = None
     if basis.seen is not None:

@@ -191,7 +191,7 @@ def test_the_window_view_reads_a_part_of_the_organisation(synthetic_store: Store
 
 
 def test_the_migration_backfills_stores_made_before_it(tmp_path: Path, sample_org: Organisation) -> None:
-    """A store filled at revision 0003 gets the window columns from each row's JSON."""
+    """A store filled at revision 0003 gets the window columns (0004, 0006) from each row's JSON."""
     from alembic import command
     from sqlalchemy import JSON, column, insert, select, table
 
@@ -216,11 +216,12 @@ def test_the_migration_backfills_stores_made_before_it(tmp_path: Path, sample_or
     with store.session() as session:
         stored = session.scalars(select(PersonRow)).one()
         stored_goal = session.scalars(select(GoalRow)).one()
-        assert (stored.bucket, stored.digest_weekday, stored.hire_day, stored.mentors) == (
+        assert (stored.bucket, stored.digest_weekday, stored.hire_day, stored.mentors, stored.digest_at) == (
             row["bucket"],
             row["digest_weekday"],
             row["hire_day"],
             row["mentors"],
+            row["digest_at"],
         )
         assert stored_goal.created_at == goal.created_at
         assert stored_goal.bucket == goal_row["bucket"]

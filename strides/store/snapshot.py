@@ -32,6 +32,7 @@ def person_row(person: Person) -> dict[str, Any]:
         "data": person.model_dump(mode="json"),
         "bucket": bucket(f"person:{person.id}"),
         "digest_weekday": person.digest.weekday,
+        "digest_at": person.digest.at.hour * 60 + person.digest.at.minute,
         "hire_day": hired.month * 100 + hired.day if hired else None,
         "mentors": "".join(f";{m}" for m in person.mentors) + ";",
     }

@@ -28,6 +28,8 @@ class PersonRow(Base):
     # The subject's bucket (strides.store.window.bucket): planning is split into shards by it.
     bucket: Mapped[int] = mapped_column(Integer, default=0)
     digest_weekday: Mapped[int] = mapped_column(Integer, default=1)
+    # The digest's local time in minutes after midnight: a tick reads the digests it sends.
+    digest_at: Mapped[int] = mapped_column(Integer, default=480)
     # Month * 100 + day of the hire date: anniversaries by index.
     hire_day: Mapped[int | None] = mapped_column(Integer)
     # ";p1;p2;": who mentors this person (mentees of someone are found with LIKE).
@@ -35,7 +37,7 @@ class PersonRow(Base):
 
     __table_args__ = (
         Index("ix_people_timezone_bucket", "timezone", "bucket"),
-        Index("ix_people_timezone_digest", "timezone", "digest_weekday"),
+        Index("ix_people_timezone_digest", "timezone", "digest_weekday", "digest_at"),
         Index("ix_people_hire_day", "hire_day"),
     )
 

@@ -17,11 +17,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Person
-from strides.rules.index import Moment, OrgIndex
+from strides.rules.index import Moment, OrgIndex, ZoneDays
 from strides.store import records
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
@@ -70,6 +70,8 @@ class StoreView(OrgIndex):
         self._milestones_of: dict[str, list[Milestone]] = {}
         self._reports_of: dict[str, list[Person]] = {}
         self._zones: list[str] | None = None
+        # Milestones that may inhibit, by (due by, open after), then by goal.
+        self._open: dict[tuple[date, datetime], dict[str, list[Milestone]]] = {}
         # Every statement run, for the benchmark's floor (the same queries, rows only).
         self.statements: list[Select[Any]] = []
         self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id)
@@ -83,11 +85,15 @@ class StoreView(OrgIndex):
         # Core execution: plain rows, without the ORM's per-row bookkeeping.
         return self.session.connection().execute(query).all()
 
-    def _in(self, query: Callable[[list[str]], Select[Any]], ids: Iterable[str]) -> list[Any]:
+    def _in(
+        self, query: Callable[[list[str]], Select[Any]], ids: Iterable[str], size: int = BATCH
+    ) -> list[Any]:
         found: list[Any] = []
         batch = sorted(set(ids))
-        for start in range(0, len(batch), BATCH):
-            found += self._rows(query(batch[start : start + BATCH]))
+        if not batch:
+            return found
+        for start in range(0, len(batch), size):
+            found += self._rows(query(batch[start : start + size]))
         return found
 
     def _person(self, data: dict[str, Any]) -> Person:
@@ -128,6 +134,13 @@ class StoreView(OrgIndex):
         for ident in missing:
             self._goals.setdefault(ident, None)
 
+    def load_milestones(self, ids: Iterable[str]) -> None:
+        missing = {i for i in ids if i not in self._milestones}
+        for (data,) in self._in(lambda b: select(MilestoneRow.data).where(MilestoneRow.id.in_(b)), missing):
+            self._milestone(data)
+        for ident in missing:
+            self._milestones.setdefault(ident, None)
+
     def load_milestones_of(self, goal_ids: Iterable[str]) -> None:
         missing = {g for g in goal_ids if g not in self._milestones_of}
         for ident in missing:
@@ -155,9 +168,9 @@ class StoreView(OrgIndex):
                 self._reports_of[person.manager].append(person)
 
     def _with_goals(self, goals: list[Goal]) -> list[Goal]:
-        """`goals`, with their owners (and their managers and mentors) loaded."""
+        """`goals`, with their owners loaded (their managers and mentors when the planner asks:
+        `prefetch_related`)."""
         self.load_people(g.owner for g in goals)
-        self._related(p for g in goals if (p := self._people.get(g.owner)) is not None)
         return goals
 
     def _in_shard(self, column: Any) -> Any:
@@ -198,14 +211,74 @@ class StoreView(OrgIndex):
     def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
         self.load_milestones_of(g.id for g in goals)
 
+    def prefetch_related(
+        self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
+    ) -> None:
+        managers, mentors = "manager" in roles, "mentor" in roles
+        self.load_people(
+            r
+            for p in people
+            for r in ((p.manager,) if managers else ()) + (p.mentors if mentors else ())
+            if r is not None
+        )
+
+    def prefetch_subjects(self, subjects: Iterable[str]) -> None:
+        kinds: dict[str, set[str]] = defaultdict(set)
+        for subject in subjects:
+            kind, _, ident = subject.partition(":")
+            kinds[kind].add(ident)
+        self.load_milestones(kinds["milestone"])
+        goals = kinds["goal"] | {m.goal for i in kinds["milestone"] if (m := self._milestones.get(i))}
+        self.load_goals(goals)
+        found = self._with_goals([g for i in goals if (g := self._goals.get(i)) is not None])
+        self._related(p for g in found if (p := self._people.get(g.owner)) is not None)
+        self.load_people(kinds["person"])
+        self._related(p for i in kinds["person"] if (p := self._people.get(i)) is not None)
+
+    def prefetch_open_milestones(self, goal_ids: Iterable[str], due_by: date, open_after: datetime) -> None:
+        found = self._open.setdefault((due_by, open_after), {})
+        missing = {g for g in goal_ids if g not in found}
+        for ident in missing:
+            found[ident] = []
+
+        def query(batch: list[str]) -> Select[Any]:
+            return select(MilestoneRow.data).where(
+                MilestoneRow.goal.in_(batch),
+                MilestoneRow.due <= due_by,
+                or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_after),
+            )
+
+        for (data,) in self._in(query, missing):
+            milestone = self._milestone(data)
+            found[milestone.goal].append(milestone)
+
+    def open_milestones_of(self, goal_id: str, due_by: date, open_after: datetime) -> Sequence[Milestone]:
+        found = self._open.get((due_by, open_after), {}).get(goal_id)
+        if found is None:
+            self.prefetch_open_milestones([goal_id], due_by, open_after)
+            found = self._open[(due_by, open_after)][goal_id]
+        return found
+
     def _goals_where(self, *conditions: Any) -> list[Goal]:
         query = select(GoalRow.data).where(
             GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions
         )
         return self._with_goals([self._goal(data) for (data,) in self._rows(query)])
 
-    def goals_due(self, first: date, last: date) -> Iterable[Goal]:
-        return self._goals_where(GoalRow.deadline.between(first, last))
+    def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
+        if by_zone is None:
+            return self._goals_where(GoalRow.deadline.between(first, last))
+        query = (
+            select(GoalRow.data)
+            .join(PersonRow, PersonRow.id == GoalRow.owner)
+            .where(
+                GoalRow.status == ACTIVE,
+                self._in_shard(GoalRow.bucket),
+                GoalRow.deadline.between(first, last),
+                _per_zone(GoalRow.deadline, by_zone),
+            )
+        )
+        return self._with_goals([self._goal(data) for (data,) in self._rows(query)])
 
     def goals_created(self, first: date, last: date) -> Iterable[Goal]:
         # Stored in UTC; the owner's calendar day is at most a day away.
@@ -220,20 +293,29 @@ class StoreView(OrgIndex):
                 found.append(goal)
         return found
 
-    def _milestones_where(self, *conditions: Any) -> list[Milestone]:
+    def _milestones_where(self, *conditions: Any, by_zone: ZoneDays | None = None) -> list[Milestone]:
         query = (
             select(MilestoneRow.data)
             .join(GoalRow, GoalRow.id == MilestoneRow.goal)
             .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
         )
+        if by_zone is not None:
+            query = query.join(PersonRow, PersonRow.id == GoalRow.owner).where(
+                _per_zone(MilestoneRow.due, by_zone)
+            )
         found = [self._milestone(data) for (data,) in self._rows(query)]
         # Their goals, each read once (a goal has several milestones).
         self.load_goals(m.goal for m in found)
         self._with_goals([g for m in found if (g := self._goals.get(m.goal)) is not None])
         return found
 
-    def milestones_due(self, first: date, last: date) -> Iterable[Milestone]:
-        return self._milestones_where(MilestoneRow.due.between(first, last))
+    def milestones_due(
+        self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
+    ) -> Iterable[Milestone]:
+        conditions: list[ColumnElement[bool]] = [MilestoneRow.due.between(first, last)]
+        if open_at is not None:
+            conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
+        return self._milestones_where(*conditions, by_zone=by_zone)
 
     def milestones_due_before(self, last: date) -> Iterable[Milestone]:
         return self._milestones_where(MilestoneRow.due <= last)
@@ -274,13 +356,20 @@ class StoreView(OrgIndex):
 
     def _people_where(self, *conditions: Any) -> list[Person]:
         query = select(PersonRow.data).where(self._in_shard(PersonRow.bucket), *conditions)
-        return self._related(self._person(data) for (data,) in self._rows(query))
+        return [self._person(data) for (data,) in self._rows(query)]
 
     def people_in(self, zone: str) -> Sequence[Person]:
         return self._people_where(PersonRow.timezone == zone)
 
-    def digest_people(self, zone: str, weekday: int) -> Iterable[Person]:
-        people = self._people_where(PersonRow.timezone == zone, PersonRow.digest_weekday == weekday)
+    def digest_people(
+        self, zone: str, weekday: int, minutes: tuple[int, int] | None = None
+    ) -> Iterable[Person]:
+        conditions = [PersonRow.timezone == zone, PersonRow.digest_weekday == weekday]
+        if minutes is not None:
+            if minutes[0] > minutes[1]:
+                return []
+            conditions.append(PersonRow.digest_at.between(*minutes))
+        people = self._people_where(*conditions)
         # Whether a digest is empty depends on their goals and reports (the rest is read lazily).
         self.load_reports_of(p.id for p in people)
         self.load_goals_of(p.id for p in people)
@@ -315,8 +404,17 @@ class StoreView(OrgIndex):
                 if person is not None:
                     owners |= {r for r in (person.manager, *person.mentors) if r is not None}
                 owners |= {r.id for r in self._reports_of[ident]}
-                query = select(PersonRow.id).where(PersonRow.mentors.contains(f";{ident};"))
-                owners |= {mentee for (mentee,) in self._rows(query)}
+            # Their mentees, in one pass over the people for many changed people.
+            owners |= {
+                mentee
+                for (mentee,) in self._in(
+                    lambda b: select(PersonRow.id).where(
+                        or_(*(PersonRow.mentors.contains(f";{i};") for i in b))
+                    ),
+                    people,
+                    size=100,  # OR-ed conditions: SQLite bounds an expression's depth (1,000)
+                )
+            }
             self.load_goals_of(owners)
             goals |= {g.id for owner in owners for g in self._goals_of[owner]}
             people = owners
@@ -328,6 +426,26 @@ class StoreView(OrgIndex):
             *(f"milestone:{m}" for m in milestones),
         }
         return frozenset(s for s in subjects if self.shard.low <= bucket(s) < self.shard.high)
+
+
+def _per_zone(column: Any, by_zone: ZoneDays) -> Any:
+    """`column` within the days of its owner's timezone (`PersonRow` joined as the owner).
+
+    Timezones sharing a range of days share one condition: a handful for the whole world. The
+    timezone is compared as an expression (`timezone || ''`) so that the date's index drives
+    the query: SQLite would otherwise walk everyone of those timezones by the timezone index.
+    """
+    if not by_zone:
+        return false()
+    grouped: dict[tuple[date, date], list[str]] = defaultdict(list)
+    for zone, days in by_zone.items():
+        grouped[days].append(zone)
+    return or_(
+        *(
+            and_(PersonRow.timezone.concat("").in_(sorted(zones)), column.between(first, last))
+            for (first, last), zones in sorted(grouped.items())
+        )
+    )
 
 
 def index_counts(view: StoreView) -> dict[str, int]:

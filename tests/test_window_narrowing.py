@@ -1,0 +1,159 @@
+"""Narrowed window queries still find everything that fires, in every timezone.
+
+The store's window view reads anchors by the days their moment can fall on in each owner's
+timezone, only open milestones for escalations and reminders, only the inhibiting milestones
+that can be open and firing, and digests by their time of day (strides/store/window.py,
+rules/planner.py). Each narrowing may only drop what cannot fire: planning from the narrowed
+view must equal planning from the whole snapshot and from a scan of every record, for people
+spread over timezones from UTC-11 to UTC+14 (half and quarter hours, both hemispheres'
+daylight-saving changes), digests at any time of day, and windows of any length and start.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from strides.model import DigestPreferences, Organisation
+from strides.rules import Window, plan
+from strides.rules.calendar import local_moment
+from strides.rules.index import ScanIndex
+from strides.rules.planner import _days_at, _wall_minutes
+from strides.ruleset import load_rules
+from strides.store import Store, snapshot
+from strides.store.window import StoreView
+from strides.synthetic import Shape, generate
+
+ZONES = (
+    "Pacific/Pago_Pago",  # UTC-11
+    "America/Los_Angeles",
+    "America/St_Johns",  # UTC-3:30, DST
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Kolkata",  # UTC+5:30
+    "Asia/Kathmandu",  # UTC+5:45
+    "Asia/Tokyo",
+    "Australia/Lord_Howe",  # a half-hour daylight-saving change
+    "Australia/Sydney",
+    "Pacific/Chatham",  # UTC+12:45 / +13:45
+    "Pacific/Kiritimati",  # UTC+14
+)
+# Around 2027-03-28 Europe and Lord Howe/Sydney (in April) change their clocks; North America on
+# March 14, Chatham on April 4.
+AS_OF = date(2027, 3, 24)
+RULES = load_rules()
+
+
+def _spread(org: Organisation, seed: int) -> Organisation:
+    """The generated organisation with its people moved around the world, digests at any time."""
+    rng = random.Random(seed)
+    people = {}
+    for pid, person in org.people.items():
+        at = time(rng.randrange(24), rng.choice((0, 15, 30, 45)))
+        digest = DigestPreferences(weekday=rng.randint(1, 7), at=at, enabled=rng.random() > 0.1)
+        people[pid] = person.model_copy(update={"timezone": rng.choice(ZONES), "digest": digest})
+    return Organisation.model_construct(people=people, goals=org.goals, milestones=org.milestones)
+
+
+ORG = _spread(generate(Shape(people=160, goals_per_person=3, milestones_per_goal=4), seed=5, as_of=AS_OF), 5)
+
+
+@pytest.fixture(scope="module")
+def world_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('world') / 'strides.db'}")
+    store.migrate()
+    with store.session() as session:
+        snapshot.save_organisation(session, ORG)
+    return store
+
+
+def _both_ways(store: Store, window: Window, **steady: object) -> None:
+    in_memory = plan(RULES, ORG, window, **steady)  # type: ignore[arg-type]
+    scanned = plan(RULES, ORG, window, index=ScanIndex(ORG), cull=False, **steady)  # type: ignore[arg-type]
+    with store.session() as session:
+        view = StoreView(session)
+        narrowed = plan(RULES, view, window, index=view, **steady)  # type: ignore[arg-type]
+    assert narrowed.intents == in_memory.intents == scanned.intents
+    assert narrowed.skips == in_memory.skips == scanned.skips
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    day=st.integers(min_value=-12, max_value=16),
+    minutes=st.integers(min_value=0, max_value=24 * 60 - 1),
+    hours=st.sampled_from([1, 3, 24, 30]),
+)
+def test_a_narrowed_view_plans_what_every_record_plans(
+    world_store: Store, day: int, minutes: int, hours: int
+) -> None:
+    start = datetime.combine(AS_OF, time(0), UTC) + timedelta(days=day, minutes=minutes)
+    _both_ways(world_store, Window(start, start + timedelta(hours=hours)))
+
+
+@pytest.mark.parametrize("day", [-3, 0, 4, 5, 11])
+def test_a_narrowed_steady_day_plans_what_every_record_plans(world_store: Store, day: int) -> None:
+    """In the steady state the invites' days start at `settled` plus their lead."""
+    start = datetime.combine(AS_OF + timedelta(days=day), time(0), UTC)
+    window = Window(start, start + timedelta(days=1))
+    changed = {f"person:{p}" for p in list(ORG.people)[:10]} | {f"goal:{g}" for g in list(ORG.goals)[::40]}
+    _both_ways(world_store, window, settled=start - timedelta(hours=7), changed=changed)
+
+
+def test_the_narrowed_view_reads_a_fraction_of_what_fires_nearby(world_store: Store) -> None:
+    """The narrowing is real: a day's queries read fewer milestones than three days of them."""
+    start = datetime.combine(AS_OF, time(0), UTC)
+    window = Window(start, start + timedelta(days=1))
+    with world_store.session() as session:
+        view = StoreView(session)
+        plan(RULES, view, window, index=view)
+        read = {m for m, found in view._milestones.items() if found is not None}
+    nearby = {
+        m.id
+        for m in ORG.milestones.values()
+        if abs((m.due - AS_OF).days) <= 2 and ORG.goals[m.goal].status.value == "active"
+    }
+    assert read, "a day with no milestone read proves nothing"
+    assert len(read & nearby) < len(nearby)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    at=st.times(),
+    low=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)),
+    span=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)),
+)
+def test_the_days_of_a_moment_are_exactly_those_whose_moment_falls_in_range(
+    zone: str, at: time, low: datetime, span: timedelta
+) -> None:
+    tz = ZoneInfo(zone)
+    first, last = _days_at(tz, at, low, low + span)
+    around = [low.date() + timedelta(days=n) for n in range(-3, span.days + 4)]
+    wanted = [d for d in around if low <= local_moment(d, at, tz) < low + span]
+    assert wanted == [d for d in around if first <= d <= last]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    day=st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 1, 1)),
+    low=st.integers(min_value=-30 * 60, max_value=30 * 60),
+    span=st.integers(min_value=0, max_value=30 * 60),
+)
+def test_the_digest_minutes_hold_every_time_of_day_that_falls_in_range(
+    zone: str, day: date, low: int, span: int
+) -> None:
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time(0), UTC) + timedelta(minutes=low)
+    end = start + timedelta(minutes=span)
+    first, last = _wall_minutes(day, tz, start, end)
+    for minute in range(0, 24 * 60, 5):
+        moment = local_moment(day, time(minute // 60, minute % 60), tz)
+        if start <= moment < end:
+            assert first <= minute <= last, (minute, moment)
