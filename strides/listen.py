@@ -89,13 +89,14 @@ def event_filter(
         "order": EventOrder.ASC,
     }
     if since is not None:
-        fields["occurred"] = EventOccurredFilter.model_validate({"since": since, "until": until or datetime.now(UTC)})
+        span = {"since": since, "until": until or datetime.now(UTC)}
+        fields["occurred"] = EventOccurredFilter.model_validate(span)
     return EventFilter(**fields)
 
 
-def run_on_event(settings: Settings, incoming: Incoming) -> bool:
+def run_on_event(settings: Settings, incoming: Incoming, now: datetime | None = None) -> bool:
     """The `on-event` flow, in this process (heartbeats off: they cost about a second per run);
-    True when it completed."""
+    True when it completed. `now` is for tests; the flow reads the clock otherwise."""
     from strides.flows.on_event import on_event
     from strides.prefect_env import no_heartbeats
 
@@ -105,6 +106,7 @@ def run_on_event(settings: Settings, incoming: Incoming) -> bool:
             resource_id=incoming.resource,
             payload=incoming.payload,
             settings=settings.model_dump(mode="json", exclude={"hr_secret"}),
+            now=now,
             return_state=True,
         )
     return bool(state.is_completed())

@@ -172,3 +172,25 @@ def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
     prefect_serve(
         *(build(spec, settings) for spec in SPECS), limit=limit, query_seconds=settings.runner_poll_seconds
     )
+
+
+def listen_on(settings: Settings, api_url: str) -> None:
+    """`strides listen`: only the listener, in the foreground, until interrupted."""
+    import asyncio
+
+    from strides.prefect_env import prepare
+
+    prepare(settings, quiet=False)
+    _stop_on_sigterm()
+    if not healthy(api_url):
+        raise ServeError(f"no healthy Prefect server at {api_url}")
+    client_environment(api_url, settings)
+    from strides.listen import Listener
+    from strides.store import Store
+
+    Store(settings.db_url).migrate()
+
+    def ready() -> None:
+        print(f"strides: listening for {', '.join(REACTS_TO)} events on {api_url}", flush=True)
+
+    asyncio.run(Listener(settings).listen(ready))
