@@ -10,7 +10,7 @@ How no event is lost:
   saw, skipping the ids it already gave out.
 - Catch-up: every event handled is recorded in strides' store (`handled_events`). When the
   subscription opens (at start, and after the server was away longer than the subscriber's own
-  retries) and then every `SWEEP_SECONDS`, the listener reads Prefect's stored events through its
+  retries), 10 s later and then every `SWEEP_SECONDS`, the listener reads Prefect's stored events through its
   REST API (`/events/filter`, oldest first) from `MARGIN` before the newest handled event (or
   before now, the first time) and handles those not recorded. So an event emitted while this
   process was down, or restarted, or one the stream did not deliver, is handled on the next
@@ -44,8 +44,11 @@ if TYPE_CHECKING:
 # The catch-up reads from this long before the newest handled event (events can arrive out of
 # order: an emitter that lost its connection sends them again later)...
 MARGIN = timedelta(minutes=10)
-# ...at start, then this often, and after losing the server.
+# ...at start, then this often, and after losing the server. The server stores events in batches
+# (every 5 s by default): one emitted just before the subscription opened is in neither the
+# stream nor the store yet, so the first sweep comes soon after the start.
 SWEEP_SECONDS = 60.0
+FIRST_SWEEP_SECONDS = 10.0
 RETRY_SECONDS = 5.0
 # Records of handled events older than this are dropped (Prefect keeps events for 7 days).
 KEEP = timedelta(days=8)
@@ -196,8 +199,10 @@ class Listener:
         return count
 
     async def _sweep(self) -> None:
+        pause = FIRST_SWEEP_SECONDS
         while True:
-            await asyncio.sleep(SWEEP_SECONDS)
+            await asyncio.sleep(pause)
+            pause = SWEEP_SECONDS
             try:
                 await self.catch_up(datetime.now(UTC) - MARGIN)
             except Exception as exc:  # the next sweep tries again
