@@ -178,12 +178,12 @@ def listen_on(settings: Settings, api_url: str) -> None:
     """`strides listen`: only the listener, in the foreground, until interrupted."""
     import asyncio
 
+    if not healthy(api_url):
+        raise ServeError(f"no healthy Prefect server at {api_url}")
     from strides.prefect_env import prepare
 
     prepare(settings, quiet=False)
     _stop_on_sigterm()
-    if not healthy(api_url):
-        raise ServeError(f"no healthy Prefect server at {api_url}")
     client_environment(api_url, settings)
     from strides.listen import Listener
     from strides.store import Store

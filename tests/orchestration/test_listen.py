@@ -110,3 +110,14 @@ def test_the_same_completion_announced_twice_is_one_message(
         rows = [r for r in ledger.messages(session) if r.rule_id == CONGRATULATION]
     assert [r.status for r in rows] == [ledger.SENT]
     assert len(list(settings.outbox.glob(f"*{CONGRATULATION}*.eml"))) == 1
+
+
+@pytest.mark.parametrize(("path", "triggered"), [("listen", False), ("trigger", True)])
+def test_serve_triggers_on_event_only_when_it_does_not_listen(path: str, triggered: bool, tmp_path):
+    from strides.deployments import SPECS
+    from strides.serve import build
+
+    settings = Settings(state_dir=tmp_path, event_path=path)
+    deployments = {spec.name: build(spec, settings) for spec in SPECS}
+    assert bool(deployments["on-event"].triggers) is triggered
+    assert not any(d.triggers for name, d in deployments.items() if name != "on-event")
