@@ -25,6 +25,7 @@ Events are handled one at a time, in the order they arrive (the catch-up oldest 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import threading
 import time
@@ -227,6 +228,9 @@ class Listener:
 
     async def listen(self, ready: Callable[[], None] | None = None) -> None:
         """Listen until cancelled, starting again (with a catch-up) whenever the server goes away."""
+        if self.handler is run_on_event:
+            # Imported now, so that the first event does not wait for the flow's modules.
+            await asyncio.to_thread(importlib.import_module, "strides.flows.on_event")
         while True:
             try:
                 await self.listen_once(ready)
@@ -237,13 +241,20 @@ class Listener:
             await asyncio.sleep(RETRY_SECONDS)
 
 
-def start_in_thread(listener: Listener) -> threading.Thread:
-    """Run the listener on its own event loop in a daemon thread (it ends with the process); the
-    thread is returned once the first catch-up is done and the stream is open."""
-    ready = threading.Event()
+def start_in_thread(listener: Listener, ready: Callable[[], None] | None = None) -> threading.Thread:
+    """Run the listener on its own event loop in a daemon thread (it ends with the process);
+    returns once the first catch-up is done and the stream is open (or after 30 s). `ready` is
+    called then, and again after each new start of the subscription."""
+    opened = threading.Event()
+
+    def on_ready() -> None:
+        opened.set()
+        if ready is not None:
+            ready()
+
     thread = threading.Thread(
-        target=lambda: asyncio.run(listener.listen(ready.set)), name="strides-listen", daemon=True
+        target=lambda: asyncio.run(listener.listen(on_ready)), name="strides-listen", daemon=True
     )
     thread.start()
-    ready.wait(timeout=30)
+    opened.wait(timeout=30)
     return thread

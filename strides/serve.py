@@ -165,9 +165,11 @@ def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
     if settings.event_path == "listen":
         from strides.listen import Listener, start_in_thread
 
+        def listening() -> None:
+            print(f"strides: listening for {', '.join(REACTS_TO)} events", flush=True)
+
         # Events are handled in this process (a real on-event flow run each), not by a trigger.
-        start_in_thread(Listener(settings))
-        print(f"strides: listening for {', '.join(REACTS_TO)} events", flush=True)
+        start_in_thread(Listener(settings), listening)
     print(f"strides: serving {len(SPECS)} deployments against {api_url}", flush=True)
     prefect_serve(
         *(build(spec, settings) for spec in SPECS), limit=limit, query_seconds=settings.runner_poll_seconds
