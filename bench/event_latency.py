@@ -1,13 +1,21 @@
-"""From an emitted event to the message in the outbox, against Prefect's own trigger latency.
+"""From an emitted event to the message in the outbox, against Prefect's own latencies.
 
     .venv/bin/python bench/event_latency.py [--events 50]
 
-A local Prefect server (started here) and one serving process: strides' deployments plus a
-`floor` deployment whose flow only writes a marker file, triggered by a `bench.floor` event.
-Events are sent one at a time, a floor event then a strides event, so both see the same load;
-each latency is emit -> file seen (polled every 10 ms). The floor is what Prefect itself needs to
-start a served flow from an event, measured in the same run. The serving process serves as
-`strides serve` does (polling for runs every `runner_poll_seconds`).
+A local Prefect server (started here) and one serving process, set up as `strides serve` sets
+itself up: the listener (strides/listen.py) subscribed to Prefect's event stream, running the
+`on-event` flow in-process for each strides event. In the same process, for the floors:
+
+- trigger floor: a served `floor` deployment with a deployment trigger on `bench.floor-trigger`
+  events, whose flow (bench/floor_flow.py, nothing but Prefect) only writes a marker file: what
+  Prefect needs to start a served flow run from an event (a new process per run). This was
+  strides' own path before the listener (`event_path = "trigger"`).
+- listen floor: a second listener, on `bench.floor-listen` events, running the same empty flow
+  in-process: what the listening path costs with no strides work in it.
+
+Events are sent one at a time, round-robin (trigger floor, listen floor, strides), so all three
+see the same load; each latency is emit -> file seen (polled every 10 ms). One warm-up event per
+path comes first and is not counted (the first in-process run imports the flow's modules).
 """
 
 from __future__ import annotations
@@ -25,34 +33,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import summary  # noqa: E402
+from bench._common import percentile, summary  # noqa: E402
 from strides.config import Settings  # noqa: E402
 from strides.serve import local_server  # noqa: E402
 
 
 def serve(state: Path) -> None:
-    """The serving process: strides' deployments and the floor, as `strides serve` serves them."""
+    """The serving process: strides' listener as `strides serve` runs it, and the two floors."""
     from prefect import serve
     from prefect.events import DeploymentEventTrigger
 
     from bench.floor_flow import floor
-    from strides.deployments import SPECS
-    from strides.serve import build, client_environment
+    from strides.listen import Incoming, Listener, start_in_thread
+    from strides.prefect_env import no_heartbeats
+    from strides.serve import client_environment
 
     settings = Settings(state_dir=state, organisation=state / "org", notification_events=False)
     client_environment(os.environ["PREFECT_API_URL"], settings)
+
+    def floor_in_process(_settings: Settings, incoming: Incoming) -> bool:
+        with no_heartbeats():
+            state_ = floor(folder=str(state), marker=incoming.resource, return_state=True)
+        return bool(state_.is_completed())
+
+    quiet = lambda _line: None  # noqa: E731
+    start_in_thread(Listener(settings, log=quiet))
+    start_in_thread(
+        Listener(
+            settings, floor_in_process, log=quiet, names=("bench.floor-listen",), resources=("bench.floor",)
+        )
+    )
     trigger = DeploymentEventTrigger(
-        expect={"bench.floor"},
+        expect={"bench.floor-trigger"},
         match={"prefect.resource.id": "bench.floor.*"},
         parameters={"folder": str(state), "marker": "{{ event.resource.id }}"},
     )
     print("serving", flush=True)
-    serve(
-        # Only the event-driven deployment: scheduled ticks would load the machine mid-run.
-        *(build(spec, settings) for spec in SPECS if spec.triggers),
-        floor.to_deployment(name="floor", triggers=[trigger]),
-        query_seconds=settings.runner_poll_seconds,
-    )
+    serve(floor.to_deployment(name="floor", triggers=[trigger]), query_seconds=settings.runner_poll_seconds)
 
 
 async def send(event: str, resource: str, payload: dict[str, str]) -> None:
@@ -71,6 +88,9 @@ def wait(condition, limit: float = 60.0) -> float | None:
             return None
         time.sleep(0.01)
     return time.perf_counter()
+
+
+PATHS = ("trigger floor", "listen floor", "strides")
 
 
 def main() -> None:
@@ -100,9 +120,8 @@ def main() -> None:
             if m.completed_at is None and org.goals[m.goal].status == "active"
         ]
         assert len(open_milestones) > args.events, len(open_milestones)
-        floor: list[float] = []
-        strides: list[float] = []
-        missed = {"floor": 0, "strides": 0}
+        seen: dict[str, list[float]] = {path: [] for path in PATHS}
+        missed = dict.fromkeys(PATHS, 0)
         with local_server(settings) as api_url:
             env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(settings.prefect_dir)}
             env["STRIDES_RULES_DIR"] = str(rules)
@@ -121,36 +140,44 @@ def main() -> None:
             def congratulations() -> int:
                 return len(list(outbox.glob("*milestone-congratulation*"))) if outbox.exists() else 0
 
+            def one(path: str, n: str, milestone=None) -> float | None:
+                """Send one event down `path`; its latency, or None if nothing came within 60 s."""
+                before = congratulations()
+                began = time.perf_counter()
+                if path == "strides":
+                    event = ("strides.milestone.completed", f"strides.goal.{milestone.goal}")
+                    asyncio.run(send(*event, {"milestone": milestone.id}))
+                    seen_at = wait(lambda: congratulations() > before)
+                else:
+                    name = "bench.floor-trigger" if path == "trigger floor" else "bench.floor-listen"
+                    marker = f"bench.floor.{path.split()[0]}.{n}"
+                    asyncio.run(send(name, marker, {}))
+                    seen_at = wait(lambda: (floor_dir / marker).exists())
+                return None if seen_at is None else seen_at - began
+
             try:
                 wait(lambda: b"serving" in (state / "serve.log").read_bytes(), 120)
                 time.sleep(3)
-                # Warm up: the server loads new triggers on its own schedule.
+                # Warm up: the server loads new triggers on its own schedule; the first run in
+                # the listening process imports the flow's modules.
                 for attempt in range(30):
-                    asyncio.run(send("bench.floor", f"bench.floor.warm{attempt}", {}))
-                    if wait(lambda a=attempt: (floor_dir / f"bench.floor.warm{a}").exists(), 5):
+                    if one("trigger floor", f"warm{attempt}") is not None:
                         break
-                # Interleaved, one event at a time: the floor and strides see the same load.
+                warm = {
+                    "listen floor": one("listen floor", "warm"),
+                    "strides": one("strides", "warm", open_milestones[args.events]),
+                }
+                print(f"warm-up (not counted): {warm}", flush=True)
                 for n, milestone in enumerate(open_milestones[: args.events]):
-                    began = time.perf_counter()
-                    asyncio.run(send("bench.floor", f"bench.floor.{n}", {}))
-                    seen = wait(lambda n=n: (floor_dir / f"bench.floor.{n}").exists())
-                    if seen is None:
-                        missed["floor"] += 1
-                    else:
-                        floor.append(seen - began)
-                    before = congratulations()
-                    began = time.perf_counter()
-                    event = ("strides.milestone.completed", f"strides.goal.{milestone.goal}")
-                    asyncio.run(send(*event, {"milestone": milestone.id}))
-                    seen = wait(lambda b=before: congratulations() > b)
-                    if seen is None:
-                        missed["strides"] += 1
-                    else:
-                        strides.append(seen - began)
+                    for path in PATHS:
+                        latency = one(path, str(n), milestone)
+                        if latency is None:
+                            missed[path] += 1
+                        else:
+                            seen[path].append(latency)
                     if (n + 1) % 10 == 0:
-                        print(
-                            f"{n + 1} events: floor {summary(floor)}; strides {summary(strides)}", flush=True
-                        )
+                        line = "; ".join(f"{path} {summary(seen[path])}" for path in PATHS)
+                        print(f"{n + 1} rounds, load {os.getloadavg()[0]:.1f}: {line}", flush=True)
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -159,12 +186,15 @@ def main() -> None:
                     (ROOT / ".strides").mkdir(exist_ok=True)
                     shutil.copy(state / "serve.log", ROOT / ".strides" / "event_latency-serve.log")
         print(f"load average (1, 5, 15 min): {os.getloadavg()}")
-        print(f"floor (empty flow):   {summary(floor)}; no file within 60 s: {missed['floor']}")
-        print(f"strides (to outbox):  {summary(strides)}; no file within 60 s: {missed['strides']}")
-        from bench._common import percentile
-
-        print(f"p50 strides - floor: {percentile(strides, 0.5) - percentile(floor, 0.5):+.2f} s")
-        print(f"p95 strides - floor: {percentile(strides, 0.95) - percentile(floor, 0.95):+.2f} s")
+        for path in PATHS:
+            print(f"{path + ':':15} {summary(seen[path])}; nothing within 60 s: {missed[path]}")
+        for share in (0.5, 0.95):
+            tag = f"p{round(share * 100)}"
+            strides = percentile(seen["strides"], share)
+            listen = percentile(seen["listen floor"], share)
+            trigger = percentile(seen["trigger floor"], share)
+            print(f"{tag}: strides - listen floor {strides - listen:+.2f} s; ", end="")
+            print(f"strides / trigger floor {strides / trigger:.2f}")
 
 
 def without_quiet_hours(folder: Path) -> Path:

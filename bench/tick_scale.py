@@ -7,8 +7,9 @@ A steady-state tick: the organisation is stored in a fresh SQLite store, everyth
 15 minutes does, not a first tick's catch-up), and that store is copied for each run. Then,
 in each round (the order alternating), the same tick for 08:45-09:00 runs twice on fresh copies:
 
-- direct: the functions the tick's tasks call (load the rules, plan the window, deliver in
-  waves of tasks on a pool of the same number of threads, record the tick), without Prefect;
+- direct: the functions the tick's tasks call (load the rules, plan the window shard by shard as
+  the flow's plan tasks do, deliver in waves of tasks on a pool of the same number of threads,
+  record the tick), without Prefect;
 - flow: the `tick` flow, against a local Prefect server started here (heartbeats off).
 
 Orchestration overhead, two ways, both from the same run:
@@ -88,7 +89,15 @@ BUSY = Busy()
 def instrument() -> None:
     import strides.flows.tick as tick_module
 
-    for name in ("next_window", "plan_window", "count_due", "drain", "record_tick"):
+    for name in (
+        "next_window",
+        "plan_basis",
+        "plan_shards",
+        "plan_window",
+        "count_due",
+        "drain",
+        "record_tick",
+    ):
         BUSY.wrap(engine, name)
     BUSY.wrap(tick_module, "load_rules_safely")
 
@@ -150,18 +159,24 @@ def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, int]]:
     store = Store(settings.db_url)
     window = engine.next_window(store, END, settings.first_window, since)
     assert window is not None
-    rules = load_rules_safely(settings.rules_dir, settings.state_dir).rules
-    planned = engine.plan_window(store, rules, window, END)
+    # As the flow plans: one basis, then each shard with what its task does (the rules loaded,
+    # a store opened, the shard planned and recorded), one after another.
+    basis = engine.plan_basis(store, load_rules_safely(settings.rules_dir, settings.state_dir).rules)
+    planned = 0
+    for shard in engine.plan_shards(store, settings.plan_chunk):
+        rules = load_rules_safely(settings.rules_dir, settings.state_dir).rules
+        outcome = engine.plan_window(Store(settings.db_url), rules, window, END, basis=basis, shard=shard)
+        planned += outcome.planned
     with ThreadPoolExecutor(THREADS) as pool:
 
         def wave(tasks: int, chunks: int) -> list[engine.DeliveryOutcome]:
             return list(pool.map(lambda _: send_due(settings, END, chunks), range(tasks)))
 
         delivery, tasks = deliver_in_waves(store, END, settings.chunk_size, wave)
-    engine.record_tick(store, END, window, planned.planned, delivery)
+    engine.record_tick(store, END, window, planned, delivery)
     wall = time.perf_counter() - began
     return wall, {
-        "planned": planned.planned,
+        "planned": planned,
         "sent": len(delivery.sent),
         "delivery tasks": tasks,
         "outside strides' functions (s)": round(wall - BUSY.covered(began), 3),

@@ -1,4 +1,4 @@
-"""Commands of the orchestration topic: `strides serve` and `strides emit`."""
+"""Commands of the orchestration topic: `strides serve`, `strides listen` and `strides emit`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,28 @@ def serve(
         run_serve(state.settings, api_url, limit)
     except KeyboardInterrupt:
         err.print("strides serve: stopped")
+    except StridesError as exc:
+        raise _fail(str(exc)) from None
+
+
+def listen(
+    api_url: Annotated[str | None, typer.Option(help="Prefect API (default: PREFECT_API_URL).")] = None,
+) -> None:
+    """React to strides' events in this process until stopped: the on-event flow for each one.
+
+    What `strides serve` does alongside its deployments; on its own for the production topology,
+    where workers run the scheduled deployments (run one listener). Events emitted while it was
+    down are caught up from Prefect's stored events when it starts.
+    """
+    from strides.serve import listen_on
+
+    url = api_url or os.environ.get("PREFECT_API_URL")
+    if not url:
+        raise _fail("no Prefect server: pass --api-url or set PREFECT_API_URL", 2)
+    try:
+        listen_on(state.settings, url)
+    except KeyboardInterrupt:
+        err.print("strides listen: stopped")
     except StridesError as exc:
         raise _fail(str(exc)) from None
 
@@ -96,4 +118,5 @@ def emit(
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(listen)
     app.command()(emit)

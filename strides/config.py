@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None, description="Dask scheduler address (tcp://host:8786); None starts a LocalCluster"
     )
+    event_path: Literal["listen", "trigger"] = Field(
+        default="listen",
+        description="How `strides serve` reacts to events: `listen` runs the on-event flow inside the "
+        "serving process for each event from Prefect's event stream (strides/listen.py); `trigger` "
+        "serves on-event with a deployment trigger (a new process per event)",
+    )
     runner_poll_seconds: int = Field(
         default=1,
         ge=1,

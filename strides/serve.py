@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from strides.config import Settings
-from strides.deployments import SPECS, Spec
+from strides.deployments import REACTS_TO, SPECS, Spec
 from strides.errors import StridesError
 
 HEALTH_TIMEOUT = 120.0
@@ -102,6 +102,11 @@ def client_environment(api_url: str, settings: Settings) -> None:
     os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(settings.runner_poll_seconds)
 
 
+def triggers_of(spec: Spec, settings: Settings) -> tuple[dict[str, Any], ...]:
+    """The deployment's event triggers, unless the serving process listens for the events itself."""
+    return spec.triggers if settings.event_path == "trigger" else ()
+
+
 def build(spec: Spec, settings: Settings) -> Any:
     """The RunnerDeployment of `spec`, its flows given strides' settings as a parameter."""
     from prefect.events import DeploymentEventTrigger
@@ -115,7 +120,7 @@ def build(spec: Spec, settings: Settings) -> Any:
         name=spec.name,
         description=spec.description,
         cron=spec.cron,
-        triggers=[DeploymentEventTrigger(**trigger) for trigger in spec.triggers] or None,
+        triggers=[DeploymentEventTrigger(**trigger) for trigger in triggers_of(spec, settings)] or None,
         concurrency_limit=spec.concurrency_limit,
         parameters={**spec.parameters, "settings": settings.model_dump(mode="json", exclude={"hr_secret"})},
         tags=["strides"],
@@ -157,7 +162,37 @@ def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
     if settings.organisation.is_dir():
         # Start from the source as it is now; later changes arrive through the sync deployment.
         sync(store, settings.organisation)
+    if settings.event_path == "listen":
+        from strides.listen import Listener, start_in_thread
+
+        def listening() -> None:
+            print(f"strides: listening for {', '.join(REACTS_TO)} events", flush=True)
+
+        # Events are handled in this process (a real on-event flow run each), not by a trigger.
+        start_in_thread(Listener(settings), listening)
     print(f"strides: serving {len(SPECS)} deployments against {api_url}", flush=True)
     prefect_serve(
         *(build(spec, settings) for spec in SPECS), limit=limit, query_seconds=settings.runner_poll_seconds
     )
+
+
+def listen_on(settings: Settings, api_url: str) -> None:
+    """`strides listen`: only the listener, in the foreground, until interrupted."""
+    import asyncio
+
+    if not healthy(api_url):
+        raise ServeError(f"no healthy Prefect server at {api_url}")
+    from strides.prefect_env import prepare
+
+    prepare(settings, quiet=False)
+    _stop_on_sigterm()
+    client_environment(api_url, settings)
+    from strides.listen import Listener
+    from strides.store import Store
+
+    Store(settings.db_url).migrate()
+
+    def ready() -> None:
+        print(f"strides: listening for {', '.join(REACTS_TO)} events on {api_url}", flush=True)
+
+    asyncio.run(Listener(settings).listen(ready))

@@ -236,3 +236,15 @@ class EmailPreferenceRow(Base):
     paused_from: Mapped[datetime | None]
     paused_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class HandledEventRow(Base):
+    """A Prefect event the listener has reacted to (strides/listen.py): catch-up skips it."""
+
+    __tablename__ = "handled_events"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(140))
+    occurred: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    handled_at: Mapped[datetime]

@@ -38,3 +38,15 @@ def test_bad_requests_are_usage_errors(args: list[str], why: str):
     result = emit(*args, "--api-url", "http://127.0.0.1:9/api")
     assert result.exit_code == 2
     assert why in result.output
+
+
+def test_listen_without_a_prefect_server_refuses_too():
+    result = runner.invoke(app, ["listen"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "PREFECT_API_URL" in result.output
+
+
+def test_listen_to_a_server_that_is_not_there_fails_plainly():
+    result = runner.invoke(app, ["listen", "--api-url", "http://127.0.0.1:9/api"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "no healthy Prefect server" in result.output

@@ -30,9 +30,11 @@ def test_each_declared_deployment_matches_what_serve_builds(declared, spec):
     assert entry["work_pool"]["name"] == "strides"
     assert entry.get("concurrency_limit") == spec.concurrency_limit
     assert [s["cron"] for s in entry.get("schedules", [])] == ([spec.cron] if spec.cron else [])
-    assert [{k: v for k, v in t.items() if k != "type"} for t in entry.get("triggers", [])] == list(
-        spec.triggers
-    )
+    # The same triggers, disabled: in production `strides listen` reacts to the events instead.
+    assert [
+        {k: v for k, v in t.items() if k not in ("type", "enabled")} for t in entry.get("triggers", [])
+    ] == [{k: v for k, v in t.items() if k != "enabled"} for t in spec.triggers]
+    assert all(t["enabled"] is False for t in entry.get("triggers", []))
     path, function = spec.entrypoint.split(":")
     assert (ROOT / path).is_file()
     flow = getattr(importlib.import_module(spec.module), function)

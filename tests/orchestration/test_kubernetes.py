@@ -105,10 +105,15 @@ def test_the_manifest_holds_every_part_of_the_production_topology():
         ("Service", "prefect-server"),
         ("Job", "strides-setup"),
         ("Deployment", "strides-worker"),
+        ("Deployment", "strides-listen"),
         ("Deployment", "strides-http"),
         ("Service", "strides-http"),
     } <= kinds
     assert named("Deployment", "strides-worker")["spec"]["replicas"] >= 2
+    # One listener: it handles events in order and catches up after a restart.
+    listener = named("Deployment", "strides-listen")
+    assert listener["spec"]["replicas"] == 1
+    assert listener["spec"]["template"]["spec"]["containers"][0]["command"] == ["strides", "listen"]
 
 
 def test_services_select_pods_that_exist_and_ports_they_name():
@@ -126,7 +131,7 @@ def test_services_select_pods_that_exist_and_ports_they_name():
 
 
 def test_every_variable_given_to_a_container_is_a_strides_or_prefect_setting():
-    assert len(list(containers())) == 4
+    assert len(list(containers())) == 5
     for name, container in containers():
         assert check_names(sorted(environment(container))) == [], name
 
@@ -134,7 +139,7 @@ def test_every_variable_given_to_a_container_is_a_strides_or_prefect_setting():
 def test_each_part_gets_what_it_needs():
     server = environment(named("Deployment", "prefect-server")["spec"]["template"]["spec"]["containers"][0])
     assert server["PREFECT_API_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://")
-    for workload in ("strides-worker", "strides-http", "strides-setup"):
+    for workload in ("strides-worker", "strides-listen", "strides-http", "strides-setup"):
         kind = "Job" if workload == "strides-setup" else "Deployment"
         env = environment(named(kind, workload)["spec"]["template"]["spec"]["containers"][0])
         assert env["PREFECT_API_URL"] == "http://prefect-server.strides.svc:4200/api", workload

@@ -1,7 +1,8 @@
-"""End to end: `strides serve` against the local Prefect server it starts itself receives a
-`milestone.completed` event from `strides emit`, and the congratulation lands in the outbox.
+"""End to end: `strides serve` receives a `milestone.completed` event from `strides emit`, and the
+congratulation lands in the outbox; and events emitted while it was down are caught up when it
+starts again, without a second message.
 
-Slow (a Prefect server starts): the one test of its kind.
+Slow (a Prefect server starts in each): the only tests of their kind.
 """
 
 from __future__ import annotations
@@ -42,8 +43,50 @@ def wait_for(condition, what: str, limit: float) -> None:
         time.sleep(0.2)
 
 
+def started(log: Path, server: subprocess.Popen[bytes]) -> str:
+    """Wait until `strides serve` listens and serves; the API URL it serves against."""
+
+    def ready() -> bool:
+        assert server.poll() is None, log.read_text()[-3000:]
+        text = log.read_text(errors="replace")
+        return "strides: listening for" in text and "being served" in text
+
+    wait_for(ready, "the listener and the deployments", 180)
+    return re.search(r"against (http://\S+/api)", log.read_text()).group(1)  # type: ignore[union-attr]
+
+
+def just_now() -> datetime:
+    """A moment just past: the served flows plan at the real clock, and a completion "in the
+    future" would not count as done yet."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+
+
+def emit(env: dict[str, str], api_url: str, goal: str, milestone: str, completed_at: datetime) -> None:
+    command = [
+        *STRIDES,
+        "emit",
+        "milestone.completed",
+        f"--goal={goal}",
+        f"--set=milestone={milestone}",
+        f"--set=completed_at={completed_at.isoformat()}",
+        f"--api-url={api_url}",
+    ]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def congratulations(outbox: Path, person: str = "*") -> list[Path]:
+    return sorted(outbox.glob(f"*milestone-congratulation-{person}-*.eml"))
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+
+
 @pytest.mark.flow
 def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an_event(tmp_path: Path):
+    """What `strides serve` does by default: its listener runs the on-event flow in-process, a
+    flow run the server records."""
     state = tmp_path / "state"
     env = clean_environment(state)
     log = tmp_path / "serve.log"
@@ -52,45 +95,76 @@ def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an
             [*STRIDES, "serve"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-
-        def serving() -> bool:
-            assert server.poll() is None, log.read_text()[-3000:]
-            return "being served" in log.read_text(errors="replace")
-
-        wait_for(serving, "the deployments to be served", 180)
-        completed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-        api_url = re.search(r"against (http://\S+/api)", log.read_text()).group(1)  # type: ignore[union-attr]
-        emit = [
-            *STRIDES,
-            "emit",
-            "milestone.completed",
-            "--goal=g00003",
-            "--set=milestone=m000007",
-            # A moment just past: the served flows plan at the real clock, and a completion
-            # "in the future" would not count as done yet.
-            f"--set=completed_at={completed_at.isoformat()}",
-            f"--api-url={api_url}",
-        ]
+        api_url = started(log, server)
+        # One event, sent once: the listener is subscribed before it says it listens.
+        emit(env, api_url, "g00003", "m000007", just_now())
         outbox = state / "outbox"
-
-        def congratulated() -> bool:
-            return any(outbox.glob("*milestone-congratulation-p002-*.eml"))
-
-        # The server loads new triggers on its own schedule: announce again until one fires. The
-        # same completion is the same message, so repeats cannot double it.
-        for _ in range(12):
-            subprocess.run(emit, cwd=ROOT, env=env, check=True, capture_output=True)
-            try:
-                wait_for(congratulated, "the congratulation", 10)
-                break
-            except AssertionError:
-                continue
-        assert congratulated(), log.read_text()[-3000:]
-        message = next(outbox.glob("*milestone-congratulation-p002-*.eml")).read_text()
-        assert "Subject: Well done:" in message
+        wait_for(lambda: bool(congratulations(outbox, "p002")), "the congratulation", 60)
+        assert "Subject: Well done:" in congratulations(outbox, "p002")[0].read_text()
+        # A real flow run, recorded by the server, named after the event.
+        runs = httpx.post(
+            f"{api_url}/flow_runs/filter", json={"flows": {"name": {"any_": ["on-event"]}}}, timeout=10
+        ).json()
+        assert [(r["name"], r["state_type"]) for r in runs] == [
+            ("on milestone.completed goal.g00003", "COMPLETED")
+        ]
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        stop(server)
     # The local server went with it.
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{api_url}/health", timeout=2)
+
+
+@pytest.mark.flow
+def test_events_sent_while_strides_serve_was_down_are_handled_when_it_starts_again(tmp_path: Path):
+    """The Prefect server stays up (as in production) while `strides serve` restarts: an event
+    emitted in between is caught up from Prefect's stored events, and one announced again (the
+    HR system retrying) is not a second message."""
+    from strides.config import Settings
+    from strides.serve import local_server
+
+    state = tmp_path / "state"
+    env = clean_environment(state)
+    outbox = state / "outbox"
+    with local_server(Settings(state_dir=tmp_path / "prefect-server")) as api_url:
+        logs = [tmp_path / "serve-1.log", tmp_path / "serve-2.log"]
+
+        def serve(log: Path) -> subprocess.Popen[bytes]:
+            with log.open("wb") as output:
+                return subprocess.Popen(
+                    [*STRIDES, "serve", f"--api-url={api_url}"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+
+        first = just_now()
+        server = serve(logs[0])
+        try:
+            started(logs[0], server)
+            emit(env, api_url, "g00003", "m000007", first)
+            wait_for(lambda: bool(congratulations(outbox, "p002")), "the first congratulation", 60)
+        finally:
+            stop(server)
+        # While nothing listens: a new completion, and the first one announced again.
+        emit(env, api_url, "g00004", "m000013", just_now())
+        emit(env, api_url, "g00003", "m000007", first)
+        assert not congratulations(outbox, "p003")
+        server = serve(logs[1])
+        try:
+            started(logs[1], server)
+
+            def both_handled() -> bool:
+                return logs[1].read_text().count("strides listen: handled strides.milestone.completed") == 2
+
+            # By the catch-up when it starts, or (an event the server had not stored yet) by the
+            # sweep 10 s later.
+            wait_for(both_handled, "both events handled", 60)
+            # Both from Prefect's stored events, not from the stream (they came before it opened).
+            caught = re.findall(r"caught up (\d+) event", logs[1].read_text())
+            assert sum(map(int, caught)) == 2, logs[1].read_text()[-3000:]
+            assert congratulations(outbox, "p003")
+        finally:
+            stop(server)
+    assert [p.name.split("-congratulation-")[1][:4] for p in congratulations(outbox)] == ["p002", "p003"]
