@@ -1,7 +1,7 @@
 """listen: the Prefect events the listener has reacted to
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-24 01:30:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from strides.store.types import UTCDateTime
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
