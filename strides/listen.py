@@ -55,6 +55,9 @@ RETRY_SECONDS = 5.0
 KEEP = timedelta(days=8)
 RESOURCES = ("strides.goal.",)
 PAGE = 50  # events per catch-up page (the most the API gives)
+# Events that set a value: one that happened before an already handled one about the same
+# resource is recorded but not applied.
+SUPERSEDED_BY_NEWER = ("strides.goal.deadline-moved",)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,23 @@ class Listener:
         with self._lock:
             with self.store.session() as session:
                 if handled.handled_among(session, [incoming.id]):
+                    return False
+                if incoming.event in SUPERSEDED_BY_NEWER and handled.newer_handled(
+                    session, incoming.event, incoming.resource, incoming.occurred
+                ):
+                    # Found late by a sweep after a newer one was applied: applying it now would
+                    # set the older value (a deadline moved twice ends on the second date).
+                    handled.mark_handled(
+                        session,
+                        incoming.id,
+                        incoming.event,
+                        incoming.resource,
+                        incoming.occurred,
+                        datetime.now(UTC),
+                    )
+                    self.log(
+                        f"{incoming.event} {incoming.resource} ({incoming.id}): superseded by a newer one"
+                    )
                     return False
             began = time.perf_counter()
             try:

@@ -35,6 +35,16 @@ def mark_handled(
     return bool(insert_new(session, HandledEventRow, "event_id", [row]))
 
 
+def newer_handled(session: Session, event: str, resource: str, occurred: datetime) -> bool:
+    """Whether an event of this name about this resource that happened later was handled."""
+    query = select(HandledEventRow.event_id).where(
+        HandledEventRow.event == event,
+        HandledEventRow.resource == resource,
+        HandledEventRow.occurred > occurred,
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
 def latest_occurred(session: Session) -> datetime | None:
     """When the newest handled event happened (the listener resumes a margin before it)."""
     latest: datetime | None = session.scalar(select(func.max(HandledEventRow.occurred)))

@@ -72,6 +72,29 @@ def test_an_event_whose_flow_failed_is_not_recorded_and_is_tried_again(store: St
     assert len(handler.calls) == 3
 
 
+def test_a_deadline_move_found_after_a_newer_one_is_recorded_but_not_applied(
+    store: Store, settings: Settings
+):
+    handler = Recorder()
+    listener = Listener(settings, handler, log=quiet)
+
+    def moved(goal: str, deadline: str, occurred) -> Incoming:
+        payload = {"deadline": deadline}
+        return Incoming(
+            str(uuid4()), "strides.goal.deadline-moved", f"strides.goal.{goal}", payload, occurred
+        )
+
+    newer = moved("g00003", "2027-03-01", NOW)
+    older = moved("g00003", "2027-02-01", NOW - timedelta(seconds=40))
+    other_goal = moved("g00004", "2027-02-01", NOW - timedelta(seconds=40))
+    assert listener.handle(newer) is True
+    assert listener.handle(older) is False  # a sweep found it late: the deadline stays 2027-03-01
+    assert listener.handle(other_goal) is True
+    assert handler.calls == [newer, other_goal]
+    with store.session() as session:
+        assert handled.handled_among(session, [older.id]) == {older.id}
+
+
 def test_the_catch_up_resumes_a_margin_before_the_newest_handled_event(store: Store, settings: Settings):
     listener = Listener(settings, Recorder(), log=quiet)
     # Nothing handled yet: from a margin before now.
