@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ScalarSelect, Table, and_, bindparam, func, or_, select, union_all, update
@@ -179,7 +179,7 @@ def claim(
         # lock instead of picking the same rows and coming away with short chunks.
         result = session.execute(claimed.where(table.c.id.in_(_due_sqlite(now, limit, stale_after))))
     # RETURNING gives no order: the chunk goes out in the order the messages were planned.
-    rows = sorted(result, key=lambda row: row.id)
+    rows: list[Row[Any]] = sorted(cast(Iterable[Row[Any]], result), key=lambda row: row.id)
     return Claim(token, rows)
 
 
