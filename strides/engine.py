@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -25,7 +25,7 @@ from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
-from strides.rules.digest import WINS_SINCE, ReportFacts
+from strides.rules.digest import DUE_SOON, WINS_SINCE, ReportFacts
 from strides.rules.intents import Intent, Plan
 from strides.rules.pauses import after_pause
 from strides.rules.reconcile import Decision, reconcile
@@ -235,6 +235,16 @@ def _upcoming_of(
     return found
 
 
+def digest_span(digests: Sequence[Intent]) -> tuple[datetime, date] | None:
+    """(wins since, due until) covering what these digests can show; None without digests."""
+    if not digests:
+        return None
+    first = min(i.occurrence for i in digests)
+    last = max(i.occurrence for i in digests)
+    # A recipient's local "today" is at most a day past the UTC date (UTC+14): bound generously.
+    return first - WINS_SINCE, last.astimezone(UTC).date() + DUE_SOON + timedelta(days=2)
+
+
 def digest_reports(session: Session, digests: Sequence[Intent]) -> dict[str, list[ReportFacts]]:
     """The direct reports of the digests' recipients, as the facts the digests roll up."""
     if not digests:
@@ -275,8 +285,9 @@ def deliver_due(
     digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
     with store.session() as session:
         # Direct reports only as the facts their managers' digests roll up (no message needs more).
-        org = slices.load_slice(session, sorted(needed), reports=False)
-        reports_of = digest_reports(session, [i for i in intents if i.kind is Kind.DIGEST])
+        digest_intents = [i for i in intents if i.kind is Kind.DIGEST]
+        org = slices.load_slice(session, sorted(needed), reports=False, digests=digest_span(digest_intents))
+        reports_of = digest_reports(session, digest_intents)
         upcoming_of = _upcoming_of(session, org, digests, now) if digests else {}
         blocked = suppressions.suppressed(session, (row.recipient_email for row in claim.rows))
         held = preferences.held_back(session, ((row.recipient, row.kind) for row in claim.rows), now)

@@ -36,15 +36,17 @@ class StoredPerson(Person):
     country: str
 
 
-def _records(session: Session, table: Any, column: Any, values: Iterable[str]) -> Iterator[tuple[str, str]]:
+def _records(
+    session: Session, table: Any, column: Any, values: Iterable[str], span: dict[str, Any] | None = None
+) -> Iterator[tuple[str, str]]:
     """(id, the stored JSON text) of the rows whose `column` is among `values`: no ORM objects, no
-    Python-side JSON decoding (pydantic reads the text in Rust)."""
+    Python-side JSON decoding (pydantic reads the text in Rust). `span` (milestones only): open
+    ones due by `until`, or completed since `since`."""
     batch = sorted(set(values))
-    query = _records_by(table, column)
+    query = _records_by(table, column) if span is None else _milestones_in_span()
     for start in range(0, len(batch), BATCH):
-        yield from (
-            (key, text) for key, text in session.execute(query, {"values": batch[start : start + BATCH]})
-        )
+        params = {"values": batch[start : start + BATCH], **(span or {})}
+        yield from ((key, text) for key, text in session.execute(query, params))
 
 
 @functools.cache
@@ -52,6 +54,16 @@ def _records_by(table: Any, column: Any) -> Select[Any]:
     # One statement per table and column, its IN list bound at execution: building the query anew
     # for every batch coerced each of its thousand values again (about a tenth of a digest's cost).
     return select(table.id, cast(table.data, Text)).where(column.in_(bindparam("values", expanding=True)))
+
+
+@functools.cache
+def _milestones_in_span() -> Select[Any]:
+    m = MilestoneRow
+    shown = or_(
+        and_(m.completed_at.is_(None), m.due <= bindparam("until")),
+        m.completed_at >= bindparam("since"),
+    )
+    return _records_by(MilestoneRow, MilestoneRow.goal).where(shown)
 
 
 @functools.cache
@@ -71,9 +83,19 @@ def _models(model: type[M], rows: Iterable[tuple[str, str]]) -> dict[str, M]:
     return dict(zip(keys, _list_of(model).validate_json("[" + ",".join(texts) + "]"), strict=True))
 
 
-def load_slice(session: Session, person_ids: Sequence[str], *, reports: bool = True) -> Organisation:
+def load_slice(
+    session: Session,
+    person_ids: Sequence[str],
+    *,
+    reports: bool = True,
+    digests: tuple[datetime, date] | None = None,
+) -> Organisation:
     """The people named, their direct reports (unless `reports` is False), and the goals and
-    milestones of all of them."""
+    milestones of all of them.
+
+    `digests` (wins since, due until): only the milestones a digest of that span can show, the
+    open ones due by then and those completed since (a chunk's milestones serve its digests only).
+    """
     people: dict[str, Person] = dict(
         _models(StoredPerson, _records(session, PersonRow, PersonRow.id, person_ids))
     )
@@ -81,7 +103,14 @@ def load_slice(session: Session, person_ids: Sequence[str], *, reports: bool = T
         found = _records(session, PersonRow, PersonRow.manager, list(people))
         people.update(_models(StoredPerson, ((k, t) for k, t in found if k not in people)))
     goals = _models(Goal, _records(session, GoalRow, GoalRow.owner, list(people)))
-    milestones = _models(Milestone, _records(session, MilestoneRow, MilestoneRow.goal, list(goals)))
+    if digests is None:
+        found = _records(session, MilestoneRow, MilestoneRow.goal, list(goals))
+    else:
+        since, until = digests
+        found = _records(
+            session, MilestoneRow, MilestoneRow.goal, list(goals), {"since": since, "until": until}
+        )
+    milestones = _models(Milestone, found)
     return Organisation.model_construct(people=people, goals=goals, milestones=milestones)
 
 

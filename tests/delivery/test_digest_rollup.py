@@ -1,4 +1,4 @@
-"""A manager's digest from a delivery chunk's columns is the digest of the whole organisation.
+"""A digest from a delivery chunk's slice and columns is the digest of the whole organisation.
 
 Delivery reads a chunk's direct reports as facts from the store's columns
 (strides.store.slices.report_facts) instead of loading their whole records; every digest must come
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from strides.engine import digest_reports
+from strides.engine import digest_reports, digest_span
 from strides.model import Organisation
 from strides.rules.digest import Digest, compose_digest
 from strides.rules.intents import Intent
@@ -59,7 +59,8 @@ def _check(store: Store, org: Organisation) -> int:
         intents = [_digest_intent(pid, when - timedelta(hours=n % 30)) for n, pid in enumerate(chunk)]
         with store.session() as session:
             reports = digest_reports(session, intents)
-            part = slices.load_slice(session, chunk, reports=False)
+            # Only the milestones a digest of these moments can show (open due soon, won since).
+            part = slices.load_slice(session, chunk, reports=False, digests=digest_span(intents))
         for intent in intents:
             person = org.people[intent.recipient]
             whole = compose_digest(person, org, intent.occurrence)
