@@ -1,6 +1,7 @@
 """End to end: `strides serve` receives a `milestone.completed` event from `strides emit`, and the
-congratulation lands in the outbox; and events emitted while it was down are caught up when it
-starts again, without a second message.
+congratulation lands in the outbox, through its listener (the default) and through the served
+deployment's event trigger (the fallback); and events emitted while it was down are caught up when
+it starts again, without a second message.
 
 Slow (a Prefect server starts in each): the only tests of their kind.
 """
@@ -43,13 +44,13 @@ def wait_for(condition, what: str, limit: float) -> None:
         time.sleep(0.2)
 
 
-def started(log: Path, server: subprocess.Popen[bytes]) -> str:
-    """Wait until `strides serve` listens and serves; the API URL it serves against."""
+def started(log: Path, server: subprocess.Popen[bytes], listening: bool = True) -> str:
+    """Wait until `strides serve` listens (unless it triggers) and serves; the API URL it serves against."""
 
     def ready() -> bool:
         assert server.poll() is None, log.read_text()[-3000:]
         text = log.read_text(errors="replace")
-        return "strides: listening for" in text and "being served" in text
+        return ("strides: listening for" in text or not listening) and "being served" in text
 
     wait_for(ready, "the listener and the deployments", 180)
     return re.search(r"against (http://\S+/api)", log.read_text()).group(1)  # type: ignore[union-attr]
@@ -113,6 +114,42 @@ def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an
     # The local server went with it.
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{api_url}/health", timeout=2)
+
+
+@pytest.mark.flow
+def test_with_the_trigger_path_the_served_on_event_deployment_is_triggered_by_the_event(tmp_path: Path):
+    """The fallback (`STRIDES_EVENT_PATH=trigger`): the deployment's event trigger starts an
+    `on-event` run of the served deployment, in a new process, as prefect.yaml declares it."""
+    state = tmp_path / "state"
+    env = {**clean_environment(state), "STRIDES_EVENT_PATH": "trigger"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [*STRIDES, "serve"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        api_url = started(log, server, listening=False)
+        assert "strides: listening for" not in log.read_text(errors="replace")
+        outbox = state / "outbox"
+        completed_at = just_now()
+        # The server loads new triggers on its own schedule: announce again until one fires. The
+        # same completion is the same message, so repeats cannot double it.
+        for _ in range(12):
+            emit(env, api_url, "g00003", "m000007", completed_at)
+            try:
+                wait_for(lambda: bool(congratulations(outbox, "p002")), "the congratulation", 10)
+                break
+            except AssertionError:
+                continue
+        assert len(congratulations(outbox, "p002")) == 1, log.read_text()[-3000:]
+        runs = httpx.post(
+            f"{api_url}/flow_runs/filter", json={"flows": {"name": {"any_": ["on-event"]}}}, timeout=10
+        ).json()
+        # Runs of the served deployment, started by its trigger (not in this process).
+        assert runs and all(r["deployment_id"] for r in runs)
+        assert any(r["state_type"] == "COMPLETED" for r in runs)
+    finally:
+        stop(server)
 
 
 @pytest.mark.flow
