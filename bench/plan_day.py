@@ -58,11 +58,11 @@ def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
     gc.collect()
     # The benchmark's own organisation (millions of objects, kept for the peer) would make every
     # full collection walk it: a tick's process holds no such thing. And every side runs with
-    # the cyclic collector out of the way, as `engine.decide` keeps it for the planner: the
-    # ratios compare the work, not the collector.
+    # the cyclic collector paused, as `engine.decide` pauses it for the planner: the ratios
+    # compare the work, not the collector.
     gc.freeze()
     start = time.perf_counter()
-    with engine.fewer_collections():
+    with engine.cyclic_gc_paused():
         result = fn()
     took = time.perf_counter() - start
     print(f"  {label:<44} {took:8.3f} s", flush=True)
