@@ -102,13 +102,17 @@ def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an
         outbox = state / "outbox"
         wait_for(lambda: bool(congratulations(outbox, "p002")), "the congratulation", 60)
         assert "Subject: Well done:" in congratulations(outbox, "p002")[0].read_text()
-        # A real flow run, recorded by the server, named after the event.
-        runs = httpx.post(
-            f"{api_url}/flow_runs/filter", json={"flows": {"name": {"any_": ["on-event"]}}}, timeout=10
-        ).json()
-        assert [(r["name"], r["state_type"]) for r in runs] == [
-            ("on milestone.completed goal.g00003", "COMPLETED")
-        ]
+
+        # A real flow run, recorded by the server, named after the event (the message is written
+        # just before the run completes).
+        def runs() -> list[tuple[str, str]]:
+            query = {"flows": {"name": {"any_": ["on-event"]}}}
+            found = httpx.post(f"{api_url}/flow_runs/filter", json=query, timeout=10).json()
+            return [(r["name"], r["state_type"]) for r in found]
+
+        expected = [("on milestone.completed goal.g00003", "COMPLETED")]
+        wait_for(lambda: runs() != [("on milestone.completed goal.g00003", "RUNNING")], "the run's end", 30)
+        assert runs() == expected
     finally:
         stop(server)
     # The local server went with it.
@@ -142,12 +146,15 @@ def test_with_the_trigger_path_the_served_on_event_deployment_is_triggered_by_th
             except AssertionError:
                 continue
         assert len(congratulations(outbox, "p002")) == 1, log.read_text()[-3000:]
-        runs = httpx.post(
-            f"{api_url}/flow_runs/filter", json={"flows": {"name": {"any_": ["on-event"]}}}, timeout=10
-        ).json()
+
+        def runs() -> list[dict[str, object]]:
+            query = {"flows": {"name": {"any_": ["on-event"]}}}
+            return httpx.post(f"{api_url}/flow_runs/filter", json=query, timeout=10).json()
+
+        # The message is written before its run finishes: wait for the run to complete.
+        wait_for(lambda: any(r["state_type"] == "COMPLETED" for r in runs()), "a completed run", 60)
         # Runs of the served deployment, started by its trigger (not in this process).
-        assert runs and all(r["deployment_id"] for r in runs)
-        assert any(r["state_type"] == "COMPLETED" for r in runs)
+        assert all(r["deployment_id"] for r in runs())
     finally:
         stop(server)
 
