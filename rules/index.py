@@ -31,8 +31,8 @@ ZoneDays = Mapping[str, tuple[date, date]]
 Moment = tuple[datetime, str, Goal, Milestone | None]
 
 
-class OrgLike(Protocol):
-    """What the planner reads of an organisation: records by id and by relationship."""
+class Records(Protocol):
+    """Records by id: an Organisation, or any view of the store that reads them on demand."""
 
     @property
     def people(self) -> Mapping[str, Person]: ...
@@ -42,6 +42,10 @@ class OrgLike(Protocol):
 
     @property
     def milestones(self) -> Mapping[str, Milestone]: ...
+
+
+class OrgLike(Records, Protocol):
+    """What the planner reads of an organisation: records by id and by relationship."""
 
     def goals_of(self, person_id: str) -> Sequence[Goal]: ...
 

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol, cast
+from typing import cast
 
-from strides.model import Goal, Milestone, Organisation, Person
+from strides.model import Organisation, Person
+from strides.rules.index import Records
 from strides.rules.recipients import related
 from strides.rules.schema import Role
-
-
-class Records(Protocol):
-    """Records by id: an Organisation, or any view of the store that reads them on demand."""
-
-    @property
-    def people(self) -> Mapping[str, Person]: ...
-
-    @property
-    def goals(self) -> Mapping[str, Goal]: ...
-
-    @property
-    def milestones(self) -> Mapping[str, Milestone]: ...
 
 
 def owner_of(org: Records, subject: str) -> Person | None:

@@ -41,6 +41,7 @@ from strides.store import Store, handled
 if TYPE_CHECKING:
     from prefect.events import Event
     from prefect.events.filters import EventFilter
+    from sqlalchemy.orm import Session
 
 # The catch-up reads from this long before the newest handled event (events can arrive out of
 # order: an emitter that lost its connection sends them again later)...
@@ -122,6 +123,12 @@ def run_on_event(settings: Settings, incoming: Incoming, now: datetime | None = 
 Handler = Callable[[Settings, Incoming], bool]
 
 
+def _record(session: Session, incoming: Incoming) -> None:
+    handled.mark_handled(
+        session, incoming.id, incoming.event, incoming.resource, incoming.occurred, datetime.now(UTC)
+    )
+
+
 class Listener:
     """Handles each event once it is seen (stream or catch-up), recording it in the store."""
 
@@ -153,14 +160,7 @@ class Listener:
                 ):
                     # Found late by a sweep after a newer one was applied: applying it now would
                     # set the older value (a deadline moved twice ends on the second date).
-                    handled.mark_handled(
-                        session,
-                        incoming.id,
-                        incoming.event,
-                        incoming.resource,
-                        incoming.occurred,
-                        datetime.now(UTC),
-                    )
+                    _record(session, incoming)
                     self.log(
                         f"{incoming.event} {incoming.resource} ({incoming.id}): superseded by a newer one"
                     )
@@ -177,14 +177,7 @@ class Listener:
                 )
                 return False
             with self.store.session() as session:
-                handled.mark_handled(
-                    session,
-                    incoming.id,
-                    incoming.event,
-                    incoming.resource,
-                    incoming.occurred,
-                    datetime.now(UTC),
-                )
+                _record(session, incoming)
             self.handled += 1
             took = time.perf_counter() - began
             self.log(f"handled {incoming.event} {incoming.resource} in {took:.2f} s")

@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
-from strides.rules.index import OrgLike
+from strides.rules.index import OrgLike, Records
 from strides.rules.intents import Intent, Meeting
-from strides.rules.parties import Records, owner_of
+from strides.rules.parties import owner_of
 from strides.rules.schema import Kind
 from strides.store.inserts import insert_new
 from strides.store.tables import MessageRow, TickRow
