@@ -256,25 +256,28 @@ def _upcoming_of(
     return found
 
 
+def _digest_bounds(digests: Sequence[Intent]) -> tuple[datetime, datetime, date]:
+    """The first and last occurrence of these digests, and the latest local day they can fall on."""
+    first = min(i.occurrence for i in digests)
+    last = max(i.occurrence for i in digests)
+    # A recipient's local "today" is at most a day past the UTC date (UTC+14): bound generously.
+    return first, last, last.astimezone(UTC).date() + timedelta(days=2)
+
+
 def digest_span(digests: Sequence[Intent]) -> tuple[datetime, date] | None:
     """(wins since, due until) covering what these digests can show; None without digests."""
     if not digests:
         return None
-    first = min(i.occurrence for i in digests)
-    last = max(i.occurrence for i in digests)
-    # A recipient's local "today" is at most a day past the UTC date (UTC+14): bound generously.
-    return first - WINS_SINCE, last.astimezone(UTC).date() + DUE_SOON + timedelta(days=2)
+    first, _, last_day = _digest_bounds(digests)
+    return first - WINS_SINCE, last_day + DUE_SOON
 
 
 def digest_reports(session: Session, digests: Sequence[Intent]) -> dict[str, list[ReportFacts]]:
     """The direct reports of the digests' recipients, as the facts the digests roll up."""
     if not digests:
         return {}
-    first = min(i.occurrence for i in digests)
-    last = max(i.occurrence for i in digests)
-    # A recipient's local "today" is at most a day past the UTC date (UTC+14): bound generously.
-    until = last.astimezone(UTC).date() + timedelta(days=2)
-    return slices.report_facts(session, {i.recipient for i in digests}, first - WINS_SINCE, until, last)
+    first, last, last_day = _digest_bounds(digests)
+    return slices.report_facts(session, {i.recipient for i in digests}, first - WINS_SINCE, last_day, last)
 
 
 def deliver_due(
@@ -303,10 +306,10 @@ def deliver_due(
     needed = {i.recipient for i in intents} | {a for i in intents if i.meeting for a in i.meeting.attendees}
     # A fixed address shows times in its owner's timezone (integrations.compose.addressee).
     needed |= {i.owner for i in intents if i.owner}
-    digests = {i.recipient for i in intents if i.kind is Kind.DIGEST}
+    digest_intents = [i for i in intents if i.kind is Kind.DIGEST]
+    digests = {i.recipient for i in digest_intents}
     with store.session() as session:
         # Direct reports only as the facts their managers' digests roll up (no message needs more).
-        digest_intents = [i for i in intents if i.kind is Kind.DIGEST]
         org = slices.load_slice(session, sorted(needed), reports=False, digests=digest_span(digest_intents))
         reports_of = digest_reports(session, digest_intents)
         upcoming_of = _upcoming_of(session, org, digests, now) if digests else {}
@@ -318,26 +321,24 @@ def deliver_due(
     refused: list[tuple[str, str]] = []
     shifted: list[tuple[str, datetime, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
-        if intent.recipient not in org.people and "@" not in intent.recipient:
+        # None for a fixed address (not a person of the organisation): it is its own email.
+        member = org.people.get(intent.recipient)
+        if member is None and "@" not in intent.recipient:
             refused.append((row.key, "recipient left the organisation"))
             continue
         hold = held.get((row.recipient, row.kind))
-        paused_person = org.people.get(intent.recipient)
         if (
             hold is not None
             and hold.paused
-            and paused_person is not None
+            and member is not None
             and intent.on_pause == PausePolicy.SHIFT.value
         ):
-            person = paused_person
-            when = after_pause(intent.send_at, hold.until, now, person.tz)
-            shifted.append((row.key, when, f"shifted: {hold.reason}; due again {local_time(when, person)}"))
+            when = after_pause(intent.send_at, hold.until, now, member.tz)
+            shifted.append((row.key, when, f"shifted: {hold.reason}; due again {local_time(when, member)}"))
             continue
         if hold is not None:
             refused.append((row.key, hold.reason))
             continue
-        # A fixed address (not a person of the organisation) is its own email.
-        member = org.people.get(intent.recipient)
         stop = blocked.get((str(member.email) if member else intent.recipient).lower())
         if stop is not None:
             why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (

@@ -201,12 +201,8 @@ def _due_sqlite(now: datetime, limit: int, stale_after: timedelta) -> ScalarSele
 
 def mark_sent(session: Session, key: str, token: str, now: datetime, transport: str, ref: str) -> bool:
     """Record the transport's acceptance; False when another worker has taken the claim over."""
-    result = session.execute(
-        update(MessageRow)
-        .where(MessageRow.key == key, MessageRow.claimed_by == token)
-        .values(status=SENT, sent_at=now, transport=transport, transport_ref=ref, last_error=None)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    params = {"b_key": key, "b_ref": ref, "b_token": token, "b_now": now, "b_transport": transport}
+    return bool(getattr(session.execute(_sent_statement(), params), "rowcount", 0))
 
 
 @functools.cache
@@ -241,7 +237,7 @@ def record_sent(
         connection.commit()
         return {key} if done.rowcount else set()
     # Messages that share a reference (a template request's batch) are recorded by one UPDATE per
-    # 900 keys, which says which of them we still held (RETURNING); the others one by one.
+    # 900 keys, which says which of them we still held (RETURNING).
     table = MessageRow.__table__
     assert isinstance(table, Table)
     by_ref: dict[str, list[str]] = {}

@@ -37,16 +37,14 @@ class StoredPerson(Person):
 
 
 def _records(
-    session: Session, table: Any, column: Any, values: Iterable[str], span: dict[str, Any] | None = None
+    session: Session, query: Select[Any], values: Iterable[str], **params: Any
 ) -> Iterator[tuple[str, str]]:
-    """(id, the stored JSON text) of the rows whose `column` is among `values`: no ORM objects, no
-    Python-side JSON decoding (pydantic reads the text in Rust). `span` (milestones only): open
-    ones due by `until`, or completed since `since`."""
+    """(id, the stored JSON text) of the rows `query` (one of `_records_by`) finds for `values`, in
+    batches: no ORM objects, no Python-side JSON decoding (pydantic reads the text in Rust)."""
     batch = sorted(set(values))
-    query = _records_by(table, column) if span is None else _milestones_in_span()
     for start in range(0, len(batch), BATCH):
-        params = {"values": batch[start : start + BATCH], **(span or {})}
-        yield from ((key, text) for key, text in session.execute(query, params))
+        bound = {"values": batch[start : start + BATCH], **params}
+        yield from ((key, text) for key, text in session.execute(query, bound))
 
 
 @functools.cache
@@ -97,19 +95,17 @@ def load_slice(
     open ones due by then and those completed since (a chunk's milestones serve its digests only).
     """
     people: dict[str, Person] = dict(
-        _models(StoredPerson, _records(session, PersonRow, PersonRow.id, person_ids))
+        _models(StoredPerson, _records(session, _records_by(PersonRow, PersonRow.id), person_ids))
     )
     if reports:
-        found = _records(session, PersonRow, PersonRow.manager, list(people))
+        found = _records(session, _records_by(PersonRow, PersonRow.manager), list(people))
         people.update(_models(StoredPerson, ((k, t) for k, t in found if k not in people)))
-    goals = _models(Goal, _records(session, GoalRow, GoalRow.owner, list(people)))
+    goals = _models(Goal, _records(session, _records_by(GoalRow, GoalRow.owner), list(people)))
     if digests is None:
-        found = _records(session, MilestoneRow, MilestoneRow.goal, list(goals))
+        found = _records(session, _records_by(MilestoneRow, MilestoneRow.goal), list(goals))
     else:
         since, until = digests
-        found = _records(
-            session, MilestoneRow, MilestoneRow.goal, list(goals), {"since": since, "until": until}
-        )
+        found = _records(session, _milestones_in_span(), list(goals), since=since, until=until)
     milestones = _models(Milestone, found)
     return Organisation.model_construct(people=people, goals=goals, milestones=milestones)
 
