@@ -159,6 +159,12 @@ class OrgIndex:
         those; what an escalation may fire for); None: ask `milestones_of` for all of them."""
         return None
 
+    def busy(self, person_id: str) -> bool | None:
+        """Does this person own an active goal or manage anyone (so their digest has something to
+        say)? None: not known here, ask `goals_of` and `reports_of` (a store answers it for the
+        people `digest_people` returned, from ids alone)."""
+        return None
+
     # -- people -------------------------------------------------------------------------------
 
     def zones(self) -> Collection[str]:

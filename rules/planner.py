@@ -74,7 +74,7 @@ __all__ = ["local_moment", "plan", "plan_event"]
 _recurrence_days = recurrence_days
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Occasion:
     """One moment a rule fires for one subject, before recipients are resolved."""
 
@@ -132,6 +132,36 @@ def _lateness(rule: Rule) -> timedelta:
     return timedelta.max if isinstance(trigger, DigestTrigger) else trigger.max_lateness
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What planning asks of a rule for every message, worked out once per rule and plan."""
+
+    reach: tuple[timedelta, timedelta]
+    owner_clock: bool
+    lateness: timedelta
+    shifts: bool
+    at: time | None
+    fixed_zone: str | None
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Facts:
+        trigger = rule.trigger
+        fixed = trigger.timezone if isinstance(trigger, CadenceTrigger) else None
+        at: time | None = None
+        if isinstance(trigger, EventTrigger):
+            at = trigger.at or time(9, 0)
+        elif not isinstance(trigger, DigestTrigger):
+            at = trigger.at
+        return cls(
+            _reach(rule),
+            _owner_clock(rule),
+            _lateness(rule),
+            rule.calendar.business_days is not Shift.NONE,
+            at,
+            fixed,
+        )
+
+
 _NONE, _CHANGED, _ALL = 0, 1, 2
 
 
@@ -157,6 +187,15 @@ class _Planner:
     skips: list[Skip] = field(default_factory=list)
     fallbacks: list[Skip] = field(default_factory=list)
     _contexts: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    _facts: dict[int, tuple[Rule, _Facts]] = field(default_factory=dict)
+    # `_in_reach`'s bounds by (rule, owner only): the rules outlive the plan (see `facts`).
+    _reach_bounds: dict[tuple[int, bool], tuple[datetime, datetime]] = field(default_factory=dict)
+
+    def facts(self, rule: Rule) -> _Facts:
+        found = self._facts.get(id(rule))
+        if found is None or found[0] is not rule:
+            found = self._facts[id(rule)] = (rule, _Facts.of(rule))
+        return found[1]
 
     @functools.cached_property
     def inhibitors(self) -> dict[str, list[Rule]]:
@@ -583,26 +622,19 @@ class _Planner:
                 )
                 day += timedelta(days=every)
 
-    def _at(self, occasion: _Occasion, person: Person) -> time:
-        trigger = occasion.rule.trigger
-        if occasion.at is not None:
-            return occasion.at
-        if isinstance(trigger, DigestTrigger):
-            return person.digest.at
-        if isinstance(trigger, EventTrigger):
-            return trigger.at or time(9, 0)
-        return trigger.at
-
     def _moment(self, occasion: _Occasion, person: Person) -> datetime:
         """When the occasion happens for `person`: business-day shift, then the local time."""
         if occasion.moment is not None:
             return occasion.moment
         rule = occasion.rule
-        trigger = rule.trigger
-        if isinstance(trigger, CadenceTrigger) and trigger.timezone is not None:
-            return local_moment(occasion.moment_day, trigger.at, _zone(trigger.timezone))
-        day = shift_day(occasion.moment_day, occasion.owner, rule.calendar)
-        return local_moment(day, self._at(occasion, person), person.tz)
+        facts = self.facts(rule)
+        if facts.fixed_zone is not None:
+            return local_moment(occasion.moment_day, rule.trigger.at, _zone(facts.fixed_zone))  # type: ignore[union-attr]
+        day = occasion.moment_day
+        if facts.shifts:
+            day = shift_day(day, occasion.owner, rule.calendar)
+        at = occasion.at or facts.at or person.digest.at  # a digest: each person's own time
+        return local_moment(day, at, person.tz)
 
     def _deliverable(self, rule: Rule, moment: datetime, person: Person) -> datetime:
         """Working hours and quiet hours of the recipient move a notice later, never earlier."""
@@ -786,7 +818,7 @@ class _Planner:
     def _plan_notice(self, occasion: _Occasion) -> None:
         rule = occasion.rule
         fired = self._moment(occasion, occasion.owner)
-        if not self._in_reach(rule, fired, owner_only=occasion.to is None and _owner_clock(rule)):
+        if not self._in_reach(rule, fired, owner_only=occasion.to is None and self.facts(rule).owner_clock):
             return
         resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
         if resolved.missing:
@@ -836,11 +868,11 @@ class _Planner:
 
     def _empty_digest(self, person: Person, moment: datetime) -> bool:
         """`compose_digest(...).is_empty`, answered from goals and reports when they decide it."""
-        if any(g.status is GoalStatus.ACTIVE for g in self.org.goals_of(person.id)):
-            return False
-        if self.org.reports_of(person.id):
-            return False
-        return compose_digest(person, self.org, moment).is_empty
+        busy = self.index.busy(person.id)
+        if busy is None:
+            goals = self.org.goals_of(person.id)
+            busy = any(g.status is GoalStatus.ACTIVE for g in goals) or bool(self.org.reports_of(person.id))
+        return not busy and compose_digest(person, self.org, moment).is_empty
 
     def _in_reach(self, rule: Rule, moment: datetime, *, owner_only: bool) -> bool:
         """Could a notice fired at `moment` land in this window for one of its recipients?
@@ -848,9 +880,15 @@ class _Planner:
         Recipients elsewhere see the same wall time up to a day apart; calendar shifts move it
         as far as `_reach` says (the planner's assumption: a week and a day at most).
         """
-        before, after = _reach(rule)
-        pad = timedelta(0) if owner_only else timedelta(hours=27)
-        return self.window.start - after - pad <= moment < self.window.end + before + pad
+        bounds = self._reach_bounds.get((id(rule), owner_only))
+        if bounds is None:
+            before, after = self.facts(rule).reach
+            pad = timedelta(0) if owner_only else timedelta(hours=27)
+            bounds = self._reach_bounds[(id(rule), owner_only)] = (
+                self.window.start - after - pad,
+                self.window.end + before + pad,
+            )
+        return bounds[0] <= moment < bounds[1]
 
     def _add(
         self,
@@ -910,7 +948,7 @@ class _Planner:
     def _held_back(self, occasion: _Occasion, recipient: str, moment: datetime) -> bool:
         """Too late to send, or inhibited by an escalation: recorded as a skip."""
         rule = occasion.rule
-        if self.now - moment > _lateness(rule):
+        if self.now - moment > self.facts(rule).lateness:
             reason = f"{recipient}: later than max_lateness, skipped"
         elif (inhibitor := self._inhibitor(occasion, moment)) is not None:
             reason = f"inhibited by {inhibitor}"
@@ -1024,11 +1062,12 @@ def _simple_yearly(rrule: str) -> int | None:
 
 
 def _finish(planner: _Planner) -> Plan:
-    intents = sorted(planner.intents, key=lambda i: (i.send_at, i.rule_id, i.recipient, i.key))
+    # Sorted by instants as numbers: comparing aware datetimes asks their timezones each time.
+    intents = sorted(planner.intents, key=lambda i: (i.send_at.timestamp(), i.rule_id, i.recipient, i.key))
     unique = list({i.key: i for i in intents}.values())
 
-    def order(skip: Skip) -> tuple[datetime, str, str, str]:
-        return (skip.occurrence, skip.rule_id, skip.subject, skip.reason)
+    def order(skip: Skip) -> tuple[float, str, str, str]:
+        return (skip.occurrence.timestamp(), skip.rule_id, skip.subject, skip.reason)
 
     return Plan(
         tuple(unique), tuple(sorted(planner.skips, key=order)), tuple(sorted(planner.fallbacks, key=order))

@@ -22,6 +22,9 @@ class Resolved:
     fallbacks: tuple[str, ...] = ()
 
 
+_ROLES = {role.value: role for role in Role}
+
+
 def related(org: OrgLike, owner: Person, role: Role) -> list[Person]:
     if role is Role.OWNER:
         return [owner]
@@ -45,7 +48,7 @@ def resolve(org: OrgLike, owner: Person, targets: Sequence[str], policy: Missing
             if target not in addresses:
                 addresses.append(target)
             continue
-        role = Role(target)
+        role = _ROLES[target]
         found = related(org, owner, role)
         if not found:
             manager = related(org, owner, Role.MANAGER)

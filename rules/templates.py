@@ -26,10 +26,19 @@ def _parsed(template: str) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
     return tuple(pieces)
 
 
+# Whether values of a type are read by key (mappings) or by attribute, per type: an ABC's
+# isinstance check is slow, and a template is rendered for every message.
+_BY_KEY: dict[type, bool] = {}
+
+
 def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = context
     for part in path:
-        if isinstance(value, Mapping):
+        kind = type(value)
+        by_key = _BY_KEY.get(kind)
+        if by_key is None:
+            by_key = _BY_KEY[kind] = isinstance(value, Mapping)
+        if by_key:
             if part not in value:
                 return _MISSING
             value = value[part]

@@ -27,14 +27,44 @@ from strides.model import (
 M = TypeVar("M", bound=BaseModel)
 
 
+_set = object.__setattr__
+
+
 def _build(cls: type[M], **values: Any) -> M:
     """`cls.model_construct(**values)` for values that name every field, without its per-field loop."""
     model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", values)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
     return model
+
+
+# Working hours and digest preferences repeat across people (a handful of shapes in an
+# organisation), and the models are frozen: each shape is built once and shared.
+_HOURS: dict[tuple[str, str, tuple[int, ...]], WorkingHours] = {}
+_DIGESTS: dict[tuple[bool, int, str, bool], DigestPreferences] = {}
+
+
+def _hours(data: dict[str, Any]) -> WorkingHours:
+    key = (data["start"], data["end"], tuple(data["days"]))
+    found = _HOURS.get(key)
+    if found is None:
+        found = _HOURS[key] = _build(
+            WorkingHours, start=time.fromisoformat(key[0]), end=time.fromisoformat(key[1]), days=key[2]
+        )
+    return found
+
+
+def _digest(data: dict[str, Any]) -> DigestPreferences:
+    key = (data["enabled"], data["weekday"], data["at"], data["send_empty"])
+    found = _DIGESTS.get(key)
+    if found is None:
+        at = time.fromisoformat(key[2])
+        found = _DIGESTS[key] = _build(
+            DigestPreferences, enabled=key[0], weekday=key[1], at=at, send_empty=key[3]
+        )
+    return found
 
 
 def _day(text: str | None) -> date | None:
@@ -46,8 +76,7 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def person(data: dict[str, Any]) -> Person:
-    hours = data["working_hours"]
-    digest = data["digest"]
+    hired = data["hired_on"]
     return _build(
         Person,
         id=data["id"],
@@ -59,20 +88,9 @@ def person(data: dict[str, Any]) -> Person:
         locale=data["locale"],
         manager=data["manager"],
         mentors=tuple(data["mentors"]),
-        working_hours=_build(
-            WorkingHours,
-            start=time.fromisoformat(hours["start"]),
-            end=time.fromisoformat(hours["end"]),
-            days=tuple(hours["days"]),
-        ),
-        digest=_build(
-            DigestPreferences,
-            enabled=digest["enabled"],
-            weekday=digest["weekday"],
-            at=time.fromisoformat(digest["at"]),
-            send_empty=digest["send_empty"],
-        ),
-        hired_on=_day(data["hired_on"]),
+        working_hours=_hours(data["working_hours"]),
+        digest=_digest(data["digest"]),
+        hired_on=None if hired is None else date.fromisoformat(hired),
     )
 
 

@@ -17,7 +17,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+import orjson
+from sqlalchemy import ColumnElement, Select, Text, and_, false, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Person
@@ -52,6 +53,18 @@ class _Lookup(Mapping[str, T]):
         raise TypeError(f"a window view does not count every {self.kind}")
 
 
+# A record is read as its id and its JSON text: the text is decoded only the first time an id is
+# seen (a goal comes back with each of its milestones, an owner with each of their goals).
+_PERSON = (PersonRow.id, type_coerce(PersonRow.data, Text))
+_GOAL = (GoalRow.id, type_coerce(GoalRow.data, Text))
+_MILESTONE = (MilestoneRow.id, type_coerce(MilestoneRow.data, Text))
+
+
+def _decoded(text: str | dict[str, Any]) -> dict[str, Any]:
+    """A record's JSON (PostgreSQL's driver hands JSON columns over decoded already)."""
+    return orjson.loads(text) if isinstance(text, str) else text
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
@@ -70,6 +83,9 @@ class StoreView(OrgIndex):
         self._milestones_of: dict[str, list[Milestone]] = {}
         self._reports_of: dict[str, list[Person]] = {}
         self._zones: list[str] | None = None
+        # Of the people asked about (`_busy_known`), those who own an active goal or manage anyone.
+        self._busy: set[str] = set()
+        self._busy_known: set[str] = set()
         # Milestones that may inhibit, by (due by, open after), then by goal.
         self._open: dict[tuple[date, datetime], dict[str, list[Milestone]]] = {}
         # Every statement run, for the benchmark's floor (the same queries, rows only).
@@ -96,30 +112,40 @@ class StoreView(OrgIndex):
             found += self._rows(query(batch[start : start + size]))
         return found
 
-    def _person(self, data: dict[str, Any]) -> Person:
-        found = self._people.get(data["id"])
+    def _person(self, ident: str, text: str) -> Person:
+        found = self._people.get(ident)
         if found is None:
-            found = self._people[data["id"]] = records.person(data)
+            found = self._people[ident] = records.person(_decoded(text))
         return found
 
-    def _goal(self, data: dict[str, Any]) -> Goal:
-        found = self._goals.get(data["id"])
+    def _goal(self, ident: str, text: str) -> Goal:
+        found = self._goals.get(ident)
         if found is None:
-            found = self._goals[data["id"]] = records.goal(data)
+            found = self._goals[ident] = records.goal(_decoded(text))
         return found
 
-    def _milestone(self, data: dict[str, Any]) -> Milestone:
-        found = self._milestones.get(data["id"])
+    def _milestone(self, ident: str, text: str) -> Milestone:
+        found = self._milestones.get(ident)
         if found is None:
-            found = self._milestones[data["id"]] = records.milestone(data)
+            found = self._milestones[ident] = records.milestone(_decoded(text))
+        return found
+
+    def _with_owners(self, rows: Iterable[Any]) -> list[Goal]:
+        """Goals read with their owners (rows of goal id and text, owner id and text)."""
+        person, goal = self._person, self._goal
+        found = []
+        for goal_id, goal_text, owner_id, owner_text in rows:
+            person(owner_id, owner_text)
+            found.append(goal(goal_id, goal_text))
         return found
 
     def load_people(self, ids: Iterable[str]) -> None:
-        missing = {i for i in ids if i not in self._people}
-        for (data,) in self._in(lambda b: select(PersonRow.data).where(PersonRow.id.in_(b)), missing):
-            self._person(data)
+        known = self._people
+        missing = {i for i in ids if i not in known}
+        for ident, text in self._in(lambda b: select(*_PERSON).where(PersonRow.id.in_(b)), missing):
+            self._person(ident, text)
         for ident in missing:
-            self._people.setdefault(ident, None)
+            known.setdefault(ident, None)
 
     def _related(self, people: Iterable[Person]) -> list[Person]:
         """`people`, with their managers and mentors loaded in one go (recipients, conditions)."""
@@ -129,15 +155,15 @@ class StoreView(OrgIndex):
 
     def load_goals(self, ids: Iterable[str]) -> None:
         missing = {i for i in ids if i not in self._goals}
-        for (data,) in self._in(lambda b: select(GoalRow.data).where(GoalRow.id.in_(b)), missing):
-            self._goal(data)
+        for ident, text in self._in(lambda b: select(*_GOAL).where(GoalRow.id.in_(b)), missing):
+            self._goal(ident, text)
         for ident in missing:
             self._goals.setdefault(ident, None)
 
     def load_milestones(self, ids: Iterable[str]) -> None:
         missing = {i for i in ids if i not in self._milestones}
-        for (data,) in self._in(lambda b: select(MilestoneRow.data).where(MilestoneRow.id.in_(b)), missing):
-            self._milestone(data)
+        for ident, text in self._in(lambda b: select(*_MILESTONE).where(MilestoneRow.id.in_(b)), missing):
+            self._milestone(ident, text)
         for ident in missing:
             self._milestones.setdefault(ident, None)
 
@@ -145,25 +171,25 @@ class StoreView(OrgIndex):
         missing = {g for g in goal_ids if g not in self._milestones_of}
         for ident in missing:
             self._milestones_of[ident] = []
-        rows = self._in(lambda b: select(MilestoneRow.data).where(MilestoneRow.goal.in_(b)), missing)
-        for (data,) in rows:
-            milestone = self._milestone(data)
+        rows = self._in(lambda b: select(*_MILESTONE).where(MilestoneRow.goal.in_(b)), missing)
+        for ident, text in rows:
+            milestone = self._milestone(ident, text)
             self._milestones_of[milestone.goal].append(milestone)
 
     def load_goals_of(self, person_ids: Iterable[str]) -> None:
         missing = {p for p in person_ids if p not in self._goals_of}
         for ident in missing:
             self._goals_of[ident] = []
-        for (data,) in self._in(lambda b: select(GoalRow.data).where(GoalRow.owner.in_(b)), missing):
-            goal = self._goal(data)
+        for ident, text in self._in(lambda b: select(*_GOAL).where(GoalRow.owner.in_(b)), missing):
+            goal = self._goal(ident, text)
             self._goals_of[goal.owner].append(goal)
 
     def load_reports_of(self, person_ids: Iterable[str]) -> None:
         missing = {p for p in person_ids if p not in self._reports_of}
         for ident in missing:
             self._reports_of[ident] = []
-        for (data,) in self._in(lambda b: select(PersonRow.data).where(PersonRow.manager.in_(b)), missing):
-            person = self._person(data)
+        for ident, text in self._in(lambda b: select(*_PERSON).where(PersonRow.manager.in_(b)), missing):
+            person = self._person(ident, text)
             if person.manager is not None:
                 self._reports_of[person.manager].append(person)
 
@@ -190,8 +216,8 @@ class StoreView(OrgIndex):
 
     def _milestone_by_id(self, ident: str) -> Milestone | None:
         if ident not in self._milestones:
-            rows = self._rows(select(MilestoneRow.data).where(MilestoneRow.id == ident))
-            self._milestones[ident] = self._milestone(rows[0][0]) if rows else None
+            rows = self._rows(select(*_MILESTONE).where(MilestoneRow.id == ident))
+            self._milestones[ident] = self._milestone(*rows[0]) if rows else None
         return self._milestones[ident]
 
     def goals_of(self, person_id: str) -> Sequence[Goal]:
@@ -242,14 +268,14 @@ class StoreView(OrgIndex):
             found[ident] = []
 
         def query(batch: list[str]) -> Select[Any]:
-            return select(MilestoneRow.data).where(
+            return select(*_MILESTONE).where(
                 MilestoneRow.goal.in_(batch),
                 MilestoneRow.due <= due_by,
                 or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_after),
             )
 
-        for (data,) in self._in(query, missing):
-            milestone = self._milestone(data)
+        for ident, text in self._in(query, missing):
+            milestone = self._milestone(ident, text)
             found[milestone.goal].append(milestone)
 
     def open_milestones_of(self, goal_id: str, due_by: date, open_after: datetime) -> Sequence[Milestone]:
@@ -260,25 +286,18 @@ class StoreView(OrgIndex):
         return found
 
     def _goals_where(self, *conditions: Any) -> list[Goal]:
-        query = select(GoalRow.data).where(
-            GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions
+        """Active goals (of known owners), read with their owners."""
+        query = (
+            select(*_GOAL, *_PERSON)
+            .join(PersonRow, PersonRow.id == GoalRow.owner)
+            .where(GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions)
         )
-        return self._with_goals([self._goal(data) for (data,) in self._rows(query)])
+        return self._with_owners(self._rows(query))
 
     def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
         if by_zone is None:
             return self._goals_where(GoalRow.deadline.between(first, last))
-        query = (
-            select(GoalRow.data)
-            .join(PersonRow, PersonRow.id == GoalRow.owner)
-            .where(
-                GoalRow.status == ACTIVE,
-                self._in_shard(GoalRow.bucket),
-                GoalRow.deadline.between(first, last),
-                _per_zone(GoalRow.deadline, by_zone),
-            )
-        )
-        return self._with_goals([self._goal(data) for (data,) in self._rows(query)])
+        return self._goals_where(GoalRow.deadline.between(first, last), _per_zone(GoalRow.deadline, by_zone))
 
     def goals_created(self, first: date, last: date) -> Iterable[Goal]:
         # Stored in UTC; the owner's calendar day is at most a day away.
@@ -294,19 +313,21 @@ class StoreView(OrgIndex):
         return found
 
     def _milestones_where(self, *conditions: Any, by_zone: ZoneDays | None = None) -> list[Milestone]:
+        """Milestones of active goals (of known owners), read with their goals and owners."""
         query = (
-            select(MilestoneRow.data)
+            select(*_MILESTONE, *_GOAL, *_PERSON)
             .join(GoalRow, GoalRow.id == MilestoneRow.goal)
+            .join(PersonRow, PersonRow.id == GoalRow.owner)
             .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
         )
         if by_zone is not None:
-            query = query.join(PersonRow, PersonRow.id == GoalRow.owner).where(
-                _per_zone(MilestoneRow.due, by_zone)
-            )
-        found = [self._milestone(data) for (data,) in self._rows(query)]
-        # Their goals, each read once (a goal has several milestones).
-        self.load_goals(m.goal for m in found)
-        self._with_goals([g for m in found if (g := self._goals.get(m.goal)) is not None])
+            query = query.where(_per_zone(MilestoneRow.due, by_zone))
+        milestone, goal, person = self._milestone, self._goal, self._person
+        found = []
+        for milestone_id, milestone_text, goal_id, goal_text, owner_id, owner_text in self._rows(query):
+            person(owner_id, owner_text)
+            goal(goal_id, goal_text)
+            found.append(milestone(milestone_id, milestone_text))
         return found
 
     def milestones_due(
@@ -324,13 +345,13 @@ class StoreView(OrgIndex):
         low, high = _midnight(first), _midnight(last + timedelta(days=1))
         found: list[Moment] = []
         for column, what in ((GoalRow.created_at, "created"), (GoalRow.completed_at, "completed")):
-            query = select(GoalRow.data).where(column >= low, column < high, self._in_shard(GoalRow.bucket))
-            for goal in self._with_goals([self._goal(data) for (data,) in self._rows(query)]):
+            query = select(*_GOAL).where(column >= low, column < high, self._in_shard(GoalRow.bucket))
+            for goal in self._with_goals([self._goal(*row) for row in self._rows(query)]):
                 moment = goal.created_at if what == "created" else goal.completed_at
                 assert moment is not None
                 found.append((moment, what, goal, None))
         query = (
-            select(MilestoneRow.data, GoalRow.data)
+            select(*_MILESTONE, *_GOAL)
             .join(GoalRow, GoalRow.id == MilestoneRow.goal)
             .where(
                 MilestoneRow.completed_at >= low,
@@ -338,7 +359,7 @@ class StoreView(OrgIndex):
                 self._in_shard(MilestoneRow.bucket),
             )
         )
-        rows = [(self._milestone(m), self._goal(g)) for m, g in self._rows(query)]
+        rows = [(self._milestone(m, mt), self._goal(g, gt)) for m, mt, g, gt in self._rows(query)]
         self._with_goals([g for _, g in rows])
         for milestone, goal in rows:
             assert milestone.completed_at is not None
@@ -355,8 +376,8 @@ class StoreView(OrgIndex):
         return self._zones
 
     def _people_where(self, *conditions: Any) -> list[Person]:
-        query = select(PersonRow.data).where(self._in_shard(PersonRow.bucket), *conditions)
-        return [self._person(data) for (data,) in self._rows(query)]
+        query = select(*_PERSON).where(self._in_shard(PersonRow.bucket), *conditions)
+        return [self._person(*row) for row in self._rows(query)]
 
     def people_in(self, zone: str) -> Sequence[Person]:
         return self._people_where(PersonRow.timezone == zone)
@@ -370,10 +391,29 @@ class StoreView(OrgIndex):
                 return []
             conditions.append(PersonRow.digest_at.between(*minutes))
         people = self._people_where(*conditions)
-        # Whether a digest is empty depends on their goals and reports (the rest is read lazily).
-        self.load_reports_of(p.id for p in people)
-        self.load_goals_of(p.id for p in people)
+        # Whether a digest is empty depends first on whether they own an active goal or manage
+        # anyone: asked with ids alone (their goals and reports are read only if neither).
+        ids = [p.id for p in people]
+        self._busy.update(
+            owner
+            for (owner,) in self._in(
+                lambda b: (
+                    select(GoalRow.owner).distinct().where(GoalRow.owner.in_(b), GoalRow.status == ACTIVE)
+                ),
+                ids,
+            )
+        )
+        self._busy.update(
+            manager
+            for (manager,) in self._in(
+                lambda b: select(PersonRow.manager).distinct().where(PersonRow.manager.in_(b)), ids
+            )
+        )
+        self._busy_known.update(ids)
         return people
+
+    def busy(self, person_id: str) -> bool | None:
+        return (person_id in self._busy) if person_id in self._busy_known else None
 
     def people_hired(self) -> Iterable[Person]:
         return self._people_where(PersonRow.hire_day.is_not(None))
