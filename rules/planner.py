@@ -163,6 +163,10 @@ class _Facts:
 
 
 _NONE, _CHANGED, _ALL = 0, 1, 2
+# An invite's send time is its meeting's start less the lead on the wall clock (aware datetime
+# arithmetic), so across a daylight-saving change it lies up to that change (at most two hours)
+# away from the instant a lead before the meeting: the bounds that narrow by it are widened so.
+_WALL_LEAD = timedelta(hours=3)
 
 
 @dataclass
@@ -267,9 +271,9 @@ class _Planner:
         if rule.action.kind is not Kind.INVITE:
             return _ALL if low < self.window.end and high >= self.window.start else _NONE
         lead = rule.action.lead
-        if high <= self.window.start or low - lead >= self.window.end:
+        if high <= self.window.start or low - lead - _WALL_LEAD >= self.window.end:
             return _NONE
-        if self.settled is None or high - lead >= self.settled:
+        if self.settled is None or high - lead + _WALL_LEAD >= self.settled:
             return _ALL
         return _CHANGED
 
@@ -488,8 +492,8 @@ class _Planner:
             if rule.calendar.overlap is not None:
                 low -= timedelta(days=2)
             if self.settled is not None:
-                low = max(low, self.settled + lead)
-            high += lead
+                low = max(low, self.settled + lead - _WALL_LEAD)
+            high += lead + _WALL_LEAD
         return low - after, high + before
 
     def _occasion_days(

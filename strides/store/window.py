@@ -28,6 +28,8 @@ from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
 from strides.store.tables import GoalRow, MilestoneRow, OrgChangeRow, PersonRow
 
+# A statement of any columns (SQLAlchemy 2.1 types a select by its columns).
+AnySelect = Select[*tuple[Any, ...]]
 BATCH = 900  # under SQLite's bound-parameter limit
 T = TypeVar("T")
 ACTIVE = GoalStatus.ACTIVE.value
@@ -89,20 +91,20 @@ class StoreView(OrgIndex):
         # Milestones that may inhibit, by (due by, open after), then by goal.
         self._open: dict[tuple[date, datetime], dict[str, list[Milestone]]] = {}
         # Every statement run, for the benchmark's floor (the same queries, rows only).
-        self.statements: list[Select[Any]] = []
+        self.statements: list[AnySelect] = []
         self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id)
         self.goals: Mapping[str, Goal] = _Lookup("goal", self._goal_by_id)
         self.milestones: Mapping[str, Milestone] = _Lookup("milestone", self._milestone_by_id)
 
     # -- loading --------------------------------------------------------------------------------
 
-    def _rows(self, query: Select[Any]) -> Sequence[Any]:
+    def _rows(self, query: AnySelect) -> Sequence[Any]:
         self.statements.append(query)
         # Core execution: plain rows, without the ORM's per-row bookkeeping.
         return self.session.connection().execute(query).all()
 
     def _in(
-        self, query: Callable[[list[str]], Select[Any]], ids: Iterable[str], size: int = BATCH
+        self, query: Callable[[list[str]], AnySelect], ids: Iterable[str], size: int = BATCH
     ) -> list[Any]:
         found: list[Any] = []
         batch = sorted(set(ids))
@@ -267,7 +269,7 @@ class StoreView(OrgIndex):
         for ident in missing:
             found[ident] = []
 
-        def query(batch: list[str]) -> Select[Any]:
+        def query(batch: list[str]) -> AnySelect:
             return select(*_MILESTONE).where(
                 MilestoneRow.goal.in_(batch),
                 MilestoneRow.due <= due_by,
@@ -345,8 +347,8 @@ class StoreView(OrgIndex):
         low, high = _midnight(first), _midnight(last + timedelta(days=1))
         found: list[Moment] = []
         for column, what in ((GoalRow.created_at, "created"), (GoalRow.completed_at, "completed")):
-            query = select(*_GOAL).where(column >= low, column < high, self._in_shard(GoalRow.bucket))
-            for goal in self._with_goals([self._goal(*row) for row in self._rows(query)]):
+            goals = select(*_GOAL).where(column >= low, column < high, self._in_shard(GoalRow.bucket))
+            for goal in self._with_goals([self._goal(*row) for row in self._rows(goals)]):
                 moment = goal.created_at if what == "created" else goal.completed_at
                 assert moment is not None
                 found.append((moment, what, goal, None))
