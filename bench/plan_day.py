@@ -76,9 +76,9 @@ def floor(store: Store, view: StoreView) -> int:
     """Replay every statement the view ran, fetching rows as text (JSON left undecoded)."""
     rows = 0
     with store.session() as session:
-        for statement in view.statements:
+        for statement, params in view.statements:
             columns = (type_coerce(c, Text).label(f"c{n}") for n, c in enumerate(statement.selected_columns))
-            rows += len(session.connection().execute(statement.with_only_columns(*columns)).all())
+            rows += len(session.connection().execute(statement.with_only_columns(*columns), params).all())
     return rows
 
 

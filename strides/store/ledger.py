@@ -134,7 +134,8 @@ def keys_between(session: Session, start: datetime, end: datetime, *, notices: b
     query = select(MessageRow.key).where(MessageRow.occurrence >= start, MessageRow.occurrence < end)
     if notices:
         query = query.where(MessageRow.kind != Kind.INVITE.value)
-    return set(session.scalars(query))
+    # Core, not the ORM's scalars: tens of thousands of keys a tick, plain strings.
+    return set(session.connection().execute(query).scalars())
 
 
 @dataclass(frozen=True)

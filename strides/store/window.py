@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, Text, and_, false, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, false, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Person
@@ -62,6 +62,28 @@ _GOAL = (GoalRow.id, type_coerce(GoalRow.data, Text))
 _MILESTONE = (MilestoneRow.id, type_coerce(MilestoneRow.data, Text))
 
 
+def _ids(column: Any) -> Any:
+    """`column IN (:ids)`, the list bound at execution: a statement is built once, not per batch
+    (building it coerced each of a batch's 900 values again)."""
+    return column.in_(bindparam("ids", expanding=True))
+
+
+_PEOPLE_BY_ID = select(*_PERSON).where(_ids(PersonRow.id))
+_GOALS_BY_ID = select(*_GOAL).where(_ids(GoalRow.id))
+_MILESTONES_BY_ID = select(*_MILESTONE).where(_ids(MilestoneRow.id))
+_MILESTONES_OF = select(*_MILESTONE).where(_ids(MilestoneRow.goal))
+_GOALS_OF = select(*_GOAL).where(_ids(GoalRow.owner))
+_REPORTS_OF = select(*_PERSON).where(_ids(PersonRow.manager))
+_MILESTONE_IDS_OF = select(MilestoneRow.id).where(_ids(MilestoneRow.goal))
+_OPEN_MILESTONES_OF = select(*_MILESTONE).where(
+    _ids(MilestoneRow.goal),
+    MilestoneRow.due <= bindparam("due_by"),
+    or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > bindparam("open_after")),
+)
+_OWNING = select(GoalRow.owner).distinct().where(_ids(GoalRow.owner), GoalRow.status == ACTIVE)
+_MANAGING = select(PersonRow.manager).distinct().where(_ids(PersonRow.manager))
+
+
 def _decoded(text: str | dict[str, Any]) -> dict[str, Any]:
     """A record's JSON (PostgreSQL's driver hands JSON columns over decoded already)."""
     return orjson.loads(text) if isinstance(text, str) else text
@@ -91,27 +113,35 @@ class StoreView(OrgIndex):
         # Milestones that may inhibit, by (due by, open after), then by goal.
         self._open: dict[tuple[date, datetime], dict[str, list[Milestone]]] = {}
         # Every statement run, for the benchmark's floor (the same queries, rows only).
-        self.statements: list[AnySelect] = []
+        self.statements: list[tuple[AnySelect, dict[str, Any]]] = []
         self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id)
         self.goals: Mapping[str, Goal] = _Lookup("goal", self._goal_by_id)
         self.milestones: Mapping[str, Milestone] = _Lookup("milestone", self._milestone_by_id)
 
     # -- loading --------------------------------------------------------------------------------
 
-    def _rows(self, query: AnySelect) -> Sequence[Any]:
-        self.statements.append(query)
+    def _rows(self, query: AnySelect, params: dict[str, Any] | None = None) -> Sequence[Any]:
+        params = params or {}
+        self.statements.append((query, params))
         # Core execution: plain rows, without the ORM's per-row bookkeeping.
-        return self.session.connection().execute(query).all()
+        return self.session.connection().execute(query, params).all()
 
     def _in(
-        self, query: Callable[[list[str]], AnySelect], ids: Iterable[str], size: int = BATCH
+        self,
+        query: AnySelect | Callable[[list[str]], AnySelect],
+        ids: Iterable[str],
+        size: int = BATCH,
+        **params: Any,
     ) -> list[Any]:
+        """Rows of `query` (a statement with an `ids` list, or one built per batch) for `ids`."""
         found: list[Any] = []
         batch = sorted(set(ids))
-        if not batch:
-            return found
         for start in range(0, len(batch), size):
-            found += self._rows(query(batch[start : start + size]))
+            chunk = batch[start : start + size]
+            if isinstance(query, Select):
+                found += self._rows(query, {"ids": chunk, **params})
+            else:
+                found += self._rows(query(chunk))
         return found
 
     def _person(self, ident: str, text: str) -> Person:
@@ -144,7 +174,7 @@ class StoreView(OrgIndex):
     def load_people(self, ids: Iterable[str]) -> None:
         known = self._people
         missing = {i for i in ids if i not in known}
-        for ident, text in self._in(lambda b: select(*_PERSON).where(PersonRow.id.in_(b)), missing):
+        for ident, text in self._in(_PEOPLE_BY_ID, missing):
             self._person(ident, text)
         for ident in missing:
             known.setdefault(ident, None)
@@ -157,14 +187,14 @@ class StoreView(OrgIndex):
 
     def load_goals(self, ids: Iterable[str]) -> None:
         missing = {i for i in ids if i not in self._goals}
-        for ident, text in self._in(lambda b: select(*_GOAL).where(GoalRow.id.in_(b)), missing):
+        for ident, text in self._in(_GOALS_BY_ID, missing):
             self._goal(ident, text)
         for ident in missing:
             self._goals.setdefault(ident, None)
 
     def load_milestones(self, ids: Iterable[str]) -> None:
         missing = {i for i in ids if i not in self._milestones}
-        for ident, text in self._in(lambda b: select(*_MILESTONE).where(MilestoneRow.id.in_(b)), missing):
+        for ident, text in self._in(_MILESTONES_BY_ID, missing):
             self._milestone(ident, text)
         for ident in missing:
             self._milestones.setdefault(ident, None)
@@ -173,7 +203,7 @@ class StoreView(OrgIndex):
         missing = {g for g in goal_ids if g not in self._milestones_of}
         for ident in missing:
             self._milestones_of[ident] = []
-        rows = self._in(lambda b: select(*_MILESTONE).where(MilestoneRow.goal.in_(b)), missing)
+        rows = self._in(_MILESTONES_OF, missing)
         for ident, text in rows:
             milestone = self._milestone(ident, text)
             self._milestones_of[milestone.goal].append(milestone)
@@ -182,7 +212,7 @@ class StoreView(OrgIndex):
         missing = {p for p in person_ids if p not in self._goals_of}
         for ident in missing:
             self._goals_of[ident] = []
-        for ident, text in self._in(lambda b: select(*_GOAL).where(GoalRow.owner.in_(b)), missing):
+        for ident, text in self._in(_GOALS_OF, missing):
             goal = self._goal(ident, text)
             self._goals_of[goal.owner].append(goal)
 
@@ -190,7 +220,7 @@ class StoreView(OrgIndex):
         missing = {p for p in person_ids if p not in self._reports_of}
         for ident in missing:
             self._reports_of[ident] = []
-        for ident, text in self._in(lambda b: select(*_PERSON).where(PersonRow.manager.in_(b)), missing):
+        for ident, text in self._in(_REPORTS_OF, missing):
             person = self._person(ident, text)
             if person.manager is not None:
                 self._reports_of[person.manager].append(person)
@@ -218,7 +248,7 @@ class StoreView(OrgIndex):
 
     def _milestone_by_id(self, ident: str) -> Milestone | None:
         if ident not in self._milestones:
-            rows = self._rows(select(*_MILESTONE).where(MilestoneRow.id == ident))
+            rows = self._rows(_MILESTONES_BY_ID, {"ids": [ident]})
             self._milestones[ident] = self._milestone(*rows[0]) if rows else None
         return self._milestones[ident]
 
@@ -268,15 +298,8 @@ class StoreView(OrgIndex):
         missing = {g for g in goal_ids if g not in found}
         for ident in missing:
             found[ident] = []
-
-        def query(batch: list[str]) -> AnySelect:
-            return select(*_MILESTONE).where(
-                MilestoneRow.goal.in_(batch),
-                MilestoneRow.due <= due_by,
-                or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_after),
-            )
-
-        for ident, text in self._in(query, missing):
+        rows = self._in(_OPEN_MILESTONES_OF, missing, due_by=due_by, open_after=open_after)
+        for ident, text in rows:
             milestone = self._milestone(ident, text)
             found[milestone.goal].append(milestone)
 
@@ -396,21 +419,8 @@ class StoreView(OrgIndex):
         # Whether a digest is empty depends first on whether they own an active goal or manage
         # anyone: asked with ids alone (their goals and reports are read only if neither).
         ids = [p.id for p in people]
-        self._busy.update(
-            owner
-            for (owner,) in self._in(
-                lambda b: (
-                    select(GoalRow.owner).distinct().where(GoalRow.owner.in_(b), GoalRow.status == ACTIVE)
-                ),
-                ids,
-            )
-        )
-        self._busy.update(
-            manager
-            for (manager,) in self._in(
-                lambda b: select(PersonRow.manager).distinct().where(PersonRow.manager.in_(b)), ids
-            )
-        )
+        self._busy.update(owner for (owner,) in self._in(_OWNING, ids))
+        self._busy.update(manager for (manager,) in self._in(_MANAGING, ids))
         self._busy_known.update(ids)
         return people
 
@@ -460,7 +470,7 @@ class StoreView(OrgIndex):
             self.load_goals_of(owners)
             goals |= {g.id for owner in owners for g in self._goals_of[owner]}
             people = owners
-        rows = self._in(lambda b: select(MilestoneRow.id).where(MilestoneRow.goal.in_(b)), goals)
+        rows = self._in(_MILESTONE_IDS_OF, goals)
         milestones |= {ident for (ident,) in rows}
         subjects = {
             *(f"person:{p}" for p in people),
