@@ -75,54 +75,51 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+def _adopt(cls: type[M], data: dict[str, Any], fields: frozenset[str]) -> M:
+    """The decoded record itself as the model's fields, its typed values converted in place (no
+    copy): stored records carry exactly the model's fields, anything else is left out."""
+    if data.keys() != fields:
+        data = {name: data[name] for name in cls.model_fields}
+    model = cls.__new__(cls)
+    _set(model, "__dict__", data)
+    _set(model, "__pydantic_fields_set__", set(fields))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+_PERSON = frozenset(Person.model_fields)
+_GOAL = frozenset(Goal.model_fields)
+_MILESTONE = frozenset(Milestone.model_fields)
+_HORIZONS = {h.value: h for h in Horizon}
+_STATUSES = {s.value: s for s in GoalStatus}
+
+
 def person(data: dict[str, Any]) -> Person:
-    hired = data["hired_on"]
-    return _build(
-        Person,
-        id=data["id"],
-        name=data["name"],
-        email=data["email"],
-        timezone=data["timezone"],
-        country=data["country"],
-        subdivision=data["subdivision"],
-        locale=data["locale"],
-        manager=data["manager"],
-        mentors=tuple(data["mentors"]),
-        working_hours=_hours(data["working_hours"]),
-        digest=_digest(data["digest"]),
-        hired_on=None if hired is None else date.fromisoformat(hired),
-    )
+    """A stored person (the decoded JSON, which becomes the model's fields)."""
+    data["mentors"] = tuple(data["mentors"])
+    data["working_hours"] = _hours(data["working_hours"])
+    data["digest"] = _digest(data["digest"])
+    data["hired_on"] = _day(data["hired_on"])
+    return _adopt(Person, data, _PERSON)
 
 
 def goal(data: dict[str, Any]) -> Goal:
+    """A stored goal (the decoded JSON, which becomes the model's fields)."""
     metric = data["metric"]
-    created = _moment(data["created_at"])
-    assert created is not None
-    return _build(
-        Goal,
-        id=data["id"],
-        owner=data["owner"],
-        title=data["title"],
-        what=data["what"],
-        why=data["why"],
-        metric=None if metric is None else _build(Metric, **metric),
-        deadline=_day(data["deadline"]),
-        horizon=Horizon(data["horizon"]),
-        status=GoalStatus(data["status"]),
-        tags=tuple(data["tags"]),
-        created_at=created,
-        completed_at=_moment(data["completed_at"]),
-    )
+    if metric is not None:
+        data["metric"] = _build(Metric, **metric)
+    data["deadline"] = _day(data["deadline"])
+    data["horizon"] = _HORIZONS[data["horizon"]]
+    data["status"] = _STATUSES[data["status"]]
+    data["tags"] = tuple(data["tags"])
+    data["created_at"] = datetime.fromisoformat(data["created_at"])
+    data["completed_at"] = _moment(data["completed_at"])
+    return _adopt(Goal, data, _GOAL)
 
 
 def milestone(data: dict[str, Any]) -> Milestone:
-    due = _day(data["due"])
-    assert due is not None
-    return _build(
-        Milestone,
-        id=data["id"],
-        goal=data["goal"],
-        title=data["title"],
-        due=due,
-        completed_at=_moment(data["completed_at"]),
-    )
+    """A stored milestone (the decoded JSON, which becomes the model's fields)."""
+    data["due"] = date.fromisoformat(data["due"])
+    data["completed_at"] = _moment(data["completed_at"])
+    return _adopt(Milestone, data, _MILESTONE)
