@@ -29,6 +29,8 @@ T = TypeVar("T")
 ZoneDays = Mapping[str, tuple[date, date]]
 # (moment, "created" | "completed", goal, milestone or None): what the state records happened.
 Moment = tuple[datetime, str, Goal, Milestone | None]
+# A milestone as inhibition reads it: its due day and when it was completed (None: open).
+Dues = tuple[date, datetime | None]
 
 
 class Records(Protocol):
@@ -152,11 +154,10 @@ class OrgIndex:
     def prefetch_open_milestones(self, goal_ids: Iterable[str], due_by: date, open_after: datetime) -> None:
         """A hint: `open_milestones_of` will be asked for these goals (a store loads them in one go)."""
 
-    def open_milestones_of(
-        self, goal_id: str, due_by: date, open_after: datetime
-    ) -> Sequence[Milestone] | None:
-        """The goal's milestones due by `due_by` and not completed by `open_after` (at least
-        those; what an escalation may fire for); None: ask `milestones_of` for all of them."""
+    def open_milestones_of(self, goal_id: str, due_by: date, open_after: datetime) -> Sequence[Dues] | None:
+        """(due day, completed at) of the goal's milestones due by `due_by` and not completed by
+        `open_after` (at least those; what an escalation may fire for); None: ask
+        `milestones_of` for all of them."""
         return None
 
     def busy(self, person_id: str) -> bool | None:

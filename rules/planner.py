@@ -711,9 +711,11 @@ class _Planner:
             candidates = None
             if self.window.contains(moment):
                 candidates = self.index.open_milestones_of(goal.id, *self._inhibiting(first))
-            for milestone in self.org.milestones_of(goal.id) if candidates is None else candidates:
-                fires = local_moment(milestone.due + first, trigger.at, occasion.owner.tz)
-                open_then = milestone.completed_at is None or milestone.completed_at > moment
+            if candidates is None:
+                candidates = [(m.due, m.completed_at) for m in self.org.milestones_of(goal.id)]
+            for due, completed in candidates:
+                fires = local_moment(due + first, trigger.at, occasion.owner.tz)
+                open_then = completed is None or completed > moment
                 if open_then and fires <= moment and other.effective.covers(fires.date()):
                     return other.id
         return None
