@@ -135,7 +135,7 @@ def keys_between(session: Session, start: datetime, end: datetime, *, notices: b
     if notices:
         query = query.where(MessageRow.kind != Kind.INVITE.value)
     # Core, not the ORM's scalars: tens of thousands of keys a tick, plain strings.
-    return set(session.connection().execute(query).scalars())
+    return set(session.connection().execute(query).scalars().all())
 
 
 @dataclass(frozen=True)

@@ -75,22 +75,26 @@ def _moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _adopt(cls: type[M], data: dict[str, Any], fields: frozenset[str]) -> M:
+def _adopt(cls: type[M], data: dict[str, Any], fields: set[str]) -> M:
     """The decoded record itself as the model's fields, its typed values converted in place (no
-    copy): stored records carry exactly the model's fields, anything else is left out."""
+    copy): stored records carry exactly the model's fields, anything else is left out.
+
+    Every field is set, so all records of a model share one set of set fields (the models are
+    frozen: pydantic copies that set before changing it, in `model_copy`).
+    """
     if data.keys() != fields:
         data = {name: data[name] for name in cls.model_fields}
     model = cls.__new__(cls)
     _set(model, "__dict__", data)
-    _set(model, "__pydantic_fields_set__", set(fields))
+    _set(model, "__pydantic_fields_set__", fields)
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
 
 
-_PERSON = frozenset(Person.model_fields)
-_GOAL = frozenset(Goal.model_fields)
-_MILESTONE = frozenset(Milestone.model_fields)
+_PERSON = set(Person.model_fields)
+_GOAL = set(Goal.model_fields)
+_MILESTONE = set(Milestone.model_fields)
 _HORIZONS = {h.value: h for h in Horizon}
 _STATUSES = {s.value: s for s in GoalStatus}
 
