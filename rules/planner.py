@@ -251,11 +251,12 @@ class _Planner:
         reconciler can tell a moved meeting from one that is no longer wanted. In the steady
         state an invite sent before `settled` is an earlier tick's, unless its subject changed.
         """
-        if start <= self.window.start:
+        window = self.window
+        if start <= window.start:
             return False
         if uid in self.known:
             return True
-        if send_at >= self.window.end:
+        if send_at >= window.end:
             return False
         return self.settled is None or send_at >= self.settled or subject in self.reopened
 
@@ -831,12 +832,18 @@ class _Planner:
             if self.window.contains(fired) and self._applies(occasion, fired):
                 self.skips.append(Skip(rule.id, occasion.subject, fired, resolved.missing))
             return
-        targets: list[tuple[str, datetime, Person | None]] = [
-            (p.id, self._deliverable(rule, self._moment(occasion, p), p), p) for p in resolved.people
-        ]
-        targets += [(a, fired, None) for a in resolved.addresses]
         # Notices arrive at the local time of whoever receives them.
-        targets = [t for t in targets if self.window.contains(t[1])]
+        start, end = self.window.start, self.window.end
+        moves = rule.calendar.working_hours or rule.calendar.quiet_hours is not None
+        targets: list[tuple[str, datetime, Person | None]] = []
+        for someone in resolved.people:
+            moment = fired if someone is occasion.owner else self._moment(occasion, someone)
+            if moves:
+                moment = self._deliverable(rule, moment, someone)
+            if start <= moment < end:
+                targets.append((someone.id, moment, someone))
+        if start <= fired < end:
+            targets += [(a, fired, None) for a in resolved.addresses]
         if not targets or not self._applies(occasion, fired):
             return
         for note in resolved.fallbacks:

@@ -35,18 +35,35 @@ T = TypeVar("T")
 ACTIVE = GoalStatus.ACTIVE.value
 
 
+_UNREAD = object()
+
+
 class _Lookup(Mapping[str, T]):
     """Records by id, loaded on first use; a view cannot list every record."""
 
-    def __init__(self, kind: str, get: Callable[[str], T | None]) -> None:
+    def __init__(self, kind: str, get: Callable[[str], T | None], loaded: dict[str, T | None]) -> None:
         self.kind = kind
         self.get_one = get
+        # What was read so far (None: no such record), looked up first: planning asks by id
+        # hundreds of thousands of times a tick.
+        self.loaded = loaded
 
     def __getitem__(self, key: str) -> T:
-        found = self.get_one(key)
+        found = self.loaded.get(key, _UNREAD)
+        if found is _UNREAD:
+            found = self.get_one(key)
         if found is None:
             raise KeyError(key)
-        return found
+        return found  # type: ignore[return-value]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self.loaded.get(key, _UNREAD)
+        if found is _UNREAD:
+            found = self.get_one(key)
+        return default if found is None else found
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[str]:
         raise TypeError(f"a window view does not list every {self.kind}")
@@ -114,9 +131,11 @@ class StoreView(OrgIndex):
         self._open: dict[tuple[date, datetime], dict[str, list[Dues]]] = {}
         # Every statement run, for the benchmark's floor (the same queries, rows only).
         self.statements: list[tuple[AnySelect, dict[str, Any]]] = []
-        self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id)
-        self.goals: Mapping[str, Goal] = _Lookup("goal", self._goal_by_id)
-        self.milestones: Mapping[str, Milestone] = _Lookup("milestone", self._milestone_by_id)
+        self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id, self._people)
+        self.goals: Mapping[str, Goal] = _Lookup("goal", self._goal_by_id, self._goals)
+        self.milestones: Mapping[str, Milestone] = _Lookup(
+            "milestone", self._milestone_by_id, self._milestones
+        )
 
     # -- loading --------------------------------------------------------------------------------
 
