@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from strides import engine
-from strides.model import Organisation
+from strides.model import GoalStatus, Organisation
 from strides.org_changes import OrgChange, apply_change
 from strides.rules import RuleSet, Window, plan
 from strides.rules.index import ScanIndex
@@ -238,6 +238,22 @@ def test_the_tables_match_the_migrations(store: Store) -> None:
     assert differences == []
 
 
+def test_a_digest_recipient_is_busy_when_they_own_an_active_goal_or_manage_someone(
+    synthetic_store: Store,
+) -> None:
+    """The view answers it from ids for the people `digest_people` returned, and only for them."""
+    reports = {p.manager for p in ORG.people.values() if p.manager}
+    owners = {g.owner for g in ORG.goals.values() if g.status is GoalStatus.ACTIVE}
+    with synthetic_store.session() as session:
+        view = StoreView(session)
+        assert view.busy(next(iter(ORG.people))) is None
+        asked = [p for zone in view.zones() for day in range(1, 8) for p in view.digest_people(zone, day)]
+        assert len(asked) == len(ORG.people)
+        for person in asked:
+            assert view.busy(person.id) is (person.id in owners or person.id in reports)
+    assert any(p.id not in owners | reports for p in asked)
+
+
 def test_records_read_back_trusted_equal_the_validated_ones(sample_org: Organisation) -> None:
     from strides.store import records
 
@@ -249,6 +265,13 @@ def test_records_read_back_trusted_equal_the_validated_ones(sample_org: Organisa
             assert records.goal(goal.model_dump(mode="json")) == goal
         for milestone in source.milestones.values():
             assert records.milestone(milestone.model_dump(mode="json")) == milestone
+    # A stored record with a key the model no longer has reads back without it.
+    person = next(iter(org.people.values()))
+    assert records.person({**person.model_dump(mode="json"), "nickname": "x"}) == person
+    # Every field is set; records share that set, and copying one with a change leaves it be.
+    first, second = (records.person(person.model_dump(mode="json")) for _ in range(2))
+    assert first.model_copy(update={"name": "Someone Else"}).name == "Someone Else"
+    assert second.model_fields_set == set(type(person).model_fields) == first.model_fields_set
 
 
 def test_a_meeting_moved_later_by_working_hours_stays_wanted_until_it_starts(builtin_rules: RuleSet) -> None:
