@@ -419,8 +419,11 @@ class StoreView(OrgIndex):
             self._zones = [zone for (zone,) in self._rows(query)]
         return self._zones
 
-    def _people_where(self, *conditions: Any) -> list[Person]:
-        query = select(*_PERSON).where(self._in_shard(PersonRow.bucket), *conditions)
+    def _people_where(self, *conditions: Any, by_shard_index: bool = True) -> list[Person]:
+        # `bucket + 0` keeps SQLite off the (timezone, bucket) index where another one is better
+        # (a digest's day and time: reading every person of a timezone took 15 ms a query).
+        bucket = PersonRow.bucket if by_shard_index else PersonRow.bucket + 0
+        query = select(*_PERSON).where(self._in_shard(bucket), *conditions)
         return [self._person(*row) for row in self._rows(query)]
 
     def people_in(self, zone: str) -> Sequence[Person]:
@@ -434,7 +437,7 @@ class StoreView(OrgIndex):
             if minutes[0] > minutes[1]:
                 return []
             conditions.append(PersonRow.digest_at.between(*minutes))
-        people = self._people_where(*conditions)
+        people = self._people_where(*conditions, by_shard_index=False)
         # Whether a digest is empty depends first on whether they own an active goal or manage
         # anyone: asked with ids alone (their goals and reports are read only if neither).
         ids = [p.id for p in people]
