@@ -113,6 +113,8 @@ class MessageRow(Base):
     __table_args__ = (
         Index("ix_messages_status_send_at", "status", "send_at"),
         Index("ix_messages_occurrence", "occurrence"),
+        # The notice keys around a tick's window, from the index alone (ledger.keys_between).
+        Index("ix_messages_kind_occurrence", "kind", "occurrence", "key"),
         Index("ix_messages_uid", "uid"),
     )
 
