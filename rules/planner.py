@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
@@ -825,7 +825,11 @@ class _Planner:
     def _plan_notice(self, occasion: _Occasion) -> None:
         rule = occasion.rule
         fired = self._moment(occasion, occasion.owner)
-        if not self._in_reach(rule, fired, owner_only=occasion.to is None and self.facts(rule).owner_clock):
+        # Compared in UTC (the window's zone): comparing moments of two zones asks both for their
+        # offsets, every time.
+        fired_utc = fired.astimezone(UTC)
+        owner_only = occasion.to is None and self.facts(rule).owner_clock
+        if not self._in_reach(rule, fired_utc, owner_only=owner_only):
             return
         resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
         if resolved.missing:
@@ -837,12 +841,16 @@ class _Planner:
         moves = rule.calendar.working_hours or rule.calendar.quiet_hours is not None
         targets: list[tuple[str, datetime, Person | None]] = []
         for someone in resolved.people:
-            moment = fired if someone is occasion.owner else self._moment(occasion, someone)
-            if moves:
-                moment = self._deliverable(rule, moment, someone)
-            if start <= moment < end:
+            if someone is occasion.owner and not moves:
+                moment, utc = fired, fired_utc
+            else:
+                moment = self._moment(occasion, someone)
+                if moves:
+                    moment = self._deliverable(rule, moment, someone)
+                utc = moment.astimezone(UTC)
+            if start <= utc < end:
                 targets.append((someone.id, moment, someone))
-        if start <= fired < end:
+        if start <= fired_utc < end:
             targets += [(a, fired, None) for a in resolved.addresses]
         if not targets or not self._applies(occasion, fired):
             return
