@@ -866,26 +866,7 @@ class _Planner:
             self._add(occasion, recipient, moment, moment, self._lazy_context(occasion, moment), None)
 
     def _lazy_context(self, occasion: _Occasion, moment: datetime) -> Callable[[], tuple[str, str]]:
-        """The message's title and body, rendered on first use and once (an invite's attendees
-        share them); the template context is built only if a template has placeholders."""
-        built: list[tuple[str, str]] = []
-
-        def texts() -> tuple[str, str]:
-            if not built:
-                rule = occasion.rule
-                contexts: list[Mapping[str, object]] = []
-
-                def context() -> Mapping[str, object]:
-                    if not contexts:
-                        contexts.append(self.context(occasion, moment))
-                    return contexts[0]
-
-                template = occasion.title or rule.action.title
-                title = _render(template, context) if template else "Your weekly strides digest"
-                built.append((title, _render(rule.action.body, context)))
-            return built[0]
-
-        return texts
+        return _Texts(self, occasion, moment)
 
     def _empty_digest(self, person: Person, moment: datetime) -> bool:
         """`compose_digest(...).is_empty`, answered from goals and reports when they decide it."""
@@ -999,6 +980,28 @@ class _Planner:
             self._add(occasion, recipient, moment, send_at, self._lazy_context(occasion, moment), None)
 
 
+class _Texts:
+    """A message's title and body, rendered on first use and once (an invite's attendees share
+    them); the template context is built only if a template has placeholders."""
+
+    __slots__ = ("built", "moment", "occasion", "planner")
+
+    def __init__(self, planner: _Planner, occasion: _Occasion, moment: datetime) -> None:
+        self.planner, self.occasion, self.moment = planner, occasion, moment
+        self.built: tuple[str, str] | None = None
+
+    def __call__(self) -> tuple[str, str]:
+        if self.built is None:
+            occasion = self.occasion
+            title = occasion.title or occasion.rule.action.title or "Your weekly strides digest"
+            body = occasion.rule.action.body
+            if "{" in title or "{" in body:
+                context = self.planner.context(occasion, self.moment)
+                title, body = render_text(title, context), render_text(body, context)
+            self.built = (title, body)
+        return self.built
+
+
 class _TemplateContext(Mapping[str, object]):
     """A template's names; the owner's manager and mentor are looked up only if a text uses them."""
 
@@ -1067,10 +1070,6 @@ def _shifted(
     if by_zone is None:
         return first + by, last + by, None
     return first + by, last + by, {z: (a + by, b + by) for z, (a, b) in by_zone.items()}
-
-
-def _render(template: str, context: Callable[[], Mapping[str, object]]) -> str:
-    return render_text(template, context()) if "{" in template else template
 
 
 @functools.lru_cache(maxsize=256)

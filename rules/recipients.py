@@ -39,6 +39,8 @@ def related(org: OrgLike, owner: Person, role: Role) -> list[Person]:
 
 def resolve(org: OrgLike, owner: Person, targets: Sequence[str], policy: MissingPolicy) -> Resolved:
     """The recipients of one message about `owner`; a missing relationship follows `policy`."""
+    if len(targets) == 1 and targets[0] == "owner":
+        return Resolved((owner,))  # the common case, without the general bookkeeping
     people: list[Person] = []
     addresses: list[str] = []
     fallbacks: list[str] = []
