@@ -24,7 +24,7 @@ from strides.rules.reconcile import Reason
 from strides.ruleset import load_rules
 from strides.store import Store, snapshot
 from strides.store.shards import Shard
-from strides.store.tables import OrgChangeRow
+from strides.store.tables import MentorshipRow, OrgChangeRow
 from strides.store.window import StoreView
 from strides.synthetic import Shape, generate
 
@@ -195,13 +195,13 @@ def test_the_migration_backfills_stores_made_before_it(tmp_path: Path, sample_or
     from alembic import command
     from sqlalchemy import JSON, column, insert, select, table
 
-    from strides.store.tables import GoalRow, PersonRow
+    from strides.store.tables import GoalRow, MentorshipRow, PersonRow
 
     store = Store(f"sqlite:///{tmp_path / 'old.db'}")
     config = store.alembic_config()
     command.upgrade(config, "0003")
-    person = sample_org.people["p003"]
-    goal = next(g for g in sample_org.goals.values() if g.owner == "p003")
+    person = next(p for p in sample_org.people.values() if p.mentors and sample_org.goals_of(p.id))
+    goal = sample_org.goals_of(person.id)[0]
     row, goal_row = snapshot.person_row(person), snapshot.goal_row(goal)
     with store.engine.begin() as connection:
         # The columns of revision 0003 only.
@@ -225,6 +225,37 @@ def test_the_migration_backfills_stores_made_before_it(tmp_path: Path, sample_or
         )
         assert stored_goal.created_at == goal.created_at
         assert stored_goal.bucket == goal_row["bucket"]
+        pairs = session.execute(select(MentorshipRow.mentee, MentorshipRow.mentor)).all()
+        assert sorted(pairs) == sorted((person.id, m) for m in person.mentors)
+
+
+def test_a_changed_mentor_reaches_their_mentees_by_the_mentorships(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'strides.db'}")
+    store.migrate()
+    # Someone whose first mentor reaches them as their mentor only (not as manager or report).
+    mentee = next(
+        p
+        for p in ORG.people.values()
+        if p.mentors
+        and p.manager != p.mentors[0]
+        and ORG.people[p.mentors[0]].manager != p.id
+        and p.id not in ORG.people[p.mentors[0]].mentors
+    )
+    mentor = mentee.mentors[0]
+
+    def reached(org: Organisation) -> frozenset[str] | None:
+        with store.session() as session:
+            snapshot.save_organisation(session, org)
+            change = OrgChangeRow(kind="person", ident=mentor, parent=None)
+            return StoreView(session).changed_subjects([change])
+
+    assert f"person:{mentee.id}" in (reached(ORG) or ())
+    people = dict(ORG.people)
+    people[mentee.id] = mentee.model_copy(update={"mentors": mentee.mentors[1:]})
+    assert f"person:{mentee.id}" not in (reached(ORG.model_copy(update={"people": people})) or ())
+    with store.session() as session:
+        pairs = {tuple(row) for row in session.execute(select(MentorshipRow.mentee, MentorshipRow.mentor))}
+    assert (mentee.id, mentor) not in pairs
 
 
 def test_the_tables_match_the_migrations(store: Store) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, Milestone, Organisation, Person
 from strides.store.shards import bucket
-from strides.store.tables import GoalRow, MilestoneRow, OrgChangeRow, PersonRow
+from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
 
 BATCH = 900  # under SQLite's bound-parameter limit
 ALL = "all"
@@ -118,10 +118,28 @@ def _sync(
         changes.append((kind, ident, stored[ident].get(parent) if parent else None))
 
 
+def _sync_mentorships(session: Session, org: Organisation) -> None:
+    """Who mentors whom, as a table (each person's JSON says it too): a changed mentor's mentees
+    are then found by index (`StoreView.changed_subjects`), not by reading every person."""
+    stored = {
+        (mentee, mentor)
+        for mentee, mentor in session.execute(select(MentorshipRow.mentee, MentorshipRow.mentor))
+    }
+    wanted = {(p.id, m) for p in org.people.values() for m in p.mentors}
+    new = [{"mentee": mentee, "mentor": mentor} for mentee, mentor in sorted(wanted - stored)]
+    gone = sorted(stored - wanted)
+    for start in range(0, len(new), BATCH):
+        session.execute(insert(MentorshipRow), new[start : start + BATCH])
+    pair = tuple_(MentorshipRow.mentee, MentorshipRow.mentor)
+    for start in range(0, len(gone), BATCH // 2):
+        session.execute(delete(MentorshipRow).where(pair.in_(gone[start : start + BATCH // 2])))
+
+
 def save_organisation(session: Session, org: Organisation) -> int:
     """Make the stored snapshot `org` (in the caller's transaction); returns the changes logged."""
     changes: list[tuple[str, str, str | None]] = []
     _sync(session, PersonRow, "person", [person_row(p) for p in org.people.values()], None, changes)
+    _sync_mentorships(session, org)
     _sync(session, GoalRow, "goal", [goal_row(g) for g in org.goals.values()], "owner", changes)
     _sync(
         session,

@@ -42,6 +42,15 @@ class PersonRow(Base):
     )
 
 
+class MentorshipRow(Base):
+    """Who mentors whom (also in each person's JSON): a changed mentor's mentees by index."""
+
+    __tablename__ = "mentorships"
+
+    mentee: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mentor: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 class GoalRow(Base):
     __tablename__ = "goals"
 

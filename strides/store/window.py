@@ -26,7 +26,7 @@ from strides.rules.index import Dues, Moment, OrgIndex, ZoneDays
 from strides.store import records
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
-from strides.store.tables import GoalRow, MilestoneRow, OrgChangeRow, PersonRow
+from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
 
 # A statement of any columns (SQLAlchemy 2.1 types a select by its columns).
 AnySelect = Select[*tuple[Any, ...]]
@@ -91,6 +91,7 @@ _MILESTONES_BY_ID = select(*_MILESTONE).where(_ids(MilestoneRow.id))
 _MILESTONES_OF = select(*_MILESTONE).where(_ids(MilestoneRow.goal))
 _GOALS_OF = select(*_GOAL).where(_ids(GoalRow.owner))
 _REPORTS_OF = select(*_PERSON).where(_ids(PersonRow.manager))
+_MENTEES_OF = select(MentorshipRow.mentee).where(_ids(MentorshipRow.mentor))
 _MILESTONE_IDS_OF = select(MilestoneRow.id).where(_ids(MilestoneRow.goal))
 _OPEN_MILESTONES_OF = select(MilestoneRow.goal, MilestoneRow.due, MilestoneRow.completed_at).where(
     _ids(MilestoneRow.goal),
@@ -479,16 +480,7 @@ class StoreView(OrgIndex):
                     owners |= {r for r in (person.manager, *person.mentors) if r is not None}
                 owners |= {r.id for r in self._reports_of[ident]}
             # Their mentees, in one pass over the people for many changed people.
-            owners |= {
-                mentee
-                for (mentee,) in self._in(
-                    lambda b: select(PersonRow.id).where(
-                        or_(*(PersonRow.mentors.contains(f";{i};") for i in b))
-                    ),
-                    people,
-                    size=100,  # OR-ed conditions: SQLite bounds an expression's depth (1,000)
-                )
-            }
+            owners |= {mentee for (mentee,) in self._in(_MENTEES_OF, people)}
             self.load_goals_of(owners)
             goals |= {g.id for owner in owners for g in self._goals_of[owner]}
             people = owners
