@@ -65,7 +65,7 @@ from strides.rules.schema import (
     Rule,
     Shift,
 )
-from strides.rules.templates import render_text
+from strides.rules.templates import names, render_text
 
 __all__ = ["local_moment", "plan", "plan_event"]
 
@@ -723,23 +723,27 @@ class _Planner:
 
     # -- who and what -------------------------------------------------------------------------
 
-    def context(self, occasion: _Occasion, moment: datetime) -> Mapping[str, object]:
-        today = moment.astimezone(occasion.owner.tz).date()
+    def context(self, occasion: _Occasion, moment: datetime, related: bool = True) -> dict[str, object]:
+        """A template's names; the owner's manager and mentor only when `related` (a text uses
+        them: looking them up may read them from the store)."""
+        owner = occasion.owner
+        today = moment.astimezone(owner.tz).date()
         goal, milestone = occasion.goal, occasion.milestone
         due = milestone.due if milestone else goal.deadline if goal else None
-        return _TemplateContext(
-            self.org,
-            occasion.owner,
-            {
-                "person": occasion.owner,
-                "owner": occasion.owner,
-                "goal": goal,
-                "milestone": milestone,
-                "days_left": (due - today).days if due else None,
-                "days_late": (today - due).days if due else None,
-                "date": today.isoformat(),
-            },
-        )
+        context: dict[str, object] = {
+            "person": owner,
+            "owner": owner,
+            "goal": goal,
+            "milestone": milestone,
+            "days_left": (due - today).days if due else None,
+            "days_late": (today - due).days if due else None,
+            "date": today.isoformat(),
+        }
+        if related:
+            people = self.org.people
+            context["manager"] = people.get(owner.manager or "")
+            context["mentor"] = next((people[m] for m in owner.mentors if m in people), None)
+        return context
 
     def plan_rule(self, rule: Rule) -> None:
         for occasion in self.occasions(rule):
@@ -980,6 +984,9 @@ class _Planner:
             self._add(occasion, recipient, moment, send_at, self._lazy_context(occasion, moment), None)
 
 
+_RELATED = frozenset({"manager", "mentor"})
+
+
 class _Texts:
     """A message's title and body, rendered on first use and once (an invite's attendees share
     them); the template context is built only if a template has placeholders."""
@@ -996,37 +1003,11 @@ class _Texts:
             title = occasion.title or occasion.rule.action.title or "Your weekly strides digest"
             body = occasion.rule.action.body
             if "{" in title or "{" in body:
-                context = self.planner.context(occasion, self.moment)
+                related = not _RELATED.isdisjoint(names(title) | names(body))
+                context = self.planner.context(occasion, self.moment, related)
                 title, body = render_text(title, context), render_text(body, context)
             self.built = (title, body)
         return self.built
-
-
-class _TemplateContext(Mapping[str, object]):
-    """A template's names; the owner's manager and mentor are looked up only if a text uses them."""
-
-    _RELATED = ("manager", "mentor")
-
-    def __init__(self, org: OrgLike, owner: Person, values: dict[str, object]) -> None:
-        self.org, self.owner, self._values = org, owner, values
-
-    def __getitem__(self, key: str) -> object:
-        if key == "manager":
-            return self.org.people.get(self.owner.manager or "")
-        if key == "mentor":
-            people = self.org.people
-            return next((people[m] for m in self.owner.mentors if m in people), None)
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._values
-        yield from self._RELATED
-
-    def __len__(self) -> int:
-        return len(self._values) + len(self._RELATED)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._values or key in self._RELATED
 
 
 @functools.lru_cache(maxsize=256)

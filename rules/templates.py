@@ -26,13 +26,25 @@ def _parsed(template: str) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
     return tuple(pieces)
 
 
+@functools.lru_cache(maxsize=1024)
+def names(template: str) -> frozenset[str]:
+    """The top-level names a template reads (`goal` for `{goal.title}`)."""
+    return frozenset(path[0] for _, path in _parsed(template) if path is not None)
+
+
 # Whether values of a type are read by key (mappings) or by attribute, per type: an ABC's
 # isinstance check is slow, and a template is rendered for every message.
 _BY_KEY: dict[type, bool] = {}
 
 
 def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = context
+    if type(context) is dict:  # the common case: one dictionary lookup, then attributes
+        value = context.get(path[0], _MISSING)
+        if value is _MISSING or len(path) == 1:
+            return value
+        path = path[1:]
+    else:
+        value = context
     for part in path:
         kind = type(value)
         by_key = _BY_KEY.get(kind)
