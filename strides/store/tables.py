@@ -74,6 +74,9 @@ class MilestoneRow(Base):
     data: Mapped[dict[str, Any]]
     bucket: Mapped[int] = mapped_column(Integer, default=0)
 
+    # A goal's due and open milestones from the index alone (inhibition, StoreView).
+    __table_args__ = (Index("ix_milestones_goal_due", "goal", "due", "completed_at"),)
+
 
 class OrgChangeRow(Base):
     """One record of the snapshot added, changed or removed: what the next tick must plan again.
