@@ -394,6 +394,11 @@ class _Planner:
         if self.settled is not None and rule.action.kind is Kind.INVITE:
             slack = _slack(rule) + timedelta(days=2)
             first = max(first, self.settled + rule.action.lead - slack)
+            if rule.calendar.business_days is not Shift.PREVIOUS:
+                # Only a shift to the previous business day moves a meeting before its anniversary:
+                # otherwise an anniversary after the last meeting day this window can send for
+                # cannot be sent now (two days' margin: local days and daylight saving).
+                last = min(last, self.window.end + rule.action.lead + timedelta(days=2))
         start, end = first.date(), last.date()
         days = [(d.month, d.day) for d in (start + timedelta(days=n) for n in range((end - start).days + 1))]
         found = {p.id: p for p in self.index.hired_on_days(days)}
