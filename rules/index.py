@@ -139,9 +139,6 @@ class OrgIndex:
         """Every active goal of a known owner (cadences counted from a goal's creation)."""
         return self.active
 
-    def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
-        """A hint: the milestones of these goals will be read (a store loads them in one go)."""
-
     def prefetch_related(
         self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
     ) -> None:

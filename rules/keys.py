@@ -8,17 +8,7 @@ from datetime import UTC, date, datetime
 
 def occurrence_stamp(moment: datetime) -> str:
     """The occurrence as it enters keys: UTC, to the minute."""
-    found = _STAMPS.get(moment)
-    if found is None:
-        if len(_STAMPS) > 65536:
-            _STAMPS.clear()
-        # Equal moments stamp alike whatever their timezone (the dict compares them in UTC).
-        found = _STAMPS[moment] = moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
-    return found
-
-
-# Many messages of a day share their moment (a rule's time of day in one timezone).
-_STAMPS: dict[datetime, str] = {}
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
 
 
 def _digest(*parts: str) -> str:

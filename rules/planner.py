@@ -139,27 +139,22 @@ class _Facts:
     reach: tuple[timedelta, timedelta]
     owner_clock: bool
     lateness: timedelta
-    shifts: bool
+    # The time of day, None for a digest (each person's own); a cadence's own timezone, if any.
     at: time | None
-    fixed_zone: str | None
+    fixed: tuple[time, Any] | None
 
     @classmethod
     def of(cls, rule: Rule) -> _Facts:
         trigger = rule.trigger
-        fixed = trigger.timezone if isinstance(trigger, CadenceTrigger) else None
         at: time | None = None
+        fixed = None
         if isinstance(trigger, EventTrigger):
             at = trigger.at or time(9, 0)
         elif not isinstance(trigger, DigestTrigger):
             at = trigger.at
-        return cls(
-            _reach(rule),
-            _owner_clock(rule),
-            _lateness(rule),
-            rule.calendar.business_days is not Shift.NONE,
-            at,
-            fixed,
-        )
+        if isinstance(trigger, CadenceTrigger) and trigger.timezone is not None:
+            fixed = (trigger.at, _zone(trigger.timezone))
+        return cls(_reach(rule), _owner_clock(rule), _lateness(rule), at, fixed)
 
 
 _NONE, _CHANGED, _ALL = 0, 1, 2
@@ -638,11 +633,9 @@ class _Planner:
             return occasion.moment
         rule = occasion.rule
         facts = self.facts(rule)
-        if facts.fixed_zone is not None:
-            return local_moment(occasion.moment_day, rule.trigger.at, _zone(facts.fixed_zone))  # type: ignore[union-attr]
-        day = occasion.moment_day
-        if facts.shifts:
-            day = shift_day(day, occasion.owner, rule.calendar)
+        if facts.fixed is not None:
+            return local_moment(occasion.moment_day, *facts.fixed)
+        day = shift_day(occasion.moment_day, occasion.owner, rule.calendar)
         at = occasion.at or facts.at or person.digest.at  # a digest: each person's own time
         return local_moment(day, at, person.tz)
 
@@ -813,7 +806,7 @@ class _Planner:
         if (inhibitor := self._inhibitor(occasion, start)) is not None:
             self.skips.append(Skip(rule.id, occasion.subject, start, f"inhibited by {inhibitor}"))
             return
-        context = self._lazy_context(occasion, start)
+        context = _Texts(self, occasion, start)
         attendees = tuple(p.id for p in people) + tuple(addresses)
         organiser, instead = organiser_of(self.org, owner, rule.action.organiser)
         if instead is not None and self.window.contains(send_at):
@@ -872,10 +865,7 @@ class _Planner:
             if digest and person is not None and self._empty_digest(person, moment):
                 self.skips.append(Skip(rule.id, occasion.subject, moment, f"{person.id}: empty digest"))
                 continue
-            self._add(occasion, recipient, moment, moment, self._lazy_context(occasion, moment), None)
-
-    def _lazy_context(self, occasion: _Occasion, moment: datetime) -> Callable[[], tuple[str, str]]:
-        return _Texts(self, occasion, moment)
+            self._add(occasion, recipient, moment, moment, _Texts(self, occasion, moment), None)
 
     def _empty_digest(self, person: Person, moment: datetime) -> bool:
         """`compose_digest(...).is_empty`, answered from goals and reports when they decide it."""
@@ -986,7 +976,7 @@ class _Planner:
             if self._held_back(occasion, recipient, moment):
                 continue
             send_at = max(moment, self.window.start)
-            self._add(occasion, recipient, moment, send_at, self._lazy_context(occasion, moment), None)
+            self._add(occasion, recipient, moment, send_at, _Texts(self, occasion, moment), None)
 
 
 _RELATED = frozenset({"manager", "mentor"})

@@ -39,7 +39,7 @@ def related(org: OrgLike, owner: Person, role: Role) -> list[Person]:
 
 def resolve(org: OrgLike, owner: Person, targets: Sequence[str], policy: MissingPolicy) -> Resolved:
     """The recipients of one message about `owner`; a missing relationship follows `policy`."""
-    if len(targets) == 1 and targets[0] == "owner":
+    if len(targets) == 1 and targets[0] == Role.OWNER.value:
         return Resolved((owner,))  # the common case, without the general bookkeeping
     people: list[Person] = []
     addresses: list[str] = []

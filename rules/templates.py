@@ -38,13 +38,7 @@ _BY_KEY: dict[type, bool] = {}
 
 
 def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    if type(context) is dict:  # the common case: one dictionary lookup, then attributes
-        value = context.get(path[0], _MISSING)
-        if value is _MISSING or len(path) == 1:
-            return value
-        path = path[1:]
-    else:
-        value = context
+    value: Any = context
     for part in path:
         kind = type(value)
         by_key = _BY_KEY.get(kind)

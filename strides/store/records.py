@@ -8,10 +8,12 @@ above all) would cost more than the planning. These build the same models withou
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import Select, Text, bindparam, cast, select
 
 from strides.model import (
     DigestPreferences,
@@ -25,6 +27,24 @@ from strides.model import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def stored(table: Any) -> tuple[Any, Any]:
+    """A snapshot table's (id, JSON text) columns: records are read as text and decoded (or
+    validated) in Python, never through the ORM."""
+    return table.id, cast(table.data, Text)
+
+
+def in_values(column: Any) -> Any:
+    """`column IN (:values)`, the list bound at execution: a statement is built once, not per
+    batch (building it coerced each of a batch's values again)."""
+    return column.in_(bindparam("values", expanding=True))
+
+
+@functools.cache
+def stored_by(table: Any, column: Any) -> Select[Any]:
+    """(id, JSON text) of the table's records whose `column` is in `:values`."""
+    return select(*stored(table)).where(in_values(column))
 
 
 _set = object.__setattr__

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Select, Text, and_, bindparam, cast, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.rules.digest import Named, ReportFacts
+from strides.store.records import stored_by
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 
 BATCH = 900  # under SQLite's bound-parameter limit
@@ -39,19 +40,12 @@ class StoredPerson(Person):
 def _records(
     session: Session, query: Select[Any], values: Iterable[str], **params: Any
 ) -> Iterator[tuple[str, str]]:
-    """(id, the stored JSON text) of the rows `query` (one of `_records_by`) finds for `values`, in
+    """(id, the stored JSON text) of the rows `query` (one of `stored_by`) finds for `values`, in
     batches: no ORM objects, no Python-side JSON decoding (pydantic reads the text in Rust)."""
     batch = sorted(set(values))
     for start in range(0, len(batch), BATCH):
         bound = {"values": batch[start : start + BATCH], **params}
         yield from ((key, text) for key, text in session.execute(query, bound))
-
-
-@functools.cache
-def _records_by(table: Any, column: Any) -> Select[Any]:
-    # One statement per table and column, its IN list bound at execution: building the query anew
-    # for every batch coerced each of its thousand values again (about a tenth of a digest's cost).
-    return select(table.id, cast(table.data, Text)).where(column.in_(bindparam("values", expanding=True)))
 
 
 @functools.cache
@@ -61,7 +55,7 @@ def _milestones_in_span() -> Select[Any]:
         and_(m.completed_at.is_(None), m.due <= bindparam("until")),
         m.completed_at >= bindparam("since"),
     )
-    return _records_by(MilestoneRow, MilestoneRow.goal).where(shown)
+    return stored_by(MilestoneRow, MilestoneRow.goal).where(shown)
 
 
 @functools.cache
@@ -95,14 +89,14 @@ def load_slice(
     open ones due by then and those completed since (a chunk's milestones serve its digests only).
     """
     people: dict[str, Person] = dict(
-        _models(StoredPerson, _records(session, _records_by(PersonRow, PersonRow.id), person_ids))
+        _models(StoredPerson, _records(session, stored_by(PersonRow, PersonRow.id), person_ids))
     )
     if reports:
-        found = _records(session, _records_by(PersonRow, PersonRow.manager), list(people))
+        found = _records(session, stored_by(PersonRow, PersonRow.manager), list(people))
         people.update(_models(StoredPerson, ((k, t) for k, t in found if k not in people)))
-    goals = _models(Goal, _records(session, _records_by(GoalRow, GoalRow.owner), list(people)))
+    goals = _models(Goal, _records(session, stored_by(GoalRow, GoalRow.owner), list(people)))
     if digests is None:
-        found = _records(session, _records_by(MilestoneRow, MilestoneRow.goal), list(goals))
+        found = _records(session, stored_by(MilestoneRow, MilestoneRow.goal), list(goals))
     else:
         since, until = digests
         found = _records(session, _milestones_in_span(), list(goals), since=since, until=until)

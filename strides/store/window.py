@@ -18,12 +18,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, false, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Person
 from strides.rules.index import Dues, Moment, OrgIndex, ZoneDays
 from strides.store import records
+from strides.store.records import in_values, stored, stored_by
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
 from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
@@ -74,37 +75,16 @@ class _Lookup(Mapping[str, T]):
 
 # A record is read as its id and its JSON text: the text is decoded only the first time an id is
 # seen (a goal comes back with each of its milestones, an owner with each of their goals).
-_PERSON = (PersonRow.id, type_coerce(PersonRow.data, Text))
-_GOAL = (GoalRow.id, type_coerce(GoalRow.data, Text))
-_MILESTONE = (MilestoneRow.id, type_coerce(MilestoneRow.data, Text))
-
-
-def _ids(column: Any) -> Any:
-    """`column IN (:ids)`, the list bound at execution: a statement is built once, not per batch
-    (building it coerced each of a batch's 900 values again)."""
-    return column.in_(bindparam("ids", expanding=True))
-
-
-_PEOPLE_BY_ID = select(*_PERSON).where(_ids(PersonRow.id))
-_GOALS_BY_ID = select(*_GOAL).where(_ids(GoalRow.id))
-_MILESTONES_BY_ID = select(*_MILESTONE).where(_ids(MilestoneRow.id))
-_MILESTONES_OF = select(*_MILESTONE).where(_ids(MilestoneRow.goal))
-_GOALS_OF = select(*_GOAL).where(_ids(GoalRow.owner))
-_REPORTS_OF = select(*_PERSON).where(_ids(PersonRow.manager))
-_MENTEES_OF = select(MentorshipRow.mentee).where(_ids(MentorshipRow.mentor))
-_MILESTONE_IDS_OF = select(MilestoneRow.id).where(_ids(MilestoneRow.goal))
+_PERSON, _GOAL, _MILESTONE = stored(PersonRow), stored(GoalRow), stored(MilestoneRow)
+_MENTEES_OF = select(MentorshipRow.mentee).where(in_values(MentorshipRow.mentor))
+_MILESTONE_IDS_OF = select(MilestoneRow.id).where(in_values(MilestoneRow.goal))
 _OPEN_MILESTONES_OF = select(MilestoneRow.goal, MilestoneRow.due, MilestoneRow.completed_at).where(
-    _ids(MilestoneRow.goal),
+    in_values(MilestoneRow.goal),
     MilestoneRow.due <= bindparam("due_by"),
     or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > bindparam("open_after")),
 )
-_OWNING = select(GoalRow.owner).distinct().where(_ids(GoalRow.owner), GoalRow.status == ACTIVE)
-_MANAGING = select(PersonRow.manager).distinct().where(_ids(PersonRow.manager))
-
-
-def _decoded(text: str | dict[str, Any]) -> dict[str, Any]:
-    """A record's JSON (PostgreSQL's driver hands JSON columns over decoded already)."""
-    return orjson.loads(text) if isinstance(text, str) else text
+_OWNING = select(GoalRow.owner).distinct().where(in_values(GoalRow.owner), GoalRow.status == ACTIVE)
+_MANAGING = select(PersonRow.manager).distinct().where(in_values(PersonRow.manager))
 
 
 def _midnight(day: date) -> datetime:
@@ -146,40 +126,30 @@ class StoreView(OrgIndex):
         # Core execution: plain rows, without the ORM's per-row bookkeeping.
         return self.session.connection().execute(query, params).all()
 
-    def _in(
-        self,
-        query: AnySelect | Callable[[list[str]], AnySelect],
-        ids: Iterable[str],
-        size: int = BATCH,
-        **params: Any,
-    ) -> list[Any]:
-        """Rows of `query` (a statement with an `ids` list, or one built per batch) for `ids`."""
+    def _in(self, query: AnySelect, ids: Iterable[str], **params: Any) -> list[Any]:
+        """Rows of `query` (a statement with a `values` list) for `ids`, in batches."""
         found: list[Any] = []
         batch = sorted(set(ids))
-        for start in range(0, len(batch), size):
-            chunk = batch[start : start + size]
-            if isinstance(query, Select):
-                found += self._rows(query, {"ids": chunk, **params})
-            else:
-                found += self._rows(query(chunk))
+        for start in range(0, len(batch), BATCH):
+            found += self._rows(query, {"values": batch[start : start + BATCH], **params})
         return found
 
     def _person(self, ident: str, text: str) -> Person:
         found = self._people.get(ident)
         if found is None:
-            found = self._people[ident] = records.person(_decoded(text))
+            found = self._people[ident] = records.person(orjson.loads(text))
         return found
 
     def _goal(self, ident: str, text: str) -> Goal:
         found = self._goals.get(ident)
         if found is None:
-            found = self._goals[ident] = records.goal(_decoded(text))
+            found = self._goals[ident] = records.goal(orjson.loads(text))
         return found
 
     def _milestone(self, ident: str, text: str) -> Milestone:
         found = self._milestones.get(ident)
         if found is None:
-            found = self._milestones[ident] = records.milestone(_decoded(text))
+            found = self._milestones[ident] = records.milestone(orjson.loads(text))
         return found
 
     def _with_owners(self, rows: Iterable[Any]) -> list[Goal]:
@@ -194,7 +164,7 @@ class StoreView(OrgIndex):
     def load_people(self, ids: Iterable[str]) -> None:
         known = self._people
         missing = {i for i in ids if i not in known}
-        for ident, text in self._in(_PEOPLE_BY_ID, missing):
+        for ident, text in self._in(stored_by(PersonRow, PersonRow.id), missing):
             self._person(ident, text)
         for ident in missing:
             known.setdefault(ident, None)
@@ -207,14 +177,14 @@ class StoreView(OrgIndex):
 
     def load_goals(self, ids: Iterable[str]) -> None:
         missing = {i for i in ids if i not in self._goals}
-        for ident, text in self._in(_GOALS_BY_ID, missing):
+        for ident, text in self._in(stored_by(GoalRow, GoalRow.id), missing):
             self._goal(ident, text)
         for ident in missing:
             self._goals.setdefault(ident, None)
 
     def load_milestones(self, ids: Iterable[str]) -> None:
         missing = {i for i in ids if i not in self._milestones}
-        for ident, text in self._in(_MILESTONES_BY_ID, missing):
+        for ident, text in self._in(stored_by(MilestoneRow, MilestoneRow.id), missing):
             self._milestone(ident, text)
         for ident in missing:
             self._milestones.setdefault(ident, None)
@@ -223,7 +193,7 @@ class StoreView(OrgIndex):
         missing = {g for g in goal_ids if g not in self._milestones_of}
         for ident in missing:
             self._milestones_of[ident] = []
-        rows = self._in(_MILESTONES_OF, missing)
+        rows = self._in(stored_by(MilestoneRow, MilestoneRow.goal), missing)
         for ident, text in rows:
             milestone = self._milestone(ident, text)
             self._milestones_of[milestone.goal].append(milestone)
@@ -232,7 +202,7 @@ class StoreView(OrgIndex):
         missing = {p for p in person_ids if p not in self._goals_of}
         for ident in missing:
             self._goals_of[ident] = []
-        for ident, text in self._in(_GOALS_OF, missing):
+        for ident, text in self._in(stored_by(GoalRow, GoalRow.owner), missing):
             goal = self._goal(ident, text)
             self._goals_of[goal.owner].append(goal)
 
@@ -240,7 +210,7 @@ class StoreView(OrgIndex):
         missing = {p for p in person_ids if p not in self._reports_of}
         for ident in missing:
             self._reports_of[ident] = []
-        for ident, text in self._in(_REPORTS_OF, missing):
+        for ident, text in self._in(stored_by(PersonRow, PersonRow.manager), missing):
             person = self._person(ident, text)
             if person.manager is not None:
                 self._reports_of[person.manager].append(person)
@@ -268,7 +238,7 @@ class StoreView(OrgIndex):
 
     def _milestone_by_id(self, ident: str) -> Milestone | None:
         if ident not in self._milestones:
-            rows = self._rows(_MILESTONES_BY_ID, {"ids": [ident]})
+            rows = self._rows(stored_by(MilestoneRow, MilestoneRow.id), {"values": [ident]})
             self._milestones[ident] = self._milestone(*rows[0]) if rows else None
         return self._milestones[ident]
 
@@ -285,9 +255,6 @@ class StoreView(OrgIndex):
         return self._reports_of[person_id]
 
     # -- window questions (OrgIndex) ------------------------------------------------------------
-
-    def prefetch_milestones(self, goals: Iterable[Goal]) -> None:
-        self.load_milestones_of(g.id for g in goals)
 
     def prefetch_related(
         self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
@@ -340,9 +307,10 @@ class StoreView(OrgIndex):
         return self._with_owners(self._rows(query))
 
     def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
+        within = GoalRow.deadline.between(first, last)
         if by_zone is None:
-            return self._goals_where(GoalRow.deadline.between(first, last))
-        return self._goals_where(GoalRow.deadline.between(first, last), _per_zone(GoalRow.deadline, by_zone))
+            return self._goals_where(within)
+        return self._goals_where(within, _per_zone(GoalRow.deadline, by_zone))
 
     def goals_created(self, first: date, last: date) -> Iterable[Goal]:
         # Stored in UTC; the owner's calendar day is at most a day away.
@@ -479,7 +447,7 @@ class StoreView(OrgIndex):
                 if person is not None:
                     owners |= {r for r in (person.manager, *person.mentors) if r is not None}
                 owners |= {r.id for r in self._reports_of[ident]}
-            # Their mentees, in one pass over the people for many changed people.
+            # Their mentees, by the mentorships' index.
             owners |= {mentee for (mentee,) in self._in(_MENTEES_OF, people)}
             self.load_goals_of(owners)
             goals |= {g.id for owner in owners for g in self._goals_of[owner]}

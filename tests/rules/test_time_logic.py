@@ -162,3 +162,15 @@ def test_planning_a_window_again_with_the_ledger_adds_nothing() -> None:
     first = plan(RULES, ORG, window)
     again = plan(RULES, ORG, window, {i.key for i in first.intents})
     assert first.intents and again.intents == ()
+
+
+def test_the_two_instants_of_a_repeated_hour_have_their_own_keys() -> None:
+    """Within one zone the two 02:30s of a clock going back compare (and hash) equal; their keys
+    must not: the first is 00:30 UTC, the second 01:30 UTC."""
+    from strides.rules.keys import message_key, occurrence_stamp
+
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    second = first.replace(fold=1)
+    assert first == second
+    assert [occurrence_stamp(first), occurrence_stamp(second)] == ["20261025T0030Z", "20261025T0130Z"]
+    assert message_key("r", "goal:g", first, "p") != message_key("r", "goal:g", second, "p")
