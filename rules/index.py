@@ -33,6 +33,18 @@ Moment = tuple[datetime, str, Goal, Milestone | None]
 Dues = tuple[date, datetime | None]
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Whose clocks a message is sent on (a narrowing hint): `by_zone` then names the timezones
+    of these recipients, not the owner's. Roles are "owner" (fixed addresses count as the owner:
+    they are sent at the owner's moment), "manager" and "mentor"; a missing relationship counts
+    as whoever the message falls back to (the manager when `to_manager`, else the owner, whose
+    moment a skip is reported at)."""
+
+    roles: frozenset[str]
+    to_manager: bool = False
+
+
 class Records(Protocol):
     """Records by id: an Organisation, or any view of the store that reads them on demand."""
 
@@ -106,8 +118,10 @@ class OrgIndex:
     # -- records by day -----------------------------------------------------------------------
     #
     # Narrowing hints: `by_zone` maps each owner timezone to the days its anchors may fall on (a
-    # sub-range of [first, last]; an owner in a timezone not named is not wanted), and `open_at`
-    # asks only for milestones not completed by then. An index may return more than a hint
+    # sub-range of [first, last]; an owner in a timezone not named is not wanted), or with an
+    # `audience` each recipient's timezone (a record is wanted when one of its recipients' is
+    # named and its days hold the anchor), and `open_at` asks only for milestones not completed
+    # by then. An index may return more than a hint
     # asks (these in-memory ones do; the planner filters exactly), never less: the store's view
     # pushes them into its SQL so a tick reads what can fire, not three days of everything.
 
@@ -120,7 +134,12 @@ class OrgIndex:
         yield from _span(self.goals_by_created, first, last)
 
     def milestones_due(
-        self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
+        self,
+        first: date,
+        last: date,
+        by_zone: ZoneDays | None = None,
+        open_at: datetime | None = None,
+        audience: Audience | None = None,
     ) -> Iterable[Milestone]:
         """Milestones of active goals due in [first, last] (completed ones included)."""
         yield from _span(self.milestones_by_due, first, last)
@@ -216,7 +235,12 @@ class ScanIndex(OrgIndex):
         )
 
     def milestones_due(
-        self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
+        self,
+        first: date,
+        last: date,
+        by_zone: ZoneDays | None = None,
+        open_at: datetime | None = None,
+        audience: Audience | None = None,
     ) -> Iterable[Milestone]:
         active = {g.id for g in self._active()}
         return (m for m in self.org.milestones.values() if m.goal in active and first <= m.due <= last)

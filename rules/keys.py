@@ -5,10 +5,20 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 
+# Stamps by UTC minute since the epoch. Keyed by the number, not the datetime: within one zone
+# the two instants of a repeated hour (clocks going back) compare and hash equal.
+_STAMPS: dict[int, str] = {}
+
 
 def occurrence_stamp(moment: datetime) -> str:
     """The occurrence as it enters keys: UTC, to the minute."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+    minute = int(moment.timestamp() // 60)
+    found = _STAMPS.get(minute)
+    if found is None:
+        if len(_STAMPS) >= 100_000:
+            _STAMPS.clear()
+        found = _STAMPS[minute] = moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+    return found
 
 
 def _digest(*parts: str) -> str:

@@ -44,7 +44,7 @@ from strides.rules.conditions import (
 )
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
-from strides.rules.index import OrgIndex, OrgLike, index_of
+from strides.rules.index import Audience, OrgIndex, OrgLike, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
@@ -60,6 +60,7 @@ from strides.rules.schema import (
     EscalationTrigger,
     EventTrigger,
     Kind,
+    MissingPolicy,
     NoOverlap,
     Role,
     Rule,
@@ -142,6 +143,10 @@ class _Facts:
     # The time of day, None for a digest (each person's own); a cadence's own timezone, if any.
     at: time | None
     fixed: tuple[time, Any] | None
+    # Applies whenever it fires: no condition, no effective dates.
+    always: bool
+    # Delivered when it fires: no working hours or quiet hours move it.
+    moves: bool
 
     @classmethod
     def of(cls, rule: Rule) -> _Facts:
@@ -154,7 +159,10 @@ class _Facts:
             at = trigger.at
         if isinstance(trigger, CadenceTrigger) and trigger.timezone is not None:
             fixed = (trigger.at, _zone(trigger.timezone))
-        return cls(_reach(rule), _owner_clock(rule), _lateness(rule), at, fixed)
+        effective = rule.effective
+        always = rule.when is None and effective.from_ is None and effective.until is None
+        moves = bool(rule.calendar.working_hours) or rule.calendar.quiet_hours is not None
+        return cls(_reach(rule), _owner_clock(rule), _lateness(rule), at, fixed, always, moves)
 
 
 _NONE, _CHANGED, _ALL = 0, 1, 2
@@ -579,11 +587,16 @@ class _Planner:
         last = trigger.steps[-1]
         for step in trigger.steps:
             owner_only = all(t == Role.OWNER.value or "@" in t for t in step.to)
-            days = self._occasion_days(rule, trigger.at, owner_only, first, last_day)
+            # Each recipient sees the step's time on their own clock: its days are taken per
+            # recipient timezone where the index can tell whose (else those of every timezone).
+            audience = None if owner_only else _audience(step.to, rule.action.missing)
+            days = self._occasion_days(rule, trigger.at, owner_only or audience is not None, first, last_day)
             low, high, by_zone = _shifted(days, -step.after)
             if low > high:
                 continue
-            milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
+            milestones = list(
+                self.index.milestones_due(low, high, by_zone, open_at=self.now, audience=audience)
+            )
             self._prefetch_related(
                 rule, step.to, (self._owner(self.org.goals[m.goal]) for m in milestones), step.title
             )
@@ -676,6 +689,8 @@ class _Planner:
 
     def _applies(self, occasion: _Occasion, moment: datetime) -> bool:
         rule = occasion.rule
+        if self.facts(rule).always:
+            return True
         if not rule.effective.covers(moment.astimezone(occasion.owner.tz).date()):
             return False
         if rule.when is None:
@@ -825,25 +840,34 @@ class _Planner:
             self._add(occasion, attendee, start, max(send_at, self.window.start), context, meeting)
 
     def _plan_notice(self, occasion: _Occasion) -> None:
-        rule = occasion.rule
-        fired = self._moment(occasion, occasion.owner)
+        rule, owner = occasion.rule, occasion.owner
+        facts = self.facts(rule)
+        fired = self._moment(occasion, owner)
         # Compared in UTC (the window's zone): comparing moments of two zones asks both for their
         # offsets, every time.
         fired_utc = fired.astimezone(UTC)
-        owner_only = occasion.to is None and self.facts(rule).owner_clock
+        owner_only = occasion.to is None and facts.owner_clock
         if not self._in_reach(rule, fired_utc, owner_only=owner_only):
             return
-        resolved = resolve(self.org, occasion.owner, occasion.to or rule.action.to, rule.action.missing)
-        if resolved.missing:
-            if self.window.contains(fired) and self._applies(occasion, fired):
-                self.skips.append(Skip(rule.id, occasion.subject, fired, resolved.missing))
-            return
+        to = occasion.to or rule.action.to
+        if len(to) == 1 and to[0] == Role.OWNER.value:
+            # The common case, without resolving.
+            people: Sequence[Person] = (owner,)
+            addresses: Sequence[str] = ()
+            fallbacks: Sequence[str] = ()
+        else:
+            resolved = resolve(self.org, owner, to, rule.action.missing)
+            if resolved.missing:
+                if self.window.contains(fired) and self._applies(occasion, fired):
+                    self.skips.append(Skip(rule.id, occasion.subject, fired, resolved.missing))
+                return
+            people, addresses, fallbacks = resolved.people, resolved.addresses, resolved.fallbacks
         # Notices arrive at the local time of whoever receives them.
         start, end = self.window.start, self.window.end
-        moves = rule.calendar.working_hours or rule.calendar.quiet_hours is not None
+        moves = facts.moves
         targets: list[tuple[str, datetime, Person | None]] = []
-        for someone in resolved.people:
-            if someone is occasion.owner and not moves:
+        for someone in people:
+            if someone is owner and not moves:
                 moment, utc = fired, fired_utc
             else:
                 moment = self._moment(occasion, someone)
@@ -853,10 +877,10 @@ class _Planner:
             if start <= utc < end:
                 targets.append((someone.id, moment, someone))
         if start <= fired_utc < end:
-            targets += [(a, fired, None) for a in resolved.addresses]
+            targets += [(a, fired, None) for a in addresses]
         if not targets or not self._applies(occasion, fired):
             return
-        for note in resolved.fallbacks:
+        for note in fallbacks:
             self.fallbacks.append(Skip(rule.id, occasion.subject, fired, note))
         for recipient, moment, person in targets:
             if self._held_back(occasion, recipient, moment):
@@ -951,6 +975,8 @@ class _Planner:
         rule = occasion.rule
         if self.now - moment > self.facts(rule).lateness:
             reason = f"{recipient}: later than max_lateness, skipped"
+        elif rule.id not in self.inhibitors:
+            return False
         elif (inhibitor := self._inhibitor(occasion, moment)) is not None:
             reason = f"inhibited by {inhibitor}"
         else:
@@ -1046,6 +1072,19 @@ def _shifted(
     if by_zone is None:
         return first + by, last + by, None
     return first + by, last + by, {z: (a + by, b + by) for z, (a, b) in by_zone.items()}
+
+
+def _audience(to: Sequence[str], missing: MissingPolicy) -> Audience | None:
+    """Whose timezones decide when a message to `to` lands (None: a role no index narrows by)."""
+    roles = set()
+    for target in to:
+        if "@" in target or target == Role.OWNER.value:
+            roles.add(Role.OWNER.value)
+        elif target in (Role.MANAGER.value, Role.MENTOR.value):
+            roles.add(target)
+        else:
+            return None
+    return Audience(frozenset(roles), to_manager=missing is MissingPolicy.MANAGER)
 
 
 @functools.lru_cache(maxsize=256)

@@ -45,13 +45,13 @@ def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
         if by_key is None:
             by_key = _BY_KEY[kind] = isinstance(value, Mapping)
         if by_key:
-            if part not in value:
-                return _MISSING
-            value = value[part]
-        elif part.startswith("_") or not hasattr(value, part):
+            value = value.get(part, _MISSING)
+        elif part.startswith("_"):
             return _MISSING
         else:
-            value = getattr(value, part)
+            value = getattr(value, part, _MISSING)
+        if value is _MISSING:
+            return value
     return value
 
 

@@ -47,16 +47,21 @@ def stored_by(table: Any, column: Any) -> Select[Any]:
     return select(*stored(table)).where(in_values(column))
 
 
-_set = object.__setattr__
+# A model's four slots, set through their descriptors (half the cost of `object.__setattr__`).
+_new = object.__new__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _build(cls: type[M], **values: Any) -> M:
     """`cls.model_construct(**values)` for values that name every field, without its per-field loop."""
-    model = cls.__new__(cls)
-    _set(model, "__dict__", values)
-    _set(model, "__pydantic_fields_set__", set(values))
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
+    model = _new(cls)
+    _set_dict(model, values)
+    _set_fields(model, set(values))
+    _set_extra(model, None)
+    _set_private(model, None)
     return model
 
 
@@ -104,11 +109,11 @@ def _adopt(cls: type[M], data: dict[str, Any], fields: set[str]) -> M:
     """
     if data.keys() != fields:
         data = {name: data[name] for name in cls.model_fields}
-    model = cls.__new__(cls)
-    _set(model, "__dict__", data)
-    _set(model, "__pydantic_fields_set__", fields)
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
+    model = _new(cls)
+    _set_dict(model, data)
+    _set_fields(model, fields)
+    _set_extra(model, None)
+    _set_private(model, None)
     return model
 
 

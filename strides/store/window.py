@@ -18,11 +18,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from strides.model import Goal, GoalStatus, Milestone, Person
-from strides.rules.index import Dues, Moment, OrgIndex, ZoneDays
+from strides.rules.index import Audience, Dues, Moment, OrgIndex, ZoneDays
+from strides.rules.schema import Role
 from strides.store import records
 from strides.store.records import in_values, stored, stored_by
 from strides.store.shards import WHOLE, Shard, bucket
@@ -325,7 +326,9 @@ class StoreView(OrgIndex):
                 found.append(goal)
         return found
 
-    def _milestones_where(self, *conditions: Any, by_zone: ZoneDays | None = None) -> list[Milestone]:
+    def _milestones_where(
+        self, *conditions: Any, by_zone: ZoneDays | None = None, audience: Audience | None = None
+    ) -> list[Milestone]:
         """Milestones of active goals (of known owners), read with their goals and owners."""
         query = (
             select(*_MILESTONE, *_GOAL, *_PERSON)
@@ -333,7 +336,9 @@ class StoreView(OrgIndex):
             .join(PersonRow, PersonRow.id == GoalRow.owner)
             .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
         )
-        if by_zone is not None:
+        if by_zone is not None and audience is not None:
+            query = _seen_by(query, audience, by_zone)
+        elif by_zone is not None:
             query = query.where(_per_zone(MilestoneRow.due, by_zone))
         milestone, goal, person = self._milestone, self._goal, self._person
         found = []
@@ -344,12 +349,17 @@ class StoreView(OrgIndex):
         return found
 
     def milestones_due(
-        self, first: date, last: date, by_zone: ZoneDays | None = None, open_at: datetime | None = None
+        self,
+        first: date,
+        last: date,
+        by_zone: ZoneDays | None = None,
+        open_at: datetime | None = None,
+        audience: Audience | None = None,
     ) -> Iterable[Milestone]:
         conditions: list[ColumnElement[bool]] = [MilestoneRow.due.between(first, last)]
         if open_at is not None:
             conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
-        return self._milestones_where(*conditions, by_zone=by_zone)
+        return self._milestones_where(*conditions, by_zone=by_zone, audience=audience)
 
     def milestones_due_before(self, last: date) -> Iterable[Milestone]:
         return self._milestones_where(MilestoneRow.due <= last)
@@ -462,8 +472,9 @@ class StoreView(OrgIndex):
         return frozenset(s for s in subjects if self.shard.low <= bucket(s) < self.shard.high)
 
 
-def _per_zone(column: Any, by_zone: ZoneDays) -> Any:
-    """`column` within the days of its owner's timezone (`PersonRow` joined as the owner).
+def _per_zone(column: Any, by_zone: ZoneDays, timezone: Any = None) -> Any:
+    """`column` within the days of its owner's timezone (`PersonRow` joined as the owner), or
+    of the `timezone` given (an expression).
 
     Timezones sharing a range of days share one condition: a handful for the whole world. The
     timezone is compared as an expression (`timezone || ''`) so that the date's index drives
@@ -471,15 +482,40 @@ def _per_zone(column: Any, by_zone: ZoneDays) -> Any:
     """
     if not by_zone:
         return false()
+    zone = PersonRow.timezone.concat("") if timezone is None else timezone
     grouped: dict[tuple[date, date], list[str]] = defaultdict(list)
-    for zone, days in by_zone.items():
-        grouped[days].append(zone)
+    for name, days in by_zone.items():
+        grouped[days].append(name)
     return or_(
         *(
-            and_(PersonRow.timezone.concat("").in_(sorted(zones)), column.between(first, last))
+            and_(zone.in_(sorted(zones)), column.between(first, last))
             for (first, last), zones in sorted(grouped.items())
         )
     )
+
+
+def _seen_by(query: AnySelect, audience: Audience, by_zone: ZoneDays) -> AnySelect:
+    """`query` (milestones with their owners) narrowed to those whose due day lies in the days of
+    one of its recipients' timezones: the owner's, the manager's, or a mentor's (a missing one
+    counts as whoever the message falls back to: the manager, or the owner a skip is reported at).
+    """
+    due = MilestoneRow.due
+    manager = aliased(PersonRow)
+    if Role.MANAGER.value in audience.roles or audience.to_manager:
+        query = query.outerjoin(manager, manager.id == PersonRow.manager)
+    managed = func.coalesce(manager.timezone, PersonRow.timezone)
+    seen = []
+    if Role.OWNER.value in audience.roles:
+        seen.append(_per_zone(due, by_zone))
+    if Role.MANAGER.value in audience.roles:
+        seen.append(_per_zone(due, by_zone, managed))
+    if Role.MENTOR.value in audience.roles:
+        mentor = aliased(PersonRow)
+        mentored = and_(MentorshipRow.mentee == PersonRow.id, mentor.id == MentorshipRow.mentor)
+        alone = _per_zone(due, by_zone, managed if audience.to_manager else PersonRow.timezone.concat(""))
+        seen.append(exists().where(mentored, _per_zone(due, by_zone, mentor.timezone)))
+        seen.append(and_(~exists().where(mentored), alone))
+    return query.where(or_(*seen))
 
 
 def index_counts(view: StoreView) -> dict[str, int]:
