@@ -45,7 +45,7 @@ from strides.rules.conditions import (
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
 from strides.rules.index import Audience, OrgIndex, OrgLike, index_of
-from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
+from strides.rules.intents import Intent, Meeting, Plan, Skip, Window, planned
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
 from strides.rules.parties import organiser_of
@@ -931,18 +931,18 @@ class _Planner:
             return
         title, body = texts()
         self.intents.append(
-            Intent(
-                key=key,
-                rule_id=rule.id,
-                kind=rule.action.kind,
-                subject=occasion.subject,
-                occurrence=occurrence,
-                recipient=recipient,
-                send_at=send_at,
-                title=title,
-                body=body,
-                meeting=meeting,
-                on_pause=rule.action.pause.value,
+            planned(
+                key,
+                rule.id,
+                rule.action.kind,
+                occasion.subject,
+                occurrence,
+                recipient,
+                send_at,
+                title,
+                body,
+                meeting,
+                rule.action.pause.value,
             )
         )
 

@@ -174,3 +174,30 @@ def test_the_two_instants_of_a_repeated_hour_have_their_own_keys() -> None:
     assert first == second
     assert [occurrence_stamp(first), occurrence_stamp(second)] == ["20261025T0030Z", "20261025T0130Z"]
     assert message_key("r", "goal:g", first, "p") != message_key("r", "goal:g", second, "p")
+
+
+def test_the_planners_intents_equal_those_built_the_usual_way() -> None:
+    """`intents.planned` fills every field of `Intent` (a field added later must be added there)."""
+    from dataclasses import fields
+
+    from strides.rules.intents import Intent, planned
+    from strides.rules.schema import Kind
+
+    at = datetime(2027, 3, 28, 9, 0, tzinfo=UTC)
+    values = dict(
+        key="k",
+        rule_id="r",
+        kind=Kind.EMAIL,
+        subject="goal:g1",
+        occurrence=at,
+        recipient="p1",
+        send_at=at,
+        title="t",
+        body="b",
+        meeting=None,
+        on_pause="shift",
+    )
+    fast = planned(**values)  # type: ignore[arg-type]
+    usual = Intent(**values)  # type: ignore[arg-type]
+    assert fast == usual and hash(fast) == hash(usual)
+    assert set(vars(fast)) == {f.name for f in fields(Intent)}
