@@ -145,8 +145,10 @@ class _Facts:
     fixed: tuple[time, Any] | None
     # Applies whenever it fires: no condition, no effective dates.
     always: bool
-    # Delivered when it fires: no working hours or quiet hours move it.
+    # Working hours or quiet hours move its notices.
     moves: bool
+    # The action's pause policy, as intents carry it.
+    pause: str
 
     @classmethod
     def of(cls, rule: Rule) -> _Facts:
@@ -162,10 +164,16 @@ class _Facts:
         effective = rule.effective
         always = rule.when is None and effective.from_ is None and effective.until is None
         moves = bool(rule.calendar.working_hours) or rule.calendar.quiet_hours is not None
-        return cls(_reach(rule), _owner_clock(rule), _lateness(rule), at, fixed, always, moves)
+        pause = rule.action.pause.value
+        return cls(_reach(rule), _owner_clock(rule), _lateness(rule), at, fixed, always, moves, pause)
 
 
 _NONE, _CHANGED, _ALL = 0, 1, 2
+# Every name a template may read (`_Planner.context`).
+_NAMES = frozenset({"days_left", "days_late", "date", "manager", "mentor"})
+# Roles as the rules spell them (an enum's `.value` is a Python-level property: hot paths compare
+# with these).
+_OWNER = Role.OWNER.value
 # An invite's send time is its meeting's start less the lead on the wall clock (aware datetime
 # arithmetic), so across a daylight-saving change it lies up to that change (at most two hours)
 # away from the instant a lead before the meeting: the bounds that narrow by it are widened so.
@@ -736,25 +744,24 @@ class _Planner:
 
     # -- who and what -------------------------------------------------------------------------
 
-    def context(self, occasion: _Occasion, moment: datetime, related: bool = True) -> dict[str, object]:
-        """A template's names; the owner's manager and mentor only when `related` (a text uses
-        them: looking them up may read them from the store)."""
+    def context(
+        self, occasion: _Occasion, moment: datetime, wanted: Container[str] = _NAMES
+    ) -> dict[str, object]:
+        """A template's names, those `wanted` (the texts read them): the owner's manager and
+        mentor only then, since looking them up may read them from the store."""
         owner = occasion.owner
-        today = moment.astimezone(owner.tz).date()
         goal, milestone = occasion.goal, occasion.milestone
-        due = milestone.due if milestone else goal.deadline if goal else None
-        context: dict[str, object] = {
-            "person": owner,
-            "owner": owner,
-            "goal": goal,
-            "milestone": milestone,
-            "days_left": (due - today).days if due else None,
-            "days_late": (today - due).days if due else None,
-            "date": today.isoformat(),
-        }
-        if related:
-            people = self.org.people
+        context: dict[str, object] = {"person": owner, "owner": owner, "goal": goal, "milestone": milestone}
+        if "days_left" in wanted or "days_late" in wanted or "date" in wanted:
+            today = moment.astimezone(owner.tz).date()
+            due = milestone.due if milestone else goal.deadline if goal else None
+            context["days_left"] = (due - today).days if due else None
+            context["days_late"] = (today - due).days if due else None
+            context["date"] = today.isoformat()
+        people = self.org.people
+        if "manager" in wanted:
             context["manager"] = people.get(owner.manager or "")
+        if "mentor" in wanted:
             context["mentor"] = next((people[m] for m in owner.mentors if m in people), None)
         return context
 
@@ -850,7 +857,7 @@ class _Planner:
         if not self._in_reach(rule, fired_utc, owner_only=owner_only):
             return
         to = occasion.to or rule.action.to
-        if len(to) == 1 and to[0] == Role.OWNER.value:
+        if len(to) == 1 and to[0] == _OWNER:
             # The common case, without resolving.
             people: Sequence[Person] = (owner,)
             addresses: Sequence[str] = ()
@@ -925,6 +932,7 @@ class _Planner:
         meeting: Meeting | None,
     ) -> None:
         rule = occasion.rule
+        facts = self.facts(rule)
         key = message_key(rule.id, occasion.subject, occurrence, recipient)
         # Invites are not filtered here: rules/reconcile.py compares them with what was sent.
         if meeting is None and key in self.already:
@@ -942,7 +950,7 @@ class _Planner:
                 title,
                 body,
                 meeting,
-                rule.action.pause.value,
+                facts.pause,
             )
         )
 
@@ -1005,7 +1013,10 @@ class _Planner:
             self._add(occasion, recipient, moment, send_at, _Texts(self, occasion, moment), None)
 
 
-_RELATED = frozenset({"manager", "mentor"})
+@functools.lru_cache(maxsize=1024)
+def _reads(title: str, body: str) -> frozenset[str]:
+    """The names a title and body read."""
+    return names(title) | names(body)
 
 
 class _Texts:
@@ -1024,8 +1035,7 @@ class _Texts:
             title = occasion.title or occasion.rule.action.title or "Your weekly strides digest"
             body = occasion.rule.action.body
             if "{" in title or "{" in body:
-                related = not _RELATED.isdisjoint(names(title) | names(body))
-                context = self.planner.context(occasion, self.moment, related)
+                context = self.planner.context(occasion, self.moment, _reads(title, body))
                 title, body = render_text(title, context), render_text(body, context)
             self.built = (title, body)
         return self.built

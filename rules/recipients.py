@@ -23,6 +23,7 @@ class Resolved:
 
 
 _ROLES = {role.value: role for role in Role}
+_OWNER = Role.OWNER.value
 
 
 def related(org: OrgLike, owner: Person, role: Role) -> list[Person]:
@@ -39,7 +40,7 @@ def related(org: OrgLike, owner: Person, role: Role) -> list[Person]:
 
 def resolve(org: OrgLike, owner: Person, targets: Sequence[str], policy: MissingPolicy) -> Resolved:
     """The recipients of one message about `owner`; a missing relationship follows `policy`."""
-    if len(targets) == 1 and targets[0] == Role.OWNER.value:
+    if len(targets) == 1 and targets[0] == _OWNER:
         return Resolved((owner,))  # the common case, without the general bookkeeping
     people: list[Person] = []
     addresses: list[str] = []

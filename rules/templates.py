@@ -4,32 +4,42 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
 _MISSING = object()
 
 
+# A piece of a template: literal text (no path), or a placeholder's own text, its path and, when
+# the path has one public attribute past its first name, the getter of that attribute.
+_Piece = tuple[str, tuple[str, ...] | None, Callable[[Any], Any] | None]
+
+
 @functools.lru_cache(maxsize=1024)
-def _parsed(template: str) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
-    """The template as literal pieces and placeholder paths, split once per template."""
-    pieces: list[tuple[str, tuple[str, ...] | None]] = []
+def _parsed(template: str) -> tuple[_Piece, ...]:
+    """The template as literal pieces and placeholders, split once per template."""
+    pieces: list[_Piece] = []
     at = 0
     for match in _PLACEHOLDER.finditer(template):
         if match.start() > at:
-            pieces.append((template[at : match.start()], None))
-        pieces.append((match.group(0), tuple(match.group(1).split("."))))
+            pieces.append((template[at : match.start()], None, None))
+        path = tuple(match.group(1).split("."))
+        rest = path[1:]
+        # One step only: a deeper path may pass through a mapping, which is read by key.
+        getter = attrgetter(rest[0]) if len(rest) == 1 and not rest[0].startswith("_") else None
+        pieces.append((match.group(0), path, getter))
         at = match.end()
     if at < len(template):
-        pieces.append((template[at:], None))
+        pieces.append((template[at:], None, None))
     return tuple(pieces)
 
 
 @functools.lru_cache(maxsize=1024)
 def names(template: str) -> frozenset[str]:
     """The top-level names a template reads (`goal` for `{goal.title}`)."""
-    return frozenset(path[0] for _, path in _parsed(template) if path is not None)
+    return frozenset(path[0] for _, path, _ in _parsed(template) if path is not None)
 
 
 # Whether values of a type are read by key (mappings) or by attribute, per type: an ABC's
@@ -55,15 +65,38 @@ def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+def _value(context: Mapping[str, Any], path: tuple[str, ...], getter: Callable[[Any], Any] | None) -> Any:
+    """`_lookup`, the common case first: a name of a dict, then attributes of a model."""
+    if type(context) is not dict:
+        return _lookup(context, path)
+    value = context.get(path[0], _MISSING)
+    if value is _MISSING or len(path) == 1:
+        return value
+    if getter is not None and not _is_mapping(value):
+        try:
+            return getter(value)
+        except AttributeError:
+            pass  # a step that is a mapping, or a name that is not there: the general way
+    return _lookup(value, path[1:])
+
+
+def _is_mapping(value: Any) -> bool:
+    kind = type(value)
+    by_key = _BY_KEY.get(kind)
+    if by_key is None:
+        by_key = _BY_KEY[kind] = isinstance(value, Mapping)
+    return by_key
+
+
 def render_text(template: str, context: Mapping[str, Any]) -> str:
     """Replace `{a.b}` with context['a'].b; unknown names stay visible as `{a.b}`."""
     if "{" not in template:
         return template
     out: list[str] = []
-    for text, path in _parsed(template):
+    for text, path, getter in _parsed(template):
         if path is None:
             out.append(text)
             continue
-        value = _lookup(context, path)
+        value = _value(context, path, getter)
         out.append(text if value is _MISSING else "" if value is None else str(value))
     return "".join(out)
