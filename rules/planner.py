@@ -205,6 +205,7 @@ class _Planner:
     _facts: dict[int, tuple[Rule, _Facts]] = field(default_factory=dict)
     # `_in_reach`'s bounds by (rule, owner only): the rules outlive the plan (see `facts`).
     _reach_bounds: dict[tuple[int, bool], tuple[datetime, datetime]] = field(default_factory=dict)
+    _inhibiting_by: dict[timedelta, tuple[date, datetime]] = field(default_factory=dict)
 
     def facts(self, rule: Rule) -> _Facts:
         found = self._facts.get(id(rule))
@@ -712,7 +713,13 @@ class _Planner:
         """Which milestones can inhibit a message sent in this window through an escalation whose
         first step is `first` after the due day: due by this day, and not completed by the
         window's start (a message at `moment` is inhibited by one open then, firing before it)."""
-        return (self.window.end + timedelta(days=1)).date() - first, self.window.start
+        found = self._inhibiting_by.get(first)
+        if found is None:
+            found = self._inhibiting_by[first] = (
+                (self.window.end + timedelta(days=1)).date() - first,
+                self.window.start,
+            )
+        return found
 
     def _prefetch_inhibiting(self, rule: Rule, goal_ids: Iterable[str]) -> None:
         goal_ids = list(goal_ids)
@@ -735,10 +742,13 @@ class _Planner:
                 candidates = self.index.open_milestones_of(goal.id, *self._inhibiting(first))
             if candidates is None:
                 candidates = [(m.due, m.completed_at) for m in self.org.milestones_of(goal.id)]
+            tz, at, effective = occasion.owner.tz, trigger.at, other.effective
+            always = effective.from_ is None and effective.until is None
             for due, completed in candidates:
-                fires = local_moment(due + first, trigger.at, occasion.owner.tz)
-                open_then = completed is None or completed > moment
-                if open_then and fires <= moment and other.effective.covers(fires.date()):
+                if completed is not None and completed <= moment:
+                    continue  # completed before the message: it does not hold it back
+                fires = local_moment(due + first, at, tz)
+                if fires <= moment and (always or effective.covers(fires.date())):
                     return other.id
         return None
 
