@@ -149,6 +149,8 @@ class _Facts:
     moves: bool
     # The action's pause policy, as intents carry it.
     pause: str
+    # An email that applies whenever it fires, delivered when it fires (see `_plan_notice`).
+    plain: bool
 
     @classmethod
     def of(cls, rule: Rule) -> _Facts:
@@ -165,7 +167,8 @@ class _Facts:
         always = rule.when is None and effective.from_ is None and effective.until is None
         moves = bool(rule.calendar.working_hours) or rule.calendar.quiet_hours is not None
         pause = rule.action.pause.value
-        return cls(_reach(rule), _owner_clock(rule), _lateness(rule), at, fixed, always, moves, pause)
+        plain = rule.action.kind is Kind.EMAIL and always and not moves
+        return cls(_reach(rule), _owner_clock(rule), _lateness(rule), at, fixed, always, moves, pause, plain)
 
 
 _NONE, _CHANGED, _ALL = 0, 1, 2
@@ -863,11 +866,20 @@ class _Planner:
         # Compared in UTC (the window's zone): comparing moments of two zones asks both for their
         # offsets, every time.
         fired_utc = fired.astimezone(UTC)
+        to = occasion.to or rule.action.to
+        owner_alone = len(to) == 1 and to[0] == _OWNER
+        if owner_alone and facts.plain:
+            # To the owner alone, on their clock, whenever it fires: what the general way below
+            # comes to, without its bookkeeping (most notices of a day).
+            if self.window.start <= fired_utc < self.window.end and not self._held_back(
+                occasion, owner.id, fired
+            ):
+                self._add(occasion, owner.id, fired, fired, _Texts(self, occasion, fired), None)
+            return
         owner_only = occasion.to is None and facts.owner_clock
         if not self._in_reach(rule, fired_utc, owner_only=owner_only):
             return
-        to = occasion.to or rule.action.to
-        if len(to) == 1 and to[0] == _OWNER:
+        if owner_alone:
             # The common case, without resolving.
             people: Sequence[Person] = (owner,)
             addresses: Sequence[str] = ()

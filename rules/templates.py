@@ -88,15 +88,23 @@ def _is_mapping(value: Any) -> bool:
     return by_key
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(
+    template: str,
+) -> tuple[str, tuple[tuple[str, tuple[str, ...], Callable[[Any], Any] | None], ...]]:
+    """The template as a format string with a positional field per placeholder, and those."""
+    pieces = _parsed(template)
+    fields = "".join("{}" if path else text.replace("{", "{{").replace("}", "}}") for text, path, _ in pieces)
+    return fields, tuple((text, path, getter) for text, path, getter in pieces if path is not None)
+
+
 def render_text(template: str, context: Mapping[str, Any]) -> str:
     """Replace `{a.b}` with context['a'].b; unknown names stay visible as `{a.b}`."""
     if "{" not in template:
         return template
-    out: list[str] = []
-    for text, path, getter in _parsed(template):
-        if path is None:
-            out.append(text)
-            continue
+    fields, placeholders = _compiled(template)
+    values: list[str] = []
+    for text, path, getter in placeholders:
         value = _value(context, path, getter)
-        out.append(text if value is _MISSING else "" if value is None else str(value))
-    return "".join(out)
+        values.append(text if value is _MISSING else "" if value is None else str(value))
+    return fields.format(*values)

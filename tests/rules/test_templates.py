@@ -38,3 +38,9 @@ def test_mappings_are_read_by_key_at_any_depth() -> None:
 def test_a_template_without_placeholders_is_itself() -> None:
     assert render_text("Weekly self-review", {}) == "Weekly self-review"
     assert names("{goal.title} for {owner.name} in {days_left}") == {"goal", "owner", "days_left"}
+
+
+def test_braces_that_are_not_placeholders_are_kept() -> None:
+    context = {"goal": GOAL, "days_left": None}
+    assert render_text("a {{x}} }} {goal.title} {days_left}!", context) == "a {{x}} }} Ship the talk !"
+    assert render_text("} and { alone, {Goal.title}", context) == "} and { alone, {Goal.title}"
