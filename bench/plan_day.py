@@ -16,7 +16,9 @@ The three ways:
   a deployment pays) and in memory (the evaluation alone, as if handed the organisation);
 - planner: `strides.engine.decide`: the store's window view, planning what falls due plus the
   subjects whose records changed, reconciled with those subjects' meetings.
-Every side runs with Python's cyclic garbage collector paused (as `engine.decide` pauses it).
+Every side runs with Python's cyclic garbage collector paused (as `engine.decide` pauses it), and
+reads SQLite through the same memory map and page cache (`strides.store.db.many_reads`, as
+`engine.decide` does).
 Planner and peer must decide exactly the same messages (the run fails otherwise). Usage:
 
     .venv/bin/python bench/plan_day.py --people 100000 --out bench/results-100k.json
@@ -49,6 +51,7 @@ from strides.rules.index import ScanIndex
 from strides.rules.reconcile import reconcile
 from strides.ruleset import load_rules
 from strides.store import Store, invites, ledger, records, snapshot
+from strides.store.db import many_reads
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 from strides.store.window import StoreView, index_counts
 from strides.synthetic import Shape, generate
@@ -75,7 +78,7 @@ def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
 def floor(store: Store, view: StoreView) -> int:
     """Replay every statement the view ran, fetching rows as text (JSON left undecoded)."""
     rows = 0
-    with store.session() as session:
+    with store.session() as session, many_reads(session):
         for statement, params in view.statements:
             columns = (type_coerce(c, Text).label(f"c{n}") for n, c in enumerate(statement.selected_columns))
             rows += len(session.connection().execute(statement.with_only_columns(*columns), params).all())
@@ -91,7 +94,7 @@ def read_everything(store: Store) -> Organisation:
     The same trusted decoding as the planner's window view (strides.store.records), rows fetched
     with core statements: the cheapest honest way to read the whole organisation.
     """
-    with store.session() as session:
+    with store.session() as session, many_reads(session):
         connection = session.connection()
         people = {p.id: p for p in map(records.person, connection.scalars(select(PersonRow.data)))}
         goals = {g.id: g for g in map(records.goal, connection.scalars(select(GoalRow.data)))}
@@ -110,7 +113,7 @@ def naive(store: Store, rules: RuleSet, org: Organisation, window: Window) -> tu
     original = planner_module._recurrence_days
     planner_module._recurrence_days = naive_days  # type: ignore[assignment]
     try:
-        with store.session() as session:
+        with store.session() as session, many_reads(session):
             already = ledger.keys_between(
                 session, window.start - timedelta(days=1), window.end + engine.lookahead(rules), notices=True
             )

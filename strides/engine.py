@@ -31,6 +31,7 @@ from strides.rules.pauses import after_pause
 from strides.rules.reconcile import Decision, reconcile
 from strides.rules.schema import EventKind, EventTrigger, Kind, PausePolicy
 from strides.store import Store, invites, ledger, preferences, skips, slices, snapshot, suppressions
+from strides.store.db import many_reads
 from strides.store.shards import BUCKETS, WHOLE, Shard
 from strides.store.tables import MessageRow, TickRow
 from strides.store.window import StoreView
@@ -154,7 +155,7 @@ def decide(
     wanted meetings are then updated or cancelled); otherwise every meeting still ahead is
     planned again and compared with what was sent.
     """
-    with cyclic_gc_paused():
+    with cyclic_gc_paused(), many_reads(session):
         return _decide(session, rules, window, now, basis, shard)
 
 

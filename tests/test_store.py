@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import inspect
+from sqlalchemy.orm import Session
 
 from strides import engine
 from strides.integrations import DeliveryError
@@ -116,3 +117,19 @@ def test_windows_follow_each_other(loaded_store: Store):
     assert engine.next_window(loaded_store, WEEK.end, timedelta(days=1)) is None
     later = WEEK.end + timedelta(hours=3)
     assert engine.next_window(loaded_store, later, timedelta(days=1)) == Window(WEEK.end, later)
+
+
+def test_planning_reads_sqlite_through_a_memory_map_only_while_it_plans(store: Store) -> None:
+    """`many_reads` maps the file and widens the page cache, and puts both back after."""
+    from strides.store.db import CACHE_KIB, MMAP_BYTES, many_reads
+
+    def pragma(session: Session, name: str) -> int:
+        return int(session.connection().exec_driver_sql(f"PRAGMA {name}").scalar() or 0)
+
+    with store.session() as session:
+        cache = pragma(session, "cache_size")
+        with many_reads(session):
+            assert pragma(session, "mmap_size") == MMAP_BYTES
+            assert pragma(session, "cache_size") == -CACHE_KIB
+        assert pragma(session, "mmap_size") == 0
+        assert pragma(session, "cache_size") == cache
