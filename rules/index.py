@@ -121,9 +121,9 @@ class OrgIndex:
     # sub-range of [first, last]; an owner in a timezone not named is not wanted), or with an
     # `audience` each recipient's timezone (a record is wanted when one of its recipients' is
     # named and its days hold the anchor), and `open_at` asks only for milestones not completed
-    # by then. An index may return more than a hint
-    # asks (these in-memory ones do; the planner filters exactly), never less: the store's view
-    # pushes them into its SQL so a tick reads what can fire, not three days of everything.
+    # by then. An index may return more than a hint asks (these in-memory ones do; the planner
+    # filters exactly), never less: the store's view pushes them into its SQL so a tick reads what
+    # can fire, not three days of everything.
 
     def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
         """Active goals (of known owners) whose deadline falls in [first, last]."""

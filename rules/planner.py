@@ -163,8 +163,7 @@ class _Facts:
             at = trigger.at
         if isinstance(trigger, CadenceTrigger) and trigger.timezone is not None:
             fixed = (trigger.at, _zone(trigger.timezone))
-        effective = rule.effective
-        always = rule.when is None and effective.from_ is None and effective.until is None
+        always = rule.when is None and rule.effective.always
         moves = bool(rule.calendar.working_hours) or rule.calendar.quiet_hours is not None
         pause = rule.action.pause.value
         plain = rule.action.kind is Kind.EMAIL and always and not moves
@@ -172,8 +171,6 @@ class _Facts:
 
 
 _NONE, _CHANGED, _ALL = 0, 1, 2
-# Every name a template may read (`_Planner.context`).
-_NAMES = frozenset({"days_left", "days_late", "date", "manager", "mentor"})
 # Roles as the rules spell them (an enum's `.value` is a Python-level property: hot paths compare
 # with these).
 _OWNER = Role.OWNER.value
@@ -746,20 +743,17 @@ class _Planner:
             if candidates is None:
                 candidates = [(m.due, m.completed_at) for m in self.org.milestones_of(goal.id)]
             tz, at, effective = occasion.owner.tz, trigger.at, other.effective
-            always = effective.from_ is None and effective.until is None
             for due, completed in candidates:
                 if completed is not None and completed <= moment:
                     continue  # completed before the message: it does not hold it back
                 fires = local_moment(due + first, at, tz)
-                if fires <= moment and (always or effective.covers(fires.date())):
+                if fires <= moment and (effective.always or effective.covers(fires.date())):
                     return other.id
         return None
 
     # -- who and what -------------------------------------------------------------------------
 
-    def context(
-        self, occasion: _Occasion, moment: datetime, wanted: Container[str] = _NAMES
-    ) -> dict[str, object]:
+    def context(self, occasion: _Occasion, moment: datetime, wanted: Container[str]) -> dict[str, object]:
         """A template's names, those `wanted` (the texts read them): the owner's manager and
         mentor only then, since looking them up may read them from the store."""
         owner = occasion.owner

@@ -380,6 +380,11 @@ class Effective(_Strict):
             raise ValueError("effective.until is before effective.from")
         return self
 
+    @property
+    def always(self) -> bool:
+        """Open at both ends: every day."""
+        return self.from_ is None and self.until is None
+
     def covers(self, day: date) -> bool:
         return (self.from_ is None or day >= self.from_) and (self.until is None or day <= self.until)
 

@@ -15,6 +15,7 @@ _MISSING = object()
 # A piece of a template: literal text (no path), or a placeholder's own text, its path and, when
 # the path has one public attribute past its first name, the getter of that attribute.
 _Piece = tuple[str, tuple[str, ...] | None, Callable[[Any], Any] | None]
+_Placeholder = tuple[str, tuple[str, ...], Callable[[Any], Any] | None]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -50,11 +51,7 @@ _BY_KEY: dict[type, bool] = {}
 def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = context
     for part in path:
-        kind = type(value)
-        by_key = _BY_KEY.get(kind)
-        if by_key is None:
-            by_key = _BY_KEY[kind] = isinstance(value, Mapping)
-        if by_key:
+        if _is_mapping(value):
             value = value.get(part, _MISSING)
         elif part.startswith("_"):
             return _MISSING
@@ -89,9 +86,7 @@ def _is_mapping(value: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(
-    template: str,
-) -> tuple[str, tuple[tuple[str, tuple[str, ...], Callable[[Any], Any] | None], ...]]:
+def _compiled(template: str) -> tuple[str, tuple[_Placeholder, ...]]:
     """The template as a format string with a positional field per placeholder, and those."""
     pieces = _parsed(template)
     fields = "".join("{}" if path else text.replace("{", "{{").replace("}", "}}") for text, path, _ in pieces)
