@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ from typing import Any
 from dateutil.rrule import rrulestr
 from sqlalchemy import Text, select, type_coerce
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import SERVER, throwaway_postgres
 from strides import engine
 from strides.model import GoalStatus, Organisation
 from strides.rules import RuleSet, Window, plan
@@ -260,10 +264,29 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the store: a SQLite file (the default), or a throwaway database on the PostgreSQL "
+        f"server at {SERVER} (created and dropped by the run)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    with ExitStack() as stack:
+        if args.database == "postgresql":
+            url = stack.enter_context(throwaway_postgres())
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="strides-bench-")))
+            url = f"sqlite:///{folder / 'strides.db'}"
+        return run(args, url)
 
-    print(f"strides plan-one-day benchmark: {args.people} people, day {args.day}", flush=True)
+
+def run(args: argparse.Namespace, url: str) -> int:
+
+    print(
+        f"strides plan-one-day benchmark: {args.people} people, day {args.day}, {args.database}", flush=True
+    )
     shape = Shape(
         people=args.people,
         goals_per_person=args.goals_per_person,
@@ -272,8 +295,7 @@ def main() -> int:
     org, took_generate = timed("generate organisation", lambda: generate(shape, seed=args.seed))
     print(f"  {len(org.people)} people, {len(org.goals)} goals, {len(org.milestones)} milestones", flush=True)
     rules = load_rules()
-    folder = Path(tempfile.mkdtemp(prefix="strides-bench-"))
-    store = Store(f"sqlite:///{folder / 'strides.db'}")
+    store = Store(url)
     store.migrate()
 
     def load() -> None:
@@ -305,6 +327,7 @@ def main() -> int:
         "(b) steady day, after a few changes", store, rules, changed, second, args.rounds
     )
     result = {
+        "database": args.database,
         "people": len(org.people),
         "goals": len(org.goals),
         "milestones": len(org.milestones),
@@ -326,6 +349,7 @@ def main() -> int:
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
     same = all(r["same_messages"] for r in results.values())
+    store.engine.dispose()  # before a throwaway PostgreSQL database is dropped
     return 0 if same else 1
 
 

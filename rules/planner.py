@@ -206,6 +206,7 @@ class _Planner:
     # `_in_reach`'s bounds by (rule, owner only): the rules outlive the plan (see `facts`).
     _reach_bounds: dict[tuple[int, bool], tuple[datetime, datetime]] = field(default_factory=dict)
     _inhibiting_by: dict[timedelta, tuple[date, datetime]] = field(default_factory=dict)
+    _earliest_by: dict[int, datetime] = field(default_factory=dict)
 
     def facts(self, rule: Rule) -> _Facts:
         found = self._facts.get(id(rule))
@@ -721,24 +722,39 @@ class _Planner:
             )
         return found
 
+    def _earliest(self, rule: Rule) -> datetime:
+        """The earliest moment (UTC) a message of `rule` may still be sent at (its max lateness)."""
+        found = self._earliest_by.get(id(rule))
+        if found is None:
+            lateness = self.facts(rule).lateness
+            floor = datetime.min.replace(tzinfo=UTC)
+            found = floor if lateness >= self.now - floor else (self.now - lateness).astimezone(UTC)
+            self._earliest_by[id(rule)] = found
+        return found
+
     def _prefetch_inhibiting(self, rule: Rule, goal_ids: Iterable[str]) -> None:
         goal_ids = list(goal_ids)
         for other in self.inhibitors.get(rule.id, ()):
             if isinstance(other.trigger, EscalationTrigger):
                 self.index.prefetch_open_milestones(goal_ids, *self._inhibiting(other.trigger.steps[0].after))
 
-    def _inhibitor(self, occasion: _Occasion, moment: datetime) -> str | None:
-        """The escalation rule that suppresses this message (same goal, escalation firing), if any."""
+    def _inhibitor(self, occasion: _Occasion, moment: datetime, utc: datetime | None = None) -> str | None:
+        """The escalation rule that suppresses this message (same goal, escalation firing), if any.
+        (`utc`: `moment` in UTC, when the caller has it.)"""
         goal = occasion.goal
         if goal is None:
             return None
+        if utc is None:
+            utc = moment.astimezone(UTC)
+        # Compared in UTC: comparing moments of two zones asks both for their offsets.
+        inside = self.window.start <= utc < self.window.end
         for other in self.inhibitors.get(occasion.rule.id, ()):
             trigger = other.trigger
             if not isinstance(trigger, EscalationTrigger):
                 continue
             first = trigger.steps[0].after
             candidates = None
-            if self.window.contains(moment):
+            if inside:
                 candidates = self.index.open_milestones_of(goal.id, *self._inhibiting(first))
             if candidates is None:
                 candidates = [(m.due, m.completed_at) for m in self.org.milestones_of(goal.id)]
@@ -866,7 +882,7 @@ class _Planner:
             # To the owner alone, on their clock, whenever it fires: what the general way below
             # comes to, without its bookkeeping (most notices of a day).
             if self.window.start <= fired_utc < self.window.end and not self._held_back(
-                occasion, owner.id, fired
+                occasion, owner.id, fired, fired_utc
             ):
                 self._add(occasion, owner.id, fired, fired, _Texts(self, occasion, fired), None)
             return
@@ -888,7 +904,7 @@ class _Planner:
         # Notices arrive at the local time of whoever receives them.
         start, end = self.window.start, self.window.end
         moves = facts.moves
-        targets: list[tuple[str, datetime, Person | None]] = []
+        targets: list[tuple[str, datetime, datetime, Person | None]] = []
         for someone in people:
             if someone is owner and not moves:
                 moment, utc = fired, fired_utc
@@ -898,15 +914,15 @@ class _Planner:
                     moment = self._deliverable(rule, moment, someone)
                 utc = moment.astimezone(UTC)
             if start <= utc < end:
-                targets.append((someone.id, moment, someone))
+                targets.append((someone.id, moment, utc, someone))
         if start <= fired_utc < end:
-            targets += [(a, fired, None) for a in addresses]
+            targets += [(a, fired, fired_utc, None) for a in addresses]
         if not targets or not self._applies(occasion, fired):
             return
         for note in fallbacks:
             self.fallbacks.append(Skip(rule.id, occasion.subject, fired, note))
-        for recipient, moment, person in targets:
-            if self._held_back(occasion, recipient, moment):
+        for recipient, moment, utc, person in targets:
+            if self._held_back(occasion, recipient, moment, utc):
                 continue
             digest = rule.action.kind is Kind.DIGEST and person is not None and not person.digest.send_empty
             if digest and person is not None and self._empty_digest(person, moment):
@@ -994,14 +1010,19 @@ class _Planner:
             for occasion in self.event_occasions(event):
                 self._plan_event_occasion(occasion)
 
-    def _held_back(self, occasion: _Occasion, recipient: str, moment: datetime) -> bool:
-        """Too late to send, or inhibited by an escalation: recorded as a skip."""
+    def _held_back(
+        self, occasion: _Occasion, recipient: str, moment: datetime, utc: datetime | None = None
+    ) -> bool:
+        """Too late to send, or inhibited by an escalation: recorded as a skip. (`utc`: `moment`
+        in UTC, when the caller has it.)"""
         rule = occasion.rule
-        if self.now - moment > self.facts(rule).lateness:
+        if utc is None:
+            utc = moment.astimezone(UTC)
+        if utc < self._earliest(rule):
             reason = f"{recipient}: later than max_lateness, skipped"
         elif rule.id not in self.inhibitors:
             return False
-        elif (inhibitor := self._inhibitor(occasion, moment)) is not None:
+        elif (inhibitor := self._inhibitor(occasion, moment, utc)) is not None:
             reason = f"inhibited by {inhibitor}"
         else:
             return False
