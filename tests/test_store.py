@@ -133,3 +133,36 @@ def test_planning_reads_sqlite_through_a_memory_map_only_while_it_plans(store: S
             assert pragma(session, "cache_size") == -CACHE_KIB
         assert pragma(session, "mmap_size") == 0
         assert pragma(session, "cache_size") == cache
+
+
+def test_a_bulk_save_on_postgresql_gives_its_query_planner_statistics() -> None:
+    """Without statistics PostgreSQL planned a milestone lookup by goal as a scan of every
+    milestone due so far; a save that changes a table in bulk analyzes it, a small one does not."""
+    from sqlalchemy import text
+
+    from strides.synthetic import Shape, generate
+
+    from .postgres import throwaway_database
+
+    org = generate(Shape(people=300), seed=3)
+    statistics = text(
+        "SELECT tablename, count(*) FROM pg_stats WHERE schemaname = current_schema() GROUP BY tablename"
+    )
+    with throwaway_database() as url:
+        store = Store(url)
+        try:
+            store.migrate()
+            with store.session() as session:
+                snapshot.save_organisation(session, org)
+                after_load = dict(session.execute(statistics).all())
+                assert {"people", "goals", "milestones", "mentorships"} <= after_load.keys()
+                session.execute(text("DELETE FROM pg_statistic WHERE starelid = 'goals'::regclass"))
+            first = next(iter(org.goals.values()))
+            changed = org.model_copy(
+                update={"goals": {**org.goals, first.id: first.model_copy(update={"title": "Moved on"})}}
+            )
+            with store.session() as session:
+                snapshot.save_organisation(session, changed)
+                assert "goals" not in dict(session.execute(statistics).all())
+        finally:
+            store.engine.dispose()
