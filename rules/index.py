@@ -33,6 +33,25 @@ Moment = tuple[datetime, str, Goal, Milestone | None]
 Dues = tuple[date, datetime | None]
 
 
+# A record set aside as certainly held back (see `Quiet`): its id, its anchor day (a goal's
+# deadline, a milestone's due day), and its owner's id and timezone.
+Quieted = tuple[str, date, str, str]
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """A hint: a goal that holds a milestone due by `by` and not completed before `open_until`
+    (or a milestone of such a goal) may come back as a `Quieted` entry instead of its record.
+
+    The planner asks it of a reminder that an escalation inhibits, with `by` early enough that
+    such a milestone's escalation has certainly fired before the reminder would: the reminder is
+    only reported as held back, which needs the owner's clock and not the records.
+    """
+
+    by: date
+    open_until: datetime
+
+
 @dataclass(frozen=True)
 class Audience:
     """Whose clocks a message is sent on (a narrowing hint): `by_zone` then names the timezones
@@ -143,6 +162,18 @@ class OrgIndex:
     ) -> Iterable[Milestone]:
         """Milestones of active goals due in [first, last] (completed ones included)."""
         yield from _span(self.milestones_by_due, first, last)
+
+    def quiet_goals_due(
+        self, first: date, last: date, by_zone: ZoneDays | None, quiet: Quiet
+    ) -> tuple[Iterable[Goal], Sequence[Quieted]]:
+        """`goals_due`, with those `quiet` finds held back set aside (here: none are)."""
+        return self.goals_due(first, last, by_zone), ()
+
+    def quiet_milestones_due(
+        self, first: date, last: date, by_zone: ZoneDays | None, open_at: datetime, quiet: Quiet
+    ) -> tuple[Iterable[Milestone], Sequence[Quieted]]:
+        """`milestones_due`, with those `quiet` finds held back set aside (here: none are)."""
+        return self.milestones_due(first, last, by_zone, open_at), ()
 
     def milestones_due_before(self, last: date) -> Iterable[Milestone]:
         for day in self.open_dues:

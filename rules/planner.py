@@ -44,7 +44,7 @@ from strides.rules.conditions import (
 )
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
-from strides.rules.index import Audience, OrgIndex, OrgLike, index_of
+from strides.rules.index import Audience, OrgIndex, OrgLike, Quiet, Quieted, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window, planned
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
@@ -178,6 +178,10 @@ _OWNER = Role.OWNER.value
 # arithmetic), so across a daylight-saving change it lies up to that change (at most two hours)
 # away from the instant a lead before the meeting: the bounds that narrow by it are widened so.
 _WALL_LEAD = timedelta(hours=3)
+# How much earlier than an occasion's day a milestone must be due, past its escalation's first
+# step, for that escalation to have certainly fired before the occasion on any clock: a day and
+# a half apart at least on the wall, and no timezone moves its offset by more than a day at once.
+_QUIET_MARGIN = timedelta(days=3)
 
 
 @dataclass
@@ -453,13 +457,25 @@ class _Planner:
             return
         # An inhibited rule reads the milestones of each goal it fires for (`_inhibitor`).
         inhibited = rule.id in self.inhibitors
+        quiet_after = self._quiet_after(rule)
         days = self._occasion_days(rule, trigger.at, _owner_clock(rule), first, last)
         for offset in trigger.offsets:
             low, high, by_zone = _shifted(days, -offset)
             if low > high:
                 continue
+            quiet = None
+            if quiet_after is not None:
+                # Every occasion of this query is on or after `low + offset`: a milestone due
+                # `_QUIET_MARGIN` before its escalation's first step has fired by then (see `Quiet`).
+                due_by = self._inhibiting(quiet_after)[0]
+                quiet = Quiet(min(low + offset - quiet_after - _QUIET_MARGIN, due_by), self.window.end)
+            quieted: Sequence[Quieted] = ()
             if trigger.anchor is Anchor.MILESTONE_DUE:
-                milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
+                if quiet is None:
+                    milestones = list(self.index.milestones_due(low, high, by_zone, open_at=self.now))
+                else:
+                    due, quieted = self.index.quiet_milestones_due(low, high, by_zone, self.now, quiet)
+                    milestones = list(due)
                 if inhibited:
                     self._prefetch_inhibiting(rule, {m.goal for m in milestones})
                 self._prefetch_related(
@@ -467,17 +483,59 @@ class _Planner:
                 )
                 for milestone in milestones:
                     yield from self._anchored_milestone(rule, milestone, (offset,))
+                self._held_quiet(rule, "milestone", offset, quieted)
                 continue
-            goals = list(
-                self.index.goals_due(low, high, by_zone)
-                if trigger.anchor is Anchor.GOAL_DEADLINE
-                else self.index.goals_created(first - offset, last - offset)
-            )
+            if trigger.anchor is Anchor.GOAL_DEADLINE and quiet is not None:
+                deadlines, quieted = self.index.quiet_goals_due(low, high, by_zone, quiet)
+                goals = list(deadlines)
+            elif trigger.anchor is Anchor.GOAL_DEADLINE:
+                goals = list(self.index.goals_due(low, high, by_zone))
+            else:
+                goals = list(self.index.goals_created(first - offset, last - offset))
             if inhibited:
                 self._prefetch_inhibiting(rule, {g.id for g in goals})
             self._prefetch_related(rule, rule.action.to, (self._owner(g) for g in goals))
             for goal in goals:
                 yield from self._anchored_goal(rule, trigger, goal, (offset,))
+            self._held_quiet(rule, "goal", offset, quieted)
+
+    def _quiet_after(self, rule: Rule) -> timedelta | None:
+        """The first step of the escalation that inhibits `rule`, when the index may set aside
+        the occasions it certainly holds back (`Quiet`): `rule` is then a plain notice to the
+        owner alone at a time on their clock, not moved to a business day, and inhibited by that
+        one escalation alone, in effect whenever it fires. None otherwise."""
+        inhibitors = self.inhibitors.get(rule.id, ())
+        if len(inhibitors) != 1 or not inhibitors[0].effective.always:
+            return None
+        trigger = inhibitors[0].trigger
+        facts = self.facts(rule)
+        to = rule.action.to
+        if (
+            not isinstance(trigger, EscalationTrigger)
+            or not facts.plain
+            or facts.at is None
+            or facts.fixed is not None
+            or rule.calendar.business_days is not Shift.NONE
+            or not (len(to) == 1 and to[0] == _OWNER)
+        ):
+            return None
+        return trigger.steps[0].after
+
+    def _held_quiet(self, rule: Rule, kind: str, offset: timedelta, quieted: Sequence[Quieted]) -> None:
+        """The skips of the occasions the index set aside (`Quiet`), as `_plan_notice` and
+        `_held_back` record them: too late, else inhibited; nothing outside the window."""
+        if not quieted:
+            return
+        at = self.facts(rule).at
+        assert at is not None  # see `_quiet_after`
+        reason = f"inhibited by {self.inhibitors[rule.id][0].id}"
+        start, end, earliest = self.window.start, self.window.end, self._earliest(rule)
+        for ident, anchor, owner, zone in quieted:
+            moment = local_moment(anchor + offset, at, _zone(zone))
+            utc = moment.astimezone(UTC)
+            if start <= utc < end:
+                why = f"{owner}: later than max_lateness, skipped" if utc < earliest else reason
+                self.skips.append(Skip(rule.id, f"{kind}:{ident}", moment, why))
 
     def _prefetch_related(
         self, rule: Rule, to: Sequence[str], owners: Iterable[Person | None], title: str | None = None

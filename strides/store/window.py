@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, false, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from strides.model import Goal, GoalStatus, Milestone, Person
-from strides.rules.index import Audience, Dues, Moment, OrgIndex, ZoneDays
+from strides.rules.index import Audience, Dues, Moment, OrgIndex, Quiet, Quieted, ZoneDays
 from strides.rules.schema import Role
 from strides.store import records
 from strides.store.records import in_values, stored, stored_by
@@ -313,6 +313,38 @@ class StoreView(OrgIndex):
             return self._goals_where(within)
         return self._goals_where(within, _per_zone(GoalRow.deadline, by_zone))
 
+    def quiet_goals_due(
+        self, first: date, last: date, by_zone: ZoneDays | None, quiet: Quiet
+    ) -> tuple[Iterable[Goal], Sequence[Quieted]]:
+        # The goals `quiet` holds back come as their ids, deadlines and owners' timezones, not
+        # their records (the texts are NULL): the planner only reports them as held back.
+        held = _holds(GoalRow.id, quiet)
+        conditions = [GoalRow.deadline.between(first, last)]
+        if by_zone is not None:
+            conditions.append(_per_zone(GoalRow.deadline, by_zone))
+        query = (
+            select(
+                GoalRow.id,
+                _unless(held, _GOAL[1]),
+                PersonRow.id,
+                _unless(held, _PERSON[1]),
+                GoalRow.deadline,
+                PersonRow.timezone,
+            )
+            .join(PersonRow, PersonRow.id == GoalRow.owner)
+            .where(GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions)
+        )
+        person, goal = self._person, self._goal
+        goals: list[Goal] = []
+        quieted: list[Quieted] = []
+        for goal_id, goal_text, owner_id, owner_text, deadline, zone in self._rows(query):
+            if goal_text is None:
+                quieted.append((goal_id, deadline, owner_id, zone))
+            else:
+                person(owner_id, owner_text)
+                goals.append(goal(goal_id, goal_text))
+        return goals, quieted
+
     def goals_created(self, first: date, last: date) -> Iterable[Goal]:
         # Stored in UTC; the owner's calendar day is at most a day away.
         wide = self._goals_where(
@@ -360,6 +392,45 @@ class StoreView(OrgIndex):
         if open_at is not None:
             conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
         return self._milestones_where(*conditions, by_zone=by_zone, audience=audience)
+
+    def quiet_milestones_due(
+        self, first: date, last: date, by_zone: ZoneDays | None, open_at: datetime, quiet: Quiet
+    ) -> tuple[Iterable[Milestone], Sequence[Quieted]]:
+        # As `quiet_goals_due`: held-back milestones come as ids, due days and owners' timezones.
+        held = _holds(MilestoneRow.goal, quiet)
+        conditions = [
+            MilestoneRow.due.between(first, last),
+            or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at),
+        ]
+        if by_zone is not None:
+            conditions.append(_per_zone(MilestoneRow.due, by_zone))
+        query = (
+            select(
+                MilestoneRow.id,
+                _unless(held, _MILESTONE[1]),
+                GoalRow.id,
+                _unless(held, _GOAL[1]),
+                PersonRow.id,
+                _unless(held, _PERSON[1]),
+                MilestoneRow.due,
+                PersonRow.timezone,
+            )
+            .join(GoalRow, GoalRow.id == MilestoneRow.goal)
+            .join(PersonRow, PersonRow.id == GoalRow.owner)
+            .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
+        )
+        milestone, goal, person = self._milestone, self._goal, self._person
+        found: list[Milestone] = []
+        quieted: list[Quieted] = []
+        for row in self._rows(query):
+            milestone_id, milestone_text, goal_id, goal_text, owner_id, owner_text, due, zone = row
+            if milestone_text is None:
+                quieted.append((milestone_id, due, owner_id, zone))
+            else:
+                person(owner_id, owner_text)
+                goal(goal_id, goal_text)
+                found.append(milestone(milestone_id, milestone_text))
+        return found, quieted
 
     def milestones_due_before(self, last: date) -> Iterable[Milestone]:
         return self._milestones_where(MilestoneRow.due <= last)
@@ -470,6 +541,22 @@ class StoreView(OrgIndex):
             *(f"milestone:{m}" for m in milestones),
         }
         return frozenset(s for s in subjects if self.shard.low <= bucket(s) < self.shard.high)
+
+
+def _holds(goal: Any, quiet: Quiet) -> Any:
+    """Does the goal (`goal`: its id, an outer query's column) hold a milestone due by
+    `quiet.by` and not completed before `quiet.open_until`?"""
+    other = aliased(MilestoneRow)
+    return exists().where(
+        other.goal == goal,
+        other.due <= quiet.by,
+        or_(other.completed_at.is_(None), other.completed_at >= quiet.open_until),
+    )
+
+
+def _unless(held: Any, text: Any) -> Any:
+    """A record's text, NULL where `held`."""
+    return case((held, null()), else_=text)
 
 
 def _per_zone(column: Any, by_zone: ZoneDays, timezone: Any = None) -> Any:
