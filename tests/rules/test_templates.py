@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strides.rules.templates import names, render_text
 
@@ -44,3 +47,42 @@ def test_braces_that_are_not_placeholders_are_kept() -> None:
     context = {"goal": GOAL, "days_left": None}
     assert render_text("a {{x}} }} {goal.title} {days_left}!", context) == "a {{x}} }} Ship the talk !"
     assert render_text("} and { alone, {Goal.title}", context) == "} and { alone, {Goal.title}"
+
+
+_NAMES = ("goal", "owner", "days_left", "meta")
+_PATHS = st.sampled_from(
+    [
+        "goal",
+        "goal.title",
+        "goal.why",
+        "goal._secret",
+        "goal.nope",
+        "owner.name",
+        "owner.name.upper",
+        "days_left",
+        "meta.tags.get",
+        "meta.tags",
+        "nobody",
+    ]
+)
+_TEXT = st.text(alphabet="ab {}.“”", max_size=6)
+_VALUES = st.one_of(
+    st.none(),
+    st.integers(),
+    st.just(GOAL),
+    st.just({"title": "By key", "why": None}),
+    st.just(SimpleNamespace(name="Ana", tags={"get": "kept"})),
+    st.just({"name": {"upper": "UP"}}),
+)
+
+
+@given(
+    pieces=st.lists(st.tuples(_TEXT, _PATHS), max_size=5),
+    values=st.fixed_dictionaries({}, optional={name: _VALUES for name in _NAMES}),
+)
+def test_a_dict_renders_as_any_other_mapping_of_the_same_names(
+    pieces: list[tuple[str, str]], values: dict[str, object]
+) -> None:
+    """Dict contexts take a generated fast path; every other mapping the general one."""
+    template = "".join(f"{text}{{{path}}}" for text, path in pieces)
+    assert render_text(template, values) == render_text(template, MappingProxyType(values))
