@@ -33,6 +33,8 @@ Moment = tuple[datetime, str, Goal, Milestone | None]
 Dues = tuple[date, datetime | None]
 
 
+# A role for `OrgIndex.prefetch_related`: the managers of those people without a mentor.
+UNMENTORED_MANAGERS = "manager-unmentored"
 # A record set aside as certainly held back (see `Quiet`): its id, its anchor day (a goal's
 # deadline, a milestone's due day), and its owner's id and timezone.
 Quieted = tuple[str, date, str, str]
@@ -192,7 +194,8 @@ class OrgIndex:
     def prefetch_related(
         self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
     ) -> None:
-        """A hint: the managers and/or mentors (`roles`) of these people will be read."""
+        """A hint: the managers and/or mentors (`roles`) of these people will be read (or, with
+        `UNMENTORED_MANAGERS`, the managers of those of them without a mentor)."""
 
     def prefetch_subjects(self, subjects: Iterable[str]) -> None:
         """A hint: these subjects ("person:ID", "goal:ID", "milestone:ID") will be planned in

@@ -44,7 +44,7 @@ from strides.rules.conditions import (
 )
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
-from strides.rules.index import Audience, OrgIndex, OrgLike, Quiet, Quieted, index_of
+from strides.rules.index import UNMENTORED_MANAGERS, Audience, OrgIndex, OrgLike, Quiet, Quieted, index_of
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window, planned
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
@@ -541,16 +541,24 @@ class _Planner:
         self, rule: Rule, to: Sequence[str], owners: Iterable[Person | None], title: str | None = None
     ) -> None:
         """Read the managers and mentors of these owners in one go, those the rule reads: as
-        recipients or organiser (a missing mentor falls back to the manager), in its texts or its
-        condition (else none are read for it; anything not read here is read when used)."""
+        recipients or organiser, in its texts or its condition, and the managers of those without
+        a mentor a message to the mentor goes to (else none are read for it; anything not read
+        here is read when used)."""
         texts = (title or "", rule.action.title or "", rule.action.body or "")
         organiser = rule.action.organiser if rule.action.kind is Kind.INVITE else None
         targets = {*to, *([organiser] if organiser else ())}
+        mentor, manager = Role.MENTOR.value, Role.MANAGER.value
         roles: set[str] = set()
-        if rule.when is not None or Role.MENTOR.value in targets or any("mentor" in t for t in texts):
-            roles = {Role.MANAGER.value, Role.MENTOR.value}
-        elif targets & {Role.MANAGER.value, Role.SKIP_LEVEL.value} or any("manager" in t for t in texts):
-            roles = {Role.MANAGER.value}
+        if rule.when is not None:
+            roles = {manager, mentor}  # a condition may read either
+        else:
+            if mentor in targets or any("mentor" in t for t in texts):
+                roles.add(mentor)
+            if targets & {manager, Role.SKIP_LEVEL.value} or any("manager" in t for t in texts):
+                roles.add(manager)
+            elif mentor in to:
+                # Resolving a message to the mentor looks up the manager of whoever has none.
+                roles.add(UNMENTORED_MANAGERS)
         if roles:
             self.index.prefetch_related((p for p in owners if p is not None), frozenset(roles))
 

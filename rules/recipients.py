@@ -29,13 +29,13 @@ _OWNER = Role.OWNER.value
 def related(org: OrgLike, owner: Person, role: Role) -> list[Person]:
     if role is Role.OWNER:
         return [owner]
+    if role is Role.MENTOR:
+        return [org.people[m] for m in owner.mentors if m in org.people]
     manager = org.people.get(owner.manager) if owner.manager else None
     if role is Role.MANAGER:
         return [manager] if manager else []
-    if role is Role.SKIP_LEVEL:
-        above = org.people.get(manager.manager) if manager and manager.manager else None
-        return [above] if above else []
-    return [org.people[m] for m in owner.mentors if m in org.people]
+    above = org.people.get(manager.manager) if manager and manager.manager else None
+    return [above] if above else []
 
 
 def resolve(org: OrgLike, owner: Person, targets: Sequence[str], policy: MissingPolicy) -> Resolved:

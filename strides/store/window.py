@@ -22,7 +22,16 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, fal
 from sqlalchemy.orm import Session, aliased
 
 from strides.model import Goal, GoalStatus, Milestone, Person
-from strides.rules.index import Audience, Dues, Moment, OrgIndex, Quiet, Quieted, ZoneDays
+from strides.rules.index import (
+    UNMENTORED_MANAGERS,
+    Audience,
+    Dues,
+    Moment,
+    OrgIndex,
+    Quiet,
+    Quieted,
+    ZoneDays,
+)
 from strides.rules.schema import Role
 from strides.store import records
 from strides.store.records import in_values, stored, stored_by
@@ -260,11 +269,12 @@ class StoreView(OrgIndex):
     def prefetch_related(
         self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
     ) -> None:
-        managers, mentors = "manager" in roles, "mentor" in roles
+        managers, mentors, unmentored = "manager" in roles, "mentor" in roles, UNMENTORED_MANAGERS in roles
         self.load_people(
             r
             for p in people
-            for r in ((p.manager,) if managers else ()) + (p.mentors if mentors else ())
+            for r in ((p.manager,) if managers or (unmentored and not p.mentors) else ())
+            + (p.mentors if mentors else ())
             if r is not None
         )
 
