@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, false, func, null, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from strides.model import Goal, GoalStatus, Milestone, Person
 from strides.rules.index import (
@@ -482,7 +484,7 @@ class StoreView(OrgIndex):
     def _people_where(self, *conditions: Any, by_shard_index: bool = True) -> list[Person]:
         # `bucket + 0` keeps SQLite off the (timezone, bucket) index where another one is better
         # (a digest's day and time: reading every person of a timezone took 15 ms a query).
-        bucket = PersonRow.bucket if by_shard_index else PersonRow.bucket + 0
+        bucket = PersonRow.bucket if by_shard_index else unindexed(PersonRow.bucket)
         query = select(*_PERSON).where(self._in_shard(bucket), *conditions)
         return [self._person(*row) for row in self._rows(query)]
 
@@ -569,6 +571,32 @@ def _unless(held: Any, text: Any) -> Any:
     return case((held, null()), else_=text)
 
 
+class unindexed(FunctionElement[Any]):
+    """A column SQLite must not pick an index by (its planner has no statistics): `column || ''`
+    (`column + 0` for a number) there; the column itself on PostgreSQL, whose planner weighs the
+    indexes by their statistics and took the expression for a rare value (it then walked every
+    person of the named timezones, 0.5 s a statement at 100,000 people)."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _column_itself(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _column_as_expression(element: unindexed, compiler: Any, **kw: Any) -> str:
+    nothing = "0" if element.type.python_type is int else "''"
+    operator = "+" if nothing == "0" else "||"
+    return f"({compiler.process(element.clauses, **kw)} {operator} {nothing})"
+
+
 def _per_zone(column: Any, by_zone: ZoneDays, timezone: Any = None) -> Any:
     """`column` within the days of its owner's timezone (`PersonRow` joined as the owner), or
     of the `timezone` given (an expression).
@@ -579,7 +607,7 @@ def _per_zone(column: Any, by_zone: ZoneDays, timezone: Any = None) -> Any:
     """
     if not by_zone:
         return false()
-    zone = PersonRow.timezone.concat("") if timezone is None else timezone
+    zone = unindexed(PersonRow.timezone) if timezone is None else timezone
     grouped: dict[tuple[date, date], list[str]] = defaultdict(list)
     for name, days in by_zone.items():
         grouped[days].append(name)
@@ -609,7 +637,7 @@ def _seen_by(query: AnySelect, audience: Audience, by_zone: ZoneDays) -> AnySele
     if Role.MENTOR.value in audience.roles:
         mentor = aliased(PersonRow)
         mentored = and_(MentorshipRow.mentee == PersonRow.id, mentor.id == MentorshipRow.mentor)
-        alone = _per_zone(due, by_zone, managed if audience.to_manager else PersonRow.timezone.concat(""))
+        alone = _per_zone(due, by_zone, managed if audience.to_manager else unindexed(PersonRow.timezone))
         seen.append(exists().where(mentored, _per_zone(due, by_zone, mentor.timezone)))
         seen.append(and_(~exists().where(mentored), alone))
     return query.where(or_(*seen))
