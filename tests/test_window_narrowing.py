@@ -182,3 +182,24 @@ def test_reminders_an_escalation_holds_back_are_reported_without_reading_their_r
         inhibited = {s.subject for s in in_memory.skips if s.reason.startswith("inhibited by")}
         set_aside |= {s for s in inhibited if s.startswith("goal:") and s.removeprefix("goal:") not in read}
     assert set_aside, "no reminder was set aside: this proves nothing"
+
+
+def test_a_column_kept_off_sqlites_indexes_is_the_column_itself_on_postgresql() -> None:
+    """SQLite's planner has no statistics: an expression keeps it on the date index. PostgreSQL's
+    weighs indexes by statistics, and the expression hid them (it walked whole timezones)."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from strides.store.tables import PersonRow
+    from strides.store.window import unindexed
+
+    query = select(PersonRow.id).where(
+        unindexed(PersonRow.timezone).in_(["Asia/Tokyo"]), unindexed(PersonRow.bucket) < 5
+    )
+    literal = {"literal_binds": True}
+    on_sqlite = str(query.compile(dialect=sqlite.dialect(), compile_kwargs=literal))
+    on_postgresql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs=literal))
+    assert "(people.timezone || '') IN ('Asia/Tokyo')" in on_sqlite
+    assert "(people.bucket + 0) < 5" in on_sqlite
+    assert "people.timezone IN ('Asia/Tokyo')" in on_postgresql
+    assert "people.bucket < 5" in on_postgresql
