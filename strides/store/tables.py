@@ -68,14 +68,15 @@ class MilestoneRow(Base):
     __tablename__ = "milestones"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    goal: Mapped[str] = mapped_column(String(64), index=True)
+    # By goal through `ix_milestones_goal_due_id` (its first column).
+    goal: Mapped[str] = mapped_column(String(64))
     due: Mapped[date] = mapped_column(Date, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     data: Mapped[dict[str, Any]]
     bucket: Mapped[int] = mapped_column(Integer, default=0)
 
-    # A goal's due and open milestones from the index alone (inhibition, StoreView).
-    __table_args__ = (Index("ix_milestones_goal_due", "goal", "due", "completed_at"),)
+    # A goal's milestones, their dues (inhibition) and ids (changed goals) from the index alone.
+    __table_args__ = (Index("ix_milestones_goal_due_id", "goal", "due", "completed_at", "id"),)
 
 
 class OrgChangeRow(Base):
