@@ -16,9 +16,8 @@ depends_on = None
 def upgrade() -> None:
     # A tick plans again the milestones of the goals whose records changed, and asks for their
     # ids by goal (`StoreView.changed_subjects`): through (goal, due, completed_at) it read each
-    # milestone's row for its id, pages a tick touches nowhere else (0.15-0.2 s when they were
-    # not cached, at 100,000 people). With the id in that index the answer is the index alone,
-    # and the index on the goal alone, which it covers, is dropped.
+    # milestone's row for its id, pages a tick touches nowhere else. With the id in that index
+    # the answer is the index alone, and the index on the goal alone, which it covers, is dropped.
     with op.batch_alter_table("milestones", schema=None) as batch_op:
         columns = ["goal", "due", "completed_at", "id"]
         batch_op.create_index("ix_milestones_goal_due_id", columns, unique=False)
