@@ -29,3 +29,29 @@ def test_fewer_collections_restores_after_an_error() -> None:
         pass
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == frozen
+
+
+def test_planning_inside_a_tick_freezes_what_it_leaves_and_the_tick_hands_it_back(
+    loaded_store, builtin_rules
+) -> None:
+    """The plan's objects go with the plan (reference counting); the collector's first pass after
+    planning would walk them all, so a tick keeps them frozen until it is done with them."""
+    from strides import engine
+    from strides.rules import Window
+
+    from .conftest import at
+
+    window = Window(at("2026-11-30 00:00"), at("2026-12-01 00:00"))
+    basis = engine.plan_basis(loaded_store, builtin_rules)
+    frozen = gc.get_freeze_count()
+    with fewer_collections():
+        before = gc.get_freeze_count()
+        with loaded_store.session() as session:
+            decided = engine.decide(session, builtin_rules, window, window.end, basis)
+        assert decided.result.intents
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > before
+    assert gc.get_freeze_count() == frozen
+    engine.plan_window(loaded_store, builtin_rules, window, window.end, basis=basis)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
