@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         description="How often `strides serve` asks Prefect for runs to start; each triggered run waits "
         "up to this long (Prefect's own default is 10 s)",
     )
+    stop_grace_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="How long `strides serve` and `strides listen` have to stop after SIGTERM before they "
+        "stop the Prefect server they started and exit anyway (status 143); a second SIGTERM: at once",
+    )
     hr_secret: SecretStr | None = Field(
         default=None, description="Shared secret of the HR event endpoint (HMAC-SHA256)"
     )

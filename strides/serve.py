@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 from typing import Any
 
 import httpx
 
+from strides import shutdown
 from strides.config import Settings
 from strides.deployments import REACTS_TO, SPECS, Spec
 from strides.errors import StridesError
@@ -74,25 +73,28 @@ def local_server(settings: Settings, port: int | None = None) -> Iterator[str]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT
-        while not healthy(api_url):
-            if process.poll() is not None:
-                raise ServeError(f"the Prefect server exited with {process.returncode}; see {log_path}")
-            if time.monotonic() > deadline:
-                raise ServeError(
-                    f"the Prefect server was not healthy after {HEALTH_TIMEOUT:.0f} s; see {log_path}"
-                )
-            time.sleep(0.25)
-        yield api_url
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    # In a session of its own, the server would outlive a forced exit of this process (os._exit
+    # runs no `finally`): registered, that exit stops it first.
+    with shutdown.stopped_on_forced_exit(process):
+        try:
+            deadline = time.monotonic() + HEALTH_TIMEOUT
+            while not healthy(api_url):
+                if process.poll() is not None:
+                    raise ServeError(f"the Prefect server exited with {process.returncode}; see {log_path}")
+                if time.monotonic() > deadline:
+                    raise ServeError(
+                        f"the Prefect server was not healthy after {HEALTH_TIMEOUT:.0f} s; see {log_path}"
+                    )
+                time.sleep(0.25)
+            yield api_url
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def client_environment(api_url: str, settings: Settings) -> None:
@@ -127,19 +129,12 @@ def build(spec: Spec, settings: Settings) -> Any:
     )
 
 
-def _stop_on_sigterm() -> None:
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
 def serve(settings: Settings, api_url: str | None = None, limit: int | None = None) -> None:
     """Serve every deployment until interrupted; starts (and stops) a local server if none is given."""
     from strides.prefect_env import prepare
 
     prepare(settings, quiet=False)
-    _stop_on_sigterm()
+    shutdown.install(settings.stop_grace_seconds)
     api_url = api_url or os.environ.get("PREFECT_API_URL")
     if api_url:
         if not healthy(api_url):
@@ -152,8 +147,6 @@ def serve(settings: Settings, api_url: str | None = None, limit: int | None = No
 
 def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
     client_environment(api_url, settings)
-    from prefect import serve as prefect_serve
-
     from strides.react import sync
     from strides.store import Store
 
@@ -171,9 +164,32 @@ def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
         # Events are handled in this process (a real on-event flow run each), not by a trigger.
         start_in_thread(Listener(settings), listening)
     print(f"strides: serving {len(SPECS)} deployments against {api_url}", flush=True)
-    prefect_serve(
-        *(build(spec, settings) for spec in SPECS), limit=limit, query_seconds=settings.runner_poll_seconds
-    )
+    _run_deployments([build(spec, settings) for spec in SPECS], limit, settings.runner_poll_seconds)
+
+
+def _run_deployments(deployments: list[Any], limit: int | None, poll_seconds: int) -> None:
+    """What `prefect.serve` does, with strides' SIGTERM handler kept in place.
+
+    `Runner.start` installs `runner.handle_sigterm` as the SIGTERM handler; Prefect's own stops
+    the runner and raises SystemExit from inside the handler, which Python drops when the signal
+    lands in a weakref callback (the process then serves on). This runner's is strides' instead.
+    """
+    import asyncio
+
+    from prefect.runner import Runner
+
+    class StridesRunner(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            shutdown.on_sigterm(*args)
+
+    runner = StridesRunner(pause_on_shutdown=True, limit=limit, query_seconds=poll_seconds)
+    for deployment in deployments:
+        runner.add_deployment(deployment)
+    names = ", ".join(f"{deployment.flow_name}/{deployment.name}" for deployment in deployments)
+    print(f"strides: deployments being served: {names}", flush=True)
+    # KeyboardInterrupt (Ctrl-C, or SIGTERM through strides' handler) ends the runner's loop: asyncio
+    # cancels its tasks, and the runner pauses its schedules on the way out.
+    asyncio.run(runner.start())
 
 
 def listen_on(settings: Settings, api_url: str) -> None:
@@ -185,7 +201,7 @@ def listen_on(settings: Settings, api_url: str) -> None:
     from strides.prefect_env import prepare
 
     prepare(settings, quiet=False)
-    _stop_on_sigterm()
+    shutdown.install(settings.stop_grace_seconds)
     client_environment(api_url, settings)
     from strides.listen import Listener
     from strides.store import Store

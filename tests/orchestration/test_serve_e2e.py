@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from strides.shutdown import FORCED_EXIT_STATUS
 from tests.conftest import FIXTURES, ROOT, SAMPLE_ORG
 
 STRIDES = [str(Path(sys.executable).with_name("strides"))]
@@ -79,9 +80,13 @@ def congratulations(outbox: Path, person: str = "*") -> list[Path]:
     return sorted(outbox.glob(f"*milestone-congratulation-{person}-*.eml"))
 
 
-def stop(server: subprocess.Popen[bytes]) -> None:
+def stop(server: subprocess.Popen[bytes], log: Path) -> None:
+    """SIGTERM, handled by strides' own handler (not the one Prefect's runner installs), and the
+    process ends: gracefully, or forced once the grace is over (strides/shutdown.py)."""
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=60)
+    assert "strides: SIGTERM received" in log.read_text(errors="replace"), log.read_text()[-3000:]
+    assert server.returncode in (0, FORCED_EXIT_STATUS), log.read_text()[-3000:]
 
 
 @pytest.mark.flow
@@ -114,7 +119,7 @@ def test_a_served_deployment_congratulates_a_completed_milestone_announced_by_an
         wait_for(lambda: runs() != [("on milestone.completed goal.g00003", "RUNNING")], "the run's end", 30)
         assert runs() == expected
     finally:
-        stop(server)
+        stop(server, log)
     # The local server went with it.
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{api_url}/health", timeout=2)
@@ -156,7 +161,7 @@ def test_with_the_trigger_path_the_served_on_event_deployment_is_triggered_by_th
         # Runs of the served deployment, started by its trigger (not in this process).
         assert all(r["deployment_id"] for r in runs())
     finally:
-        stop(server)
+        stop(server, log)
 
 
 @pytest.mark.flow
@@ -190,7 +195,7 @@ def test_events_sent_while_strides_serve_was_down_are_handled_when_it_starts_aga
             emit(env, api_url, "g00003", "m000007", first)
             wait_for(lambda: bool(congratulations(outbox, "p002")), "the first congratulation", 60)
         finally:
-            stop(server)
+            stop(server, logs[0])
         # While nothing listens: a new completion, and the first one announced again.
         emit(env, api_url, "g00004", "m000013", just_now())
         emit(env, api_url, "g00003", "m000007", first)
@@ -210,5 +215,5 @@ def test_events_sent_while_strides_serve_was_down_are_handled_when_it_starts_aga
             assert sum(map(int, caught)) == 2, logs[1].read_text()[-3000:]
             assert congratulations(outbox, "p003")
         finally:
-            stop(server)
+            stop(server, logs[1])
     assert [p.name.split("-congratulation-")[1][:4] for p in congratulations(outbox)] == ["p002", "p003"]
