@@ -179,8 +179,8 @@ _OWNER = Role.OWNER.value
 # away from the instant a lead before the meeting: the bounds that narrow by it are widened so.
 _WALL_LEAD = timedelta(hours=3)
 # How much earlier than an occasion's day a milestone must be due, past its escalation's first
-# step, for that escalation to have certainly fired before the occasion on any clock: a day and
-# a half apart at least on the wall, and no timezone moves its offset by more than a day at once.
+# step, for that escalation to have certainly fired before the occasion on any clock: more than
+# two days apart on the wall, and no timezone moves its offset by more than a day at once.
 _QUIET_MARGIN = timedelta(days=3)
 
 
