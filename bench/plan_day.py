@@ -302,7 +302,7 @@ def run(args: argparse.Namespace, url: str) -> int:
         with store.session() as session:
             snapshot.save_organisation(session, org)
 
-    _, took_load = timed("load the organisation into the store (SQLite)", load)
+    _, took_load = timed(f"load the organisation into the store ({args.database})", load)
     start = datetime.combine(args.day, datetime.min.time(), UTC)
     first = Window(start, start + timedelta(days=1))
     results: dict[str, Any] = {
