@@ -28,6 +28,10 @@ CACHE_KIB = 64 * 1024
 MMAP_BYTES = 1 << 30
 
 
+# Ids bound in one statement: under SQLite's bound-parameter limit (999 before SQLite 3.32).
+BATCH = 900
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     # WAL lets readers and one writer work at once; busy_timeout waits instead of failing.

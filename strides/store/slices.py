@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.rules.digest import Named, ReportFacts
+from strides.store.db import BATCH
 from strides.store.records import stored_by
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 
-BATCH = 900  # under SQLite's bound-parameter limit
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from strides.model import Goal, Milestone, Organisation, Person
+from strides.store.db import BATCH
 from strides.store.shards import bucket
 from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
 
-BATCH = 900  # under SQLite's bound-parameter limit
 ALL = "all"
 
 

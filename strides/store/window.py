@@ -36,6 +36,7 @@ from strides.rules.index import (
 )
 from strides.rules.schema import Role
 from strides.store import records
+from strides.store.db import BATCH
 from strides.store.records import in_values, stored, stored_by
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
@@ -43,7 +44,6 @@ from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChange
 
 # A statement of any columns (SQLAlchemy 2.1 types a select by its columns).
 AnySelect = Select[*tuple[Any, ...]]
-BATCH = 900  # under SQLite's bound-parameter limit
 T = TypeVar("T")
 ACTIVE = GoalStatus.ACTIVE.value
 
