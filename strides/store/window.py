@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, false, func, null, or_, select
+from sqlalchemy import Select, and_, bindparam, case, exists, false, func, null, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -310,20 +310,20 @@ class StoreView(OrgIndex):
             found = self._open[(due_by, open_after)][goal_id]
         return found
 
-    def _goals_where(self, *conditions: Any) -> list[Goal]:
-        """Active goals (of known owners), read with their owners."""
-        query = (
-            select(*_GOAL, *_PERSON)
+    def _goals_of_owners(self, *columns: Any, conditions: Sequence[Any]) -> AnySelect:
+        """`columns` of active goals (of known owners) joined with their owners, where `conditions`."""
+        return (
+            select(*columns)
             .join(PersonRow, PersonRow.id == GoalRow.owner)
             .where(GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions)
         )
-        return self._with_owners(self._rows(query))
+
+    def _goals_where(self, *conditions: Any) -> list[Goal]:
+        """Active goals (of known owners), read with their owners."""
+        return self._with_owners(self._rows(self._goals_of_owners(*_GOAL, *_PERSON, conditions=conditions)))
 
     def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
-        within = GoalRow.deadline.between(first, last)
-        if by_zone is None:
-            return self._goals_where(within)
-        return self._goals_where(within, _per_zone(GoalRow.deadline, by_zone))
+        return self._goals_where(*_within(GoalRow.deadline, first, last, by_zone))
 
     def quiet_goals_due(
         self, first: date, last: date, by_zone: ZoneDays | None, quiet: Quiet
@@ -331,30 +331,23 @@ class StoreView(OrgIndex):
         # The goals `quiet` holds back come as their ids, deadlines and owners' timezones, not
         # their records (the texts are NULL): the planner only reports them as held back.
         held = _holds(GoalRow.id, quiet)
-        conditions = [GoalRow.deadline.between(first, last)]
-        if by_zone is not None:
-            conditions.append(_per_zone(GoalRow.deadline, by_zone))
-        query = (
-            select(
-                GoalRow.id,
-                _unless(held, _GOAL[1]),
-                PersonRow.id,
-                _unless(held, _PERSON[1]),
-                GoalRow.deadline,
-                PersonRow.timezone,
-            )
-            .join(PersonRow, PersonRow.id == GoalRow.owner)
-            .where(GoalRow.status == ACTIVE, self._in_shard(GoalRow.bucket), *conditions)
+        query = self._goals_of_owners(
+            GoalRow.id,
+            _unless(held, _GOAL[1]),
+            PersonRow.id,
+            _unless(held, _PERSON[1]),
+            GoalRow.deadline,
+            PersonRow.timezone,
+            conditions=_within(GoalRow.deadline, first, last, by_zone),
         )
-        person, goal = self._person, self._goal
         goals: list[Goal] = []
         quieted: list[Quieted] = []
         for goal_id, goal_text, owner_id, owner_text, deadline, zone in self._rows(query):
             if goal_text is None:
                 quieted.append((goal_id, deadline, owner_id, zone))
             else:
-                person(owner_id, owner_text)
-                goals.append(goal(goal_id, goal_text))
+                self._person(owner_id, owner_text)
+                goals.append(self._goal(goal_id, goal_text))
         return goals, quieted
 
     def goals_created(self, first: date, last: date) -> Iterable[Goal]:
@@ -370,16 +363,21 @@ class StoreView(OrgIndex):
                 found.append(goal)
         return found
 
-    def _milestones_where(
-        self, *conditions: Any, by_zone: ZoneDays | None = None, audience: Audience | None = None
-    ) -> list[Milestone]:
-        """Milestones of active goals (of known owners), read with their goals and owners."""
-        query = (
-            select(*_MILESTONE, *_GOAL, *_PERSON)
+    def _milestones_of_goals(self, *columns: Any, conditions: Sequence[Any]) -> AnySelect:
+        """`columns` of the milestones of active goals (of known owners), joined with their goals
+        and owners, where `conditions`."""
+        return (
+            select(*columns)
             .join(GoalRow, GoalRow.id == MilestoneRow.goal)
             .join(PersonRow, PersonRow.id == GoalRow.owner)
             .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
         )
+
+    def _milestones_where(
+        self, *conditions: Any, by_zone: ZoneDays | None = None, audience: Audience | None = None
+    ) -> list[Milestone]:
+        """Milestones of active goals (of known owners), read with their goals and owners."""
+        query = self._milestones_of_goals(*_MILESTONE, *_GOAL, *_PERSON, conditions=conditions)
         if by_zone is not None and audience is not None:
             query = _seen_by(query, audience, by_zone)
         elif by_zone is not None:
@@ -400,38 +398,24 @@ class StoreView(OrgIndex):
         open_at: datetime | None = None,
         audience: Audience | None = None,
     ) -> Iterable[Milestone]:
-        conditions: list[ColumnElement[bool]] = [MilestoneRow.due.between(first, last)]
-        if open_at is not None:
-            conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
-        return self._milestones_where(*conditions, by_zone=by_zone, audience=audience)
+        return self._milestones_where(*_due(first, last, open_at), by_zone=by_zone, audience=audience)
 
     def quiet_milestones_due(
         self, first: date, last: date, by_zone: ZoneDays | None, open_at: datetime, quiet: Quiet
     ) -> tuple[Iterable[Milestone], Sequence[Quieted]]:
         # As `quiet_goals_due`: held-back milestones come as ids, due days and owners' timezones.
         held = _holds(MilestoneRow.goal, quiet)
-        conditions = [
-            MilestoneRow.due.between(first, last),
-            or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at),
-        ]
-        if by_zone is not None:
-            conditions.append(_per_zone(MilestoneRow.due, by_zone))
-        query = (
-            select(
-                MilestoneRow.id,
-                _unless(held, _MILESTONE[1]),
-                GoalRow.id,
-                _unless(held, _GOAL[1]),
-                PersonRow.id,
-                _unless(held, _PERSON[1]),
-                MilestoneRow.due,
-                PersonRow.timezone,
-            )
-            .join(GoalRow, GoalRow.id == MilestoneRow.goal)
-            .join(PersonRow, PersonRow.id == GoalRow.owner)
-            .where(GoalRow.status == ACTIVE, self._in_shard(MilestoneRow.bucket), *conditions)
+        query = self._milestones_of_goals(
+            MilestoneRow.id,
+            _unless(held, _MILESTONE[1]),
+            GoalRow.id,
+            _unless(held, _GOAL[1]),
+            PersonRow.id,
+            _unless(held, _PERSON[1]),
+            MilestoneRow.due,
+            PersonRow.timezone,
+            conditions=[*_due(first, last, open_at), *_zoned(MilestoneRow.due, by_zone)],
         )
-        milestone, goal, person = self._milestone, self._goal, self._person
         found: list[Milestone] = []
         quieted: list[Quieted] = []
         for row in self._rows(query):
@@ -439,9 +423,9 @@ class StoreView(OrgIndex):
             if milestone_text is None:
                 quieted.append((milestone_id, due, owner_id, zone))
             else:
-                person(owner_id, owner_text)
-                goal(goal_id, goal_text)
-                found.append(milestone(milestone_id, milestone_text))
+                self._person(owner_id, owner_text)
+                self._goal(goal_id, goal_text)
+                found.append(self._milestone(milestone_id, milestone_text))
         return found, quieted
 
     def milestones_due_before(self, last: date) -> Iterable[Milestone]:
@@ -553,6 +537,24 @@ class StoreView(OrgIndex):
             *(f"milestone:{m}" for m in milestones),
         }
         return frozenset(s for s in subjects if self.shard.low <= bucket(s) < self.shard.high)
+
+
+def _zoned(column: Any, by_zone: ZoneDays | None) -> list[Any]:
+    """`column` within the days of its owner's timezone, when `by_zone` narrows (else nothing)."""
+    return [] if by_zone is None else [_per_zone(column, by_zone)]
+
+
+def _within(column: Any, first: date, last: date, by_zone: ZoneDays | None) -> list[Any]:
+    """`column` in [first, last], and within its owner's timezone's days when `by_zone` says."""
+    return [column.between(first, last), *_zoned(column, by_zone)]
+
+
+def _due(first: date, last: date, open_at: datetime | None) -> list[Any]:
+    """Milestones due in [first, last], and not completed by `open_at` when given."""
+    conditions: list[Any] = [MilestoneRow.due.between(first, last)]
+    if open_at is not None:
+        conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
+    return conditions
 
 
 def _holds(goal: Any, quiet: Quiet) -> Any:
