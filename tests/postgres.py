@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from strides.store import Store
 from tests.tools import missing
 
 SERVER = os.environ.get("STRIDES_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -59,6 +60,18 @@ def throwaway_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def throwaway_store() -> Iterator[Store]:
+    """A migrated store on a throwaway database; its connections closed before the drop."""
+    with throwaway_database() as url:
+        store = Store(url)
+        try:
+            store.migrate()
+            yield store
+        finally:
+            store.engine.dispose()
 
 
 def empty_tables(url: str) -> None:

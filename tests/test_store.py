@@ -142,27 +142,22 @@ def test_a_bulk_save_on_postgresql_gives_its_query_planner_statistics() -> None:
 
     from strides.synthetic import Shape, generate
 
-    from .postgres import throwaway_database
+    from .postgres import throwaway_store
 
     org = generate(Shape(people=300), seed=3)
     statistics = text(
         "SELECT tablename, count(*) FROM pg_stats WHERE schemaname = current_schema() GROUP BY tablename"
     )
-    with throwaway_database() as url:
-        store = Store(url)
-        try:
-            store.migrate()
-            with store.session() as session:
-                snapshot.save_organisation(session, org)
-                after_load = dict(session.execute(statistics).all())
-                assert {"people", "goals", "milestones", "mentorships"} <= after_load.keys()
-                session.execute(text("DELETE FROM pg_statistic WHERE starelid = 'goals'::regclass"))
-            first = next(iter(org.goals.values()))
-            changed = org.model_copy(
-                update={"goals": {**org.goals, first.id: first.model_copy(update={"title": "Moved on"})}}
-            )
-            with store.session() as session:
-                snapshot.save_organisation(session, changed)
-                assert "goals" not in dict(session.execute(statistics).all())
-        finally:
-            store.engine.dispose()
+    with throwaway_store() as store:
+        with store.session() as session:
+            snapshot.save_organisation(session, org)
+            after_load = dict(session.execute(statistics).all())
+            assert {"people", "goals", "milestones", "mentorships"} <= after_load.keys()
+            session.execute(text("DELETE FROM pg_statistic WHERE starelid = 'goals'::regclass"))
+        first = next(iter(org.goals.values()))
+        changed = org.model_copy(
+            update={"goals": {**org.goals, first.id: first.model_copy(update={"title": "Moved on"})}}
+        )
+        with store.session() as session:
+            snapshot.save_organisation(session, changed)
+            assert "goals" not in dict(session.execute(statistics).all())
