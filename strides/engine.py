@@ -146,7 +146,7 @@ def cyclic_gc_paused() -> Iterator[None]:
             if _holders:
                 # What planning left alive (the plan: a million objects at 100,000 people) goes
                 # with the plan, by reference counting; the first collection after would walk
-                # it all (a 100,000-person tick took 4.2-4.5 s with it, 3.6-3.9 s without).
+                # it all (a 100,000-person tick took 4.2-4.5 s with it, 3.8-4.0 s without).
                 # Frozen, it is never walked; `fewer_collections`, around the tick, hands it back.
                 gc.freeze()
             gc.enable()

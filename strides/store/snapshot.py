@@ -122,7 +122,7 @@ def _sync(
 
 
 def _in_bulk(changed: int, before: int) -> bool:
-    """PostgreSQL's own autoanalyze rule: more than 50 rows and a tenth of the table changed."""
+    """PostgreSQL's own autoanalyze rule: more rows changed than 50 and a tenth of the table."""
     return changed > 50 + before // 10
 
 
@@ -166,7 +166,7 @@ def _refresh_statistics(session: Session, tables: Sequence[Any]) -> None:
     """ANALYZE the tables a save changed in bulk, on PostgreSQL.
 
     Its query planner picks the window queries' indexes by the tables' statistics: without them
-    (a first load, or autovacuum off, as on some managed servers) a milestone lookup by goal ran
+    (after a first load, or on a server with autovacuum off) a milestone lookup by goal ran
     as a scan of every milestone due so far, and a 100,000-person day planned in 5.0 s instead of
     2.8 s. Autovacuum would get there later; the next tick may come first. (SQLite's planner is
     left to its own rules: its statements were tuned without statistics.)
