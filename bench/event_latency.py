@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import percentile, summary  # noqa: E402
 from strides.config import Settings  # noqa: E402
+from strides.model import Milestone  # noqa: E402
 from strides.serve import local_server  # noqa: E402
 
 
 def serve(state: Path) -> None:
     """The serving process: strides' listener as `strides serve` runs it, and the two floors."""
     from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
     from prefect.events import DeploymentEventTrigger
 
     from bench.floor_flow import floor
@@ -69,18 +72,24 @@ def serve(state: Path) -> None:
         parameters={"folder": str(state), "marker": "{{ event.resource.id }}"},
     )
     print("serving", flush=True)
-    serve(floor.to_deployment(name="floor", triggers=[trigger]), query_seconds=settings.runner_poll_seconds)
+    # `to_deployment` is an async_dispatch method: typed as the deployment or a coroutine, it runs
+    # synchronously here (no event loop, no async flow run around it).
+    deployment = floor.to_deployment(name="floor", triggers=[trigger])
+    assert isinstance(deployment, RunnerDeployment), deployment
+    serve(deployment, query_seconds=settings.runner_poll_seconds)
 
 
 async def send(event: str, resource: str, payload: dict[str, str]) -> None:
-    from prefect.events import Event
+    from prefect.events import Event, Resource
     from prefect.events.clients import get_events_client
 
     async with get_events_client() as client:
-        await client.emit(Event(event=event, resource={"prefect.resource.id": resource}, payload=payload))
+        await client.emit(
+            Event(event=event, resource=Resource({"prefect.resource.id": resource}), payload=payload)
+        )
 
 
-def wait(condition, limit: float = 60.0) -> float | None:
+def wait(condition: Callable[[], bool], limit: float = 60.0) -> float | None:
     """When `condition` came true (perf_counter), or None after `limit` seconds."""
     began = time.perf_counter()
     while not condition():
@@ -140,11 +149,12 @@ def main() -> None:
             def congratulations() -> int:
                 return len(list(outbox.glob("*milestone-congratulation*"))) if outbox.exists() else 0
 
-            def one(path: str, n: str, milestone=None) -> float | None:
+            def one(path: str, n: str, milestone: Milestone | None = None) -> float | None:
                 """Send one event down `path`; its latency, or None if nothing came within 60 s."""
                 before = congratulations()
                 began = time.perf_counter()
                 if path == "strides":
+                    assert milestone is not None, "the strides path completes a milestone"
                     event = ("strides.milestone.completed", f"strides.goal.{milestone.goal}")
                     asyncio.run(send(*event, {"milestone": milestone.id}))
                     seen_at = wait(lambda: congratulations() > before)

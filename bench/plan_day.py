@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ def measure(
         assert decided is not None
         view = decided.view
         fetched, took = timed(
-            f"floor: the planner's queries, bare (round {round_ + 1})", lambda view=view: floor(store, view)
+            f"floor: the planner's queries, bare (round {round_ + 1})", partial(floor, store, view)
         )
         best["floor"] = min(best["floor"], took)
         everything, read = timed(
@@ -185,7 +186,7 @@ def measure(
             raise SystemExit("the store does not hold the organisation the benchmark saved")
         peer, took = timed(
             f"peer: every rule over every record (round {round_ + 1})",
-            lambda everything=everything: naive(store, rules, everything, window),
+            partial(naive, store, rules, everything, window),
         )
         del everything
         best["peer"] = min(best["peer"], took)

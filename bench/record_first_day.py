@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from strides.model import Organisation
 from strides.rules import Window, plan
 from strides.rules.reconcile import Decision, reconcile
 from strides.ruleset import load_rules_safely
@@ -24,7 +25,9 @@ from strides.store import Store, invites, snapshot
 from strides.synthetic import Shape, generate
 
 
-def _record(org, decisions: list[Decision], now: datetime, one_at_a_time: bool) -> tuple[int, float]:
+def _record(
+    org: Organisation, decisions: list[Decision], now: datetime, one_at_a_time: bool
+) -> tuple[int, float]:
     store = Store(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
     store.migrate()
     with store.session() as session:

@@ -30,10 +30,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -49,6 +51,9 @@ from strides.synthetic import Shape, generate
 
 END = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 class Busy:
     """When strides' own functions ran, from inside the tick: the engine calls the flow body and
@@ -59,10 +64,10 @@ class Busy:
         self.spans: list[tuple[float, float]] = []
         self.lock = threading.Lock()
 
-    def wrap(self, module: Any, name: str) -> None:
-        inner = getattr(module, name)
+    def timed(self, inner: Callable[P, R]) -> Callable[P, R]:
+        """`inner`, its calls recorded."""
 
-        def timed(*args: Any, **kwargs: Any) -> Any:
+        def timed(*args: P.args, **kwargs: P.kwargs) -> R:
             began = time.perf_counter()
             try:
                 return inner(*args, **kwargs)
@@ -70,7 +75,10 @@ class Busy:
                 with self.lock:
                     self.spans.append((began, time.perf_counter()))
 
-        setattr(module, name, timed)
+        return timed
+
+    def wrap(self, module: Any, name: str) -> None:
+        setattr(module, name, self.timed(getattr(module, name)))
 
     def covered(self, since: float) -> float:
         """Seconds since `since` during which at least one wrapped call was running."""
@@ -102,7 +110,7 @@ def instrument() -> None:
     BUSY.wrap(tick_module, "load_rules_safely")
 
 
-async def task_runs(flow_run_id: object) -> list[Any]:
+async def task_runs(flow_run_id: UUID) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -150,11 +158,13 @@ def copy_state(primed: Path, folder: Path, chunk: int) -> Settings:
     return Settings(state_dir=folder, notification_events=False, chunk_size=chunk)
 
 
-def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, int]]:
+def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, float]]:
     """The tick's work without Prefect: the same functions, the same waves, the same threads."""
+    from strides import ruleset
     from strides.flows.common import THREADS, deliver_in_waves, send_due
-    from strides.flows.tick import load_rules_safely
 
+    # Timed as instrument() times the flow's calls to it (there, in strides.flows.tick).
+    load_rules_safely = BUSY.timed(ruleset.load_rules_safely)
     began = time.perf_counter()
     store = Store(settings.db_url)
     window = engine.next_window(store, END, settings.first_window, since)
@@ -183,7 +193,7 @@ def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, int]]:
     }
 
 
-def through_prefect(settings: Settings, since: datetime) -> tuple[float, float, int, dict[str, Any]]:
+def through_prefect(settings: Settings, since: datetime) -> tuple[float, float, int, dict[str, float]]:
     from strides.flows.tick import tick
     from strides.prefect_env import no_heartbeats
 
@@ -191,8 +201,9 @@ def through_prefect(settings: Settings, since: datetime) -> tuple[float, float, 
         began = time.perf_counter()
         state = tick(now=END, since=since, settings=settings.model_dump(mode="json"), return_state=True)
         wall = time.perf_counter() - began
-    report = state.result()
+    report: dict[str, float] = dict(state.result())
     report["outside strides' functions (s)"] = round(wall - BUSY.covered(began), 3)
+    assert state.state_details.flow_run_id is not None
     runs = asyncio.run(task_runs(state.state_details.flow_run_id))
     inside = sum(r.total_run_time.total_seconds() for r in runs)
     return wall, inside, len(runs), report
@@ -227,7 +238,7 @@ def main() -> None:
             os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
             instrument()  # imports Prefect: only now that PREFECT_API_URL names the server
             directs: list[float] = []
-            flows: list[tuple[float, float, int, dict[str, Any]]] = []
+            flows: list[tuple[float, float, int, dict[str, float]]] = []
             # A warm-up flow run: the first one in a process pays Prefect's client start-up.
             through_prefect(copy_state(primed, root / "warm", args.chunk), END)
             for round_ in range(args.rounds):
