@@ -111,6 +111,18 @@ def planned(
     return intent
 
 
+def inhibited_by(rule_id: str) -> str:
+    """A skip's reason: an escalation (`rule_id`) holds the message back."""
+    return f"inhibited by {rule_id}"
+
+
+def too_late(recipient: str) -> str:
+    """A skip's reason: the message to `recipient` would go out later than the rule's max lateness."""
+    return f"{recipient}: later than max_lateness, skipped"
+
+
+# Skip reasons by what they start or hold (`Skip.cause`); the planner spells the first two through
+# `inhibited_by` and `too_late`.
 _CAUSES = (
     ("inhibited by ", "inhibited"),
     ("later than max_lateness", "late"),

@@ -45,7 +45,7 @@ from strides.rules.conditions import (
 from strides.rules.digest import compose_digest
 from strides.rules.events import Event, derived_events
 from strides.rules.index import UNMENTORED_MANAGERS, Audience, OrgIndex, OrgLike, Quiet, Quieted, index_of
-from strides.rules.intents import Intent, Meeting, Plan, Skip, Window, planned
+from strides.rules.intents import Intent, Meeting, Plan, Skip, Window, inhibited_by, planned, too_late
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 from strides.rules.parse import RuleSet
 from strides.rules.parties import organiser_of
@@ -528,13 +528,13 @@ class _Planner:
             return
         at = self.facts(rule).at
         assert at is not None  # see `_quiet_after`
-        reason = f"inhibited by {self.inhibitors[rule.id][0].id}"
+        reason = inhibited_by(self.inhibitors[rule.id][0].id)
         start, end, earliest = self.window.start, self.window.end, self._earliest(rule)
         for ident, anchor, owner, zone in quieted:
             moment = local_moment(anchor + offset, at, _zone(zone))
             utc = moment.astimezone(UTC)
             if start <= utc < end:
-                why = f"{owner}: later than max_lateness, skipped" if utc < earliest else reason
+                why = too_late(owner) if utc < earliest else reason
                 self.skips.append(Skip(rule.id, f"{kind}:{ident}", moment, why))
 
     def _prefetch_related(
@@ -915,7 +915,7 @@ class _Planner:
         if not self._invite_due(occasion.subject, uid, start, send_at):
             return
         if (inhibitor := self._inhibitor(occasion, start)) is not None:
-            self.skips.append(Skip(rule.id, occasion.subject, start, f"inhibited by {inhibitor}"))
+            self.skips.append(Skip(rule.id, occasion.subject, start, inhibited_by(inhibitor)))
             return
         context = _Texts(self, occasion, start)
         attendees = tuple(p.id for p in people) + tuple(addresses)
@@ -1085,11 +1085,11 @@ class _Planner:
         if utc is None:
             utc = moment.astimezone(UTC)
         if utc < self._earliest(rule):
-            reason = f"{recipient}: later than max_lateness, skipped"
+            reason = too_late(recipient)
         elif rule.id not in self.inhibitors:
             return False
         elif (inhibitor := self._inhibitor(occasion, moment, utc)) is not None:
-            reason = f"inhibited by {inhibitor}"
+            reason = inhibited_by(inhibitor)
         else:
             return False
         self.skips.append(Skip(rule.id, occasion.subject, moment, reason))
