@@ -68,7 +68,18 @@ from strides.rules.schema import (
 )
 from strides.rules.templates import names, render_text
 
-__all__ = ["local_moment", "plan", "plan_event"]
+__all__ = ["RuleRunner", "local_moment", "one_by_one", "plan", "plan_event"]
+
+# Runs the parts of a plan (each rule, or each step of an escalation): one after the other by
+# default. A caller may run them at once (strides.engine runs two threads where its store waits
+# on a database server without holding Python's lock); the plan is the same in any order (see
+# `plan`).
+RuleRunner = Callable[[Sequence[Callable[[], None]]], None]
+
+
+def one_by_one(parts: Sequence[Callable[[], None]]) -> None:
+    for part in parts:
+        part()
 
 
 # Kept as a name of this module: callers and the benchmark look it up here.
@@ -261,6 +272,14 @@ class _Planner:
                 found.setdefault(person.timezone, []).append(person)
         return found
 
+    def settle(self) -> None:
+        """Work out the answers every rule shares (read from the index once) before rules are
+        planned at once."""
+        self.index  # noqa: B018 (cached)
+        self.inhibitors  # noqa: B018
+        if any(rule.action.kind is Kind.INVITE for rule in self.rules.enabled):
+            self.reopened_people  # noqa: B018 (cached: `reopened` too)
+
     def _invite_due(self, subject: str, uid: str, start: datetime, send_at: datetime) -> bool:
         """Useful until the meeting starts: a late invite still goes out, a past meeting does not.
 
@@ -331,7 +350,8 @@ class _Planner:
     def _owner(self, goal: Goal) -> Person | None:
         return self.org.people.get(goal.owner)
 
-    def occasions(self, rule: Rule) -> Iterator[_Occasion]:
+    def occasions(self, rule: Rule, part: int | None = None) -> Iterator[_Occasion]:
+        """The occasions of `rule` (of one of its `parts` when given)."""
         trigger = rule.trigger
         lead = rule.action.lead if rule.action.kind is Kind.INVITE else timedelta(0)
         # Days far enough back for business-day shifts, and forward for invite lead times.
@@ -360,7 +380,7 @@ class _Planner:
                                 yield _Occasion(rule, f"person:{person.id}", person, day)
                     day += timedelta(days=1)
         elif isinstance(trigger, EscalationTrigger):
-            yield from self._escalation(rule, trigger)
+            yield from self._escalation(rule, trigger, part)
         # Event rules fire from events (derived from the state in plan(), or plan_event()).
 
     def _cadence(
@@ -657,11 +677,16 @@ class _Planner:
         """Completed as of planning "now" (a fixture may hold a completion still in the future)."""
         return milestone.completed_at is not None and milestone.completed_at <= self.now
 
-    def _escalation(self, rule: Rule, trigger: EscalationTrigger) -> Iterator[_Occasion]:
-        """Each rung of the ladder for each open milestone; stops once the milestone is completed."""
+    def _escalation(
+        self, rule: Rule, trigger: EscalationTrigger, part: int | None = None
+    ) -> Iterator[_Occasion]:
+        """Each rung of the ladder for each open milestone; stops once the milestone is completed.
+        (`part`: one rung alone, by its index; the repeats after the steps.)"""
         first, last_day = self._span(rule)
         last = trigger.steps[-1]
-        for step in trigger.steps:
+        for index, step in enumerate(trigger.steps):
+            if part is not None and part != index:
+                continue
             owner_only = all(t == Role.OWNER.value or "@" in t for t in step.to)
             # Each recipient sees the step's time on their own clock: its days are taken per
             # recipient timezone where the index can tell whose (else those of every timezone).
@@ -691,7 +716,7 @@ class _Planner:
                     to=step.to,
                     title=step.title,
                 )
-        if trigger.repeat is None:
+        if trigger.repeat is None or part not in (None, len(trigger.steps)):
             return
         every = trigger.repeat.days or 1
         # Repeats of the last rung: every open milestone at least `after + repeat` overdue.
@@ -854,9 +879,18 @@ class _Planner:
             context["mentor"] = next((people[m] for m in owner.mentors if m in people), None)
         return context
 
-    def plan_rule(self, rule: Rule) -> None:
-        for occasion in self.occasions(rule):
+    def plan_rule(self, rule: Rule, part: int | None = None) -> None:
+        for occasion in self.occasions(rule, part):
             self.plan_occasion(occasion)
+
+    def parts(self, rule: Rule) -> list[Callable[[], None]]:
+        """Planning `rule` in parts that may run at once: an escalation's rungs (and repeats)
+        each query milestones of their own, and never share a message (each its own day)."""
+        trigger = rule.trigger
+        if not isinstance(trigger, EscalationTrigger):
+            return [functools.partial(self.plan_rule, rule)]
+        count = len(trigger.steps) + (trigger.repeat is not None)
+        return [functools.partial(self.plan_rule, rule, part) for part in range(count)]
 
     def plan_occasion(self, occasion: _Occasion) -> None:
         if occasion.rule.action.kind is Kind.INVITE:
@@ -1209,6 +1243,15 @@ def _simple_yearly(rrule: str) -> int | None:
     return int(parts.get("INTERVAL", "1"))
 
 
+def _weight(rule: Rule) -> int:
+    """How much of the organisation a rule is likely to read in a window, roughly: an anchored
+    rule queries once an offset (an escalation once a step, but in parts: see `parts`)."""
+    trigger = rule.trigger
+    if isinstance(trigger, AnchorTrigger):
+        return len(trigger.offsets)
+    return 1
+
+
 def _finish(planner: _Planner) -> Plan:
     # Sorted by instants as numbers: comparing aware datetimes asks their timezones each time.
     intents = sorted(planner.intents, key=lambda i: (i.send_at.timestamp(), i.rule_id, i.recipient, i.key))
@@ -1233,6 +1276,7 @@ def plan(
     settled: datetime | None = None,
     changed: Iterable[str] = (),
     cull: bool = True,
+    run_rules: RuleRunner = one_by_one,
 ) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
 
@@ -1250,6 +1294,11 @@ def plan(
     changed since, "goal:ID", "milestone:ID", "person:ID") and of `known` meetings are planned
     again. Without it every invite still ahead is planned (a first tick, or new rules).
     `cull=False` walks every timezone's people for every cadence day (the naive peer).
+
+    `run_rules` plans the rules, one after the other by default. Whatever order or concurrency
+    it uses, the plan is the same: each rule is planned by one caller, the planner's shared
+    answers are worked out before (`_settle`) and the rest are caches of equal values, and
+    `_finish` orders what the rules found (ties only within one rule).
 
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
@@ -1269,8 +1318,13 @@ def plan(
     )
     if index is not None:
         planner.index = index
-    for rule in rules.enabled:
-        planner.plan_rule(rule)
+    if run_rules is one_by_one:
+        for rule in rules.enabled:
+            planner.plan_rule(rule)
+    else:
+        planner.settle()
+        # The heaviest first, so that no long rule is left to run alone at the end.
+        run_rules([p for r in sorted(rules.enabled, key=_weight, reverse=True) for p in planner.parts(r)])
     kinds = {r.trigger.event for r in rules.enabled if isinstance(r.trigger, EventTrigger)}
     if kinds:
         planner.plan_events(list(derived_events(org, window.start, window.end, planner.index, kinds)))

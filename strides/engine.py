@@ -10,7 +10,8 @@ import hashlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +29,7 @@ from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
 from strides.rules.digest import DUE_SOON, WINS_SINCE, ReportFacts
 from strides.rules.intents import Intent, Plan
 from strides.rules.pauses import after_pause
+from strides.rules.planner import RuleRunner, one_by_one
 from strides.rules.reconcile import Decision, reconcile
 from strides.rules.schema import EventKind, EventTrigger, Kind, PausePolicy
 from strides.store import Store, invites, ledger, preferences, skips, slices, snapshot, suppressions
@@ -152,6 +154,22 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def two_at_once(parts: Sequence[Callable[[], None]]) -> None:
+    """Plan two rules (parts of rules) at a time, in two threads: while one waits for the
+    database server's answer (without holding Python's lock), the other plans."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="strides-plan") as pool:
+        for _ in pool.map(lambda part: part(), parts):
+            pass  # raises what planning a part raised
+
+
+def _rule_runner(session: Session) -> RuleRunner:
+    """How `decide` plans the rules: two at once on PostgreSQL, whose server does the
+    statements' work while Python waits (0.8 of a 0.9 s floor at 100,000 people); one after the
+    other on SQLite, which runs in this process, holding Python's lock for a row's every value
+    (and whose connections stay in their own thread)."""
+    return two_at_once if session.get_bind().dialect.name == "postgresql" else one_by_one
+
+
 def decide(
     session: Session, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, shard: Shard = WHOLE
 ) -> WindowPlan:
@@ -188,16 +206,20 @@ def _decide(
     # does not see again: only the event side may cancel it.
     events = event_rule_ids(rules)
     known = {uid: m for uid, m in known.items() if m.rule_id not in events}
-    result = plan(
-        rules,
-        view,
-        window,
-        already,
-        known={uid: m.subject for uid, m in known.items()},
-        index=view,
-        settled=settled,
-        changed=changed or (),
-    )
+    try:
+        result = plan(
+            rules,
+            view,
+            window,
+            already,
+            known={uid: m.subject for uid, m in known.items()},
+            index=view,
+            settled=settled,
+            changed=changed or (),
+            run_rules=_rule_runner(session),
+        )
+    finally:
+        view.close()
     notices = [i for i in result.intents if i.meeting is None]
     wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
     # Reconciled against the meetings already sent: new ones requested, moved or re-staffed

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from strides.engine import two_at_once
 from strides.integrations.org_files import load_organisation
 from strides.model import Organisation, Person
 from strides.rules import Kind, RuleSet, Window, parse_rules, plan
@@ -198,3 +199,22 @@ def test_weekly_cadence_keeps_its_wall_time_through_dst(zone, weeks):
     start = datetime.combine(monday, time(0), tzinfo=ZoneInfo(zone))
     result = plan(rules, org, Window(start, start + timedelta(days=1)))
     assert [i.send_at.astimezone(ZoneInfo(zone)).time() for i in result.intents] == [time(8, 0)]
+
+
+def test_the_plan_is_the_same_whatever_order_or_threads_plan_the_rules_in(org, rules):
+    """`run_rules` may plan the rules' parts (an escalation's rungs apart) in any order, or two at
+    once (strides.engine does on PostgreSQL): the plan is the same."""
+
+    def backwards(parts):
+        for part in reversed(parts):
+            part()
+
+    planned = skipped = 0
+    for days in range(0, 70, 2):
+        window = day(f"{date(2026, 11, 20) + timedelta(days=days)}")
+        expected = plan(rules, org, window)
+        assert plan(rules, org, window, run_rules=backwards) == expected
+        assert plan(rules, org, window, run_rules=two_at_once) == expected
+        planned += len(expected.intents)
+        skipped += len(expected.skips)
+    assert planned > 50 and skipped > 0

@@ -12,6 +12,7 @@ daylight-saving changes), digests at any time of day, and windows of any length 
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from strides.engine import two_at_once
 from strides.model import DigestPreferences, Organisation
 from strides.rules import Window, plan
 from strides.rules.calendar import local_moment
@@ -203,3 +205,66 @@ def test_a_column_kept_off_sqlites_indexes_is_the_column_itself_on_postgresql() 
     assert "(people.bucket + 0) < 5" in on_sqlite
     assert "people.timezone IN ('Asia/Tokyo')" in on_postgresql
     assert "people.bucket < 5" in on_postgresql
+
+
+def test_rules_planned_two_at_once_share_the_view_safely(world_store: Store) -> None:
+    """Two threads planning rules from one view (strides.engine on PostgreSQL), each reading
+    through a connection of its own, plan what one thread plans; the connections are closed."""
+    start = datetime.combine(AS_OF, time(0), UTC)
+    for window in (Window(start, start + timedelta(days=1)), Window(start, start + timedelta(days=9))):
+        with world_store.session() as session:
+            view = StoreView(session)
+            alone = plan(RULES, view, window, index=view)
+        with world_store.session() as session:
+            view = StoreView(session)
+            together = plan(RULES, view, window, index=view, run_rules=two_at_once)
+            assert view._opened, "the threads read through connections of their own"
+            view.close()
+            assert not view._opened
+        assert together == alone
+        assert together.intents
+
+
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda view, goal, person: view.milestones_of(goal.id),
+        lambda view, goal, person: view.goals_of(person.id),
+        lambda view, goal, person: view.reports_of(person.id),
+        lambda view, goal, person: view.open_milestones_of(goal.id, date(2100, 1, 1), LONG_AGO),
+    ],
+    ids=["milestones of a goal", "goals of a person", "reports of a person", "open dues of a goal"],
+)
+def test_a_list_still_being_read_by_one_thread_is_not_seen_by_another(world_store: Store, read) -> None:
+    """A goal's milestones (an owner's goals, a manager's reports, a goal's open dues) appear in
+    the shared view once read whole: another thread asking meanwhile reads them itself."""
+    goal = next(g for g in ORG.goals.values() if len(ORG.milestones_of(g.id)) > 1)
+    person = next(p for p in ORG.people.values() if ORG.reports_of(p.id) and ORG.goals_of(p.id))
+    reading, release = threading.Event(), threading.Event()
+
+    class Slow(StoreView):
+        def _rows(self, query, params=None):  # type: ignore[no-untyped-def]
+            rows = super()._rows(query, params)
+            if threading.current_thread() is not threading.main_thread():
+                reading.set()  # read, not yet published
+                release.wait(10)
+            return rows
+
+    with world_store.session() as session:
+        view = Slow(session)
+        with world_store.session() as other:
+            expected = read(StoreView(other), goal, person)
+        assert expected
+        worker = threading.Thread(target=read, args=(view, goal, person))
+        worker.start()
+        try:
+            assert reading.wait(10)
+            assert read(view, goal, person) == expected
+        finally:
+            release.set()
+            worker.join()
+            view.close()
+        assert read(view, goal, person) == expected

@@ -12,6 +12,7 @@ Records were validated as a whole organisation when stored; the view trusts them
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Select, and_, bindparam, case, exists, false, func, null, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -122,6 +124,10 @@ class StoreView(OrgIndex):
         self._busy_known: set[str] = set()
         # Milestones that may inhibit, by (due by, open after), then by goal.
         self._open: dict[tuple[date, datetime], dict[str, list[Dues]]] = {}
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._opened_lock = threading.Lock()
         # Every statement run, for the benchmark's floor (the same queries, rows only).
         self.statements: list[tuple[AnySelect, dict[str, Any]]] = []
         self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id, self._people)
@@ -136,7 +142,28 @@ class StoreView(OrgIndex):
         params = params or {}
         self.statements.append((query, params))
         # Core execution: plain rows, without the ORM's per-row bookkeeping.
-        return self.session.connection().execute(query, params).all()
+        return self._connection().execute(query, params).all()
+
+    def _connection(self) -> Connection:
+        """The session's connection for the thread that made the view; another thread (rules
+        planned at once: `strides.engine`) reads through a connection of its own, so the
+        database answers both at once. Reads only: each statement sees what was committed when
+        it ran, as the session's own statements do under READ COMMITTED."""
+        if threading.get_ident() == self._owner:
+            return self.session.connection()
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self.session.connection().engine.connect()
+            with self._opened_lock:
+                self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        """Close the connections other threads opened (see `_connection`)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
 
     def _in(self, query: AnySelect, ids: Iterable[str], **params: Any) -> list[Any]:
         """Rows of `query` (a statement with a `values` list) for `ids`, in batches."""
@@ -203,29 +230,29 @@ class StoreView(OrgIndex):
 
     def load_milestones_of(self, goal_ids: Iterable[str]) -> None:
         missing = {g for g in goal_ids if g not in self._milestones_of}
-        for ident in missing:
-            self._milestones_of[ident] = []
-        rows = self._in(stored_by(MilestoneRow, MilestoneRow.goal), missing)
-        for ident, text in rows:
+        found: dict[str, list[Milestone]] = {ident: [] for ident in missing}
+        for ident, text in self._in(stored_by(MilestoneRow, MilestoneRow.goal), missing):
             milestone = self._milestone(ident, text)
-            self._milestones_of[milestone.goal].append(milestone)
+            found[milestone.goal].append(milestone)
+        # Published whole (rules planned at once read them): never a list still being filled.
+        self._milestones_of.update(found)
 
     def load_goals_of(self, person_ids: Iterable[str]) -> None:
         missing = {p for p in person_ids if p not in self._goals_of}
-        for ident in missing:
-            self._goals_of[ident] = []
+        found: dict[str, list[Goal]] = {ident: [] for ident in missing}
         for ident, text in self._in(stored_by(GoalRow, GoalRow.owner), missing):
             goal = self._goal(ident, text)
-            self._goals_of[goal.owner].append(goal)
+            found[goal.owner].append(goal)
+        self._goals_of.update(found)
 
     def load_reports_of(self, person_ids: Iterable[str]) -> None:
         missing = {p for p in person_ids if p not in self._reports_of}
-        for ident in missing:
-            self._reports_of[ident] = []
+        found: dict[str, list[Person]] = {ident: [] for ident in missing}
         for ident, text in self._in(stored_by(PersonRow, PersonRow.manager), missing):
             person = self._person(ident, text)
             if person.manager is not None:
-                self._reports_of[person.manager].append(person)
+                found[person.manager].append(person)
+        self._reports_of.update(found)
 
     def _with_goals(self, goals: list[Goal]) -> list[Goal]:
         """`goals`, with their owners loaded (their managers and mentors when the planner asks:
@@ -294,14 +321,14 @@ class StoreView(OrgIndex):
         self._related(p for i in kinds["person"] if (p := self._people.get(i)) is not None)
 
     def prefetch_open_milestones(self, goal_ids: Iterable[str], due_by: date, open_after: datetime) -> None:
-        found = self._open.setdefault((due_by, open_after), {})
-        missing = {g for g in goal_ids if g not in found}
-        for ident in missing:
-            found[ident] = []
+        known = self._open.setdefault((due_by, open_after), {})
+        missing = {g for g in goal_ids if g not in known}
+        found: dict[str, list[Dues]] = {ident: [] for ident in missing}
         # Their dues only (no records): they decide whether a reminder is inhibited, nothing else.
         rows = self._in(_OPEN_MILESTONES_OF, missing, due_by=due_by, open_after=open_after)
         for goal, due, completed in rows:
             found[goal].append((due, completed))
+        known.update(found)
 
     def open_milestones_of(self, goal_id: str, due_by: date, open_after: datetime) -> Sequence[Dues]:
         found = self._open.get((due_by, open_after), {}).get(goal_id)
