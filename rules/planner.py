@@ -885,7 +885,7 @@ class _Planner:
 
     def parts(self, rule: Rule) -> list[Callable[[], None]]:
         """Planning `rule` in parts that may run at once: an escalation's rungs (and repeats)
-        each query milestones of their own, and never share a message (each its own day)."""
+        each query milestones of their own."""
         trigger = rule.trigger
         if not isinstance(trigger, EscalationTrigger):
             return [functools.partial(self.plan_rule, rule)]
@@ -1254,7 +1254,12 @@ def _weight(rule: Rule) -> int:
 
 def _finish(planner: _Planner) -> Plan:
     # Sorted by instants as numbers: comparing aware datetimes asks their timezones each time.
-    intents = sorted(planner.intents, key=lambda i: (i.send_at.timestamp(), i.rule_id, i.recipient, i.key))
+    # Two intents of one key (one rule, subject, occurrence and recipient: two rungs of a ladder
+    # that a business-day shift brought to one day, say) keep the one last in this order, not
+    # the one planned last, which depends on how the rules were run (`plan`'s `run_rules`).
+    intents = sorted(
+        planner.intents, key=lambda i: (i.send_at.timestamp(), i.rule_id, i.recipient, i.key, i.title, i.body)
+    )
     unique = list({i.key: i for i in intents}.values())
 
     def order(skip: Skip) -> tuple[float, str, str, str]:
@@ -1297,8 +1302,8 @@ def plan(
 
     `run_rules` plans the rules, one after the other by default. Whatever order or concurrency
     it uses, the plan is the same: each rule is planned by one caller, the planner's shared
-    answers are worked out before (`_settle`) and the rest are caches of equal values, and
-    `_finish` orders what the rules found (ties only within one rule).
+    answers are worked out before (`settle`) and the rest are caches of equal values, and
+    `_finish` orders what the rules found whatever order they found it in.
 
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
