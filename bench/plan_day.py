@@ -306,9 +306,10 @@ def run(args: argparse.Namespace, url: str) -> int:
 
     _, took_load = timed(f"load the organisation into the store ({args.database})", partial(load, org))
     # Nothing of the organisation stays in this process while the sides are timed, as in a tick's
-    # process: millions of objects held alive slowed the planner's Python by a fifth (a steady
-    # 100,000-person day, PostgreSQL: 1.31-1.39 s, 1.55-1.71 s with the generated organisation kept).
-    # The peer reads its own copy in each round, and lets it go after.
+    # process (the peer reads its own copy in each round, and lets it go after). In a separate
+    # script, holding the generated organisation slowed `decide` on the prepared 100,000-person
+    # steady day (PostgreSQL) from 1.31-1.39 s to 1.55-1.71 s; this benchmark's own runs with and
+    # without it gave 1.55 and 1.54 s.
     del org
     start = datetime.combine(args.day, datetime.min.time(), UTC)
     first = Window(start, start + timedelta(days=1))
