@@ -125,6 +125,8 @@ class StoreView(OrgIndex):
         # Milestones that may inhibit, by (due by, open after), then by goal.
         self._open: dict[tuple[date, datetime], dict[str, list[Dues]]] = {}
         self._owner = threading.get_ident()
+        # Taken here, in the session's thread: a Session is not to be used from two threads.
+        self._engine = session.get_bind().engine
         self._local = threading.local()
         self._opened: list[Connection] = []
         self._opened_lock = threading.Lock()
@@ -153,7 +155,7 @@ class StoreView(OrgIndex):
             return self.session.connection()
         connection: Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = self.session.connection().engine.connect()
+            connection = self._local.connection = self._engine.connect()
             with self._opened_lock:
                 self._opened.append(connection)
         return connection
