@@ -155,11 +155,30 @@ def cyclic_gc_paused() -> Iterator[None]:
 
 
 def two_at_once(parts: Sequence[Callable[[], None]]) -> None:
-    """Plan two rules (parts of rules) at a time, in two threads: while one waits for the
-    database server's answer (without holding Python's lock), the other plans."""
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="strides-plan") as pool:
-        for _ in pool.map(lambda part: part(), parts):
-            pass  # raises what planning a part raised
+    """Plan two rules (parts of rules) at a time: this thread and one more each take the next
+    part in turn, so while one waits for the database server's answer (without holding
+    Python's lock), the other plans. This thread reads through the session's own connection,
+    so only the other needs one more. A part that fails stops both from taking more."""
+    remaining = iter(parts)
+    taking = threading.Lock()
+    failed = threading.Event()
+
+    def take_in_turn() -> None:
+        while not failed.is_set():
+            with taking:
+                part = next(remaining, None)
+            if part is None:
+                return
+            try:
+                part()
+            except BaseException:
+                failed.set()
+                raise
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="strides-plan") as pool:
+        other = pool.submit(take_in_turn)
+        take_in_turn()  # should this raise, the pool still waits for the other thread's part
+        other.result()  # raises what planning its part raised
 
 
 def _rule_runner(session: Session) -> RuleRunner:

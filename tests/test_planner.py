@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -223,3 +225,20 @@ def test_the_plan_is_the_same_whatever_order_or_threads_plan_the_rules_in(org, r
         skipped += len(expected.skips)
         repeats += sum(i.rule_id == ladder and "12 day" in i.title for i in expected.intents)
     assert planned > 50 and skipped > 0 and repeats > 0
+
+
+def test_two_at_once_raises_what_a_part_raised_and_takes_no_more_parts():
+    ran: list[int] = []
+
+    def fails() -> None:
+        raise ValueError("this part failed")
+
+    def slow(index: int) -> None:
+        time_module.sleep(0.01)
+        ran.append(index)
+
+    parts = [fails, *(functools.partial(slow, index) for index in range(100))]
+    with pytest.raises(ValueError, match="this part failed"):
+        two_at_once(parts)
+    # The other thread finishes the part it holds, and takes no more.
+    assert len(ran) < 10

@@ -208,8 +208,9 @@ def test_a_column_kept_off_sqlites_indexes_is_the_column_itself_on_postgresql() 
 
 
 def test_rules_planned_two_at_once_share_the_view_safely(world_store: Store) -> None:
-    """Two threads planning rules from one view (strides.engine on PostgreSQL), each reading
-    through a connection of its own, plan what one thread plans; the connections are closed."""
+    """Two threads planning rules from one view (strides.engine on PostgreSQL), the view's own
+    through the session's connection and the other through one of its own, plan what one thread
+    plans; the other's connection is closed."""
     start = datetime.combine(AS_OF, time(0), UTC)
     for window in (Window(start, start + timedelta(days=1)), Window(start, start + timedelta(days=9))):
         with world_store.session() as session:
