@@ -71,9 +71,9 @@ from strides.rules.templates import names, render_text
 __all__ = ["RuleRunner", "local_moment", "one_by_one", "plan", "plan_event"]
 
 # Runs the parts of a plan (each rule, or each step of an escalation): one after the other by
-# default. A caller may run them at once (strides.engine runs two threads where its store waits
-# on a database server without holding Python's lock); the plan is the same in any order (see
-# `plan`).
+# default. A caller may run them at once (strides.engine plans two at a time where its store
+# waits on a database server without holding Python's lock); the plan is the same in any order
+# (see `plan`).
 RuleRunner = Callable[[Sequence[Callable[[], None]]], None]
 
 
