@@ -44,7 +44,8 @@ class in_values(FunctionElement[bool]):
 
     On PostgreSQL it is `column = ANY(:values)`, the list bound as one array: expanded, a batch of
     900 ids was 900 parameters that SQLAlchemy rendered into the statement's text and psycopg
-    parsed again on every execution (a tenth of a 100,000-person tick's Python time).
+    parsed again on every execution (such a lookup took 2.86 ms at the driver, 2.02 ms as an
+    array; the planner's CPU on a 100,000-person steady day, median, went from 1.187 to 1.145 s).
     """
 
     inherit_cache = True
