@@ -49,7 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import SERVER, throwaway_postgres
 from strides import engine
+from strides.config import Settings
 from strides.model import GoalStatus, Organisation
+from strides.processes import at_once
 from strides.rules import RuleSet, Window, plan
 from strides.rules import planner as planner_module
 from strides.rules.index import ScanIndex
@@ -57,6 +59,7 @@ from strides.rules.reconcile import reconcile
 from strides.ruleset import load_rules
 from strides.store import Store, invites, ledger, records, snapshot
 from strides.store.db import many_reads
+from strides.store.shards import WHOLE, Shard
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 from strides.store.window import StoreView, index_counts
 from strides.synthetic import Shape, generate
@@ -151,14 +154,40 @@ def keys(decided: engine.WindowPlan) -> tuple[list[str], list[str]]:
     return notices, sorted(m.key for d in decided.decisions for m in d.messages)
 
 
+def _part_keys(
+    url: str, rules: RuleSet, window: Window, basis: engine.PlanBasis, part: Shard
+) -> tuple[list[str], list[str]]:
+    """In a forked process, as `engine.plan_window` plans a part of its shard: the part's keys."""
+    with Store(url).session() as session:
+        return keys(engine.decide(session, rules, window, window.end, basis, part, one_rule_at_a_time=True))
+
+
+def planned_at_once(
+    store: Store, rules: RuleSet, window: Window, basis: engine.PlanBasis, processes: int
+) -> tuple[list[str], list[str]]:
+    """The day as a tick plans it with `plan_processes`: the whole split into that many shards,
+    each decided in a forked process of its own at once (strides.processes), their keys sent
+    back (a tick's processes record theirs instead; recording is not timed on either side)."""
+    jobs = [partial(_part_keys, store.url, rules, window, basis, part) for part in WHOLE.split(processes)]
+    found = at_once(jobs, processes)
+    return sorted(k for f in found for k in f[0]), sorted(k for f in found for k in f[1])
+
+
 def measure(
-    label: str, store: Store, rules: RuleSet, sizes: tuple[int, int, int], window: Window, rounds: int
+    label: str,
+    store: Store,
+    rules: RuleSet,
+    sizes: tuple[int, int, int],
+    window: Window,
+    rounds: int,
+    processes: int,
 ) -> dict[str, Any]:
     print(f"{label}: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC", flush=True)
     basis = engine.plan_basis(store, rules)
     best = {
         "floor": float("inf"),
         "planner": float("inf"),
+        "planner_one_process": float("inf"),
         "peer": float("inf"),
         "peer_read": float("inf"),
         "peer_from_store": float("inf"),
@@ -166,9 +195,17 @@ def measure(
     decided: engine.WindowPlan | None = None
     peer: tuple[list[str], list[str]] = ([], [])
     fetched = 0
+    at_once_keys: tuple[list[str], list[str]] = ([], [])
     for round_ in range(rounds):
-        decided, took = timed(f"planner (round {round_ + 1})", lambda: planned(store, rules, window, basis))
+        at_once_keys, took = timed(
+            f"planner, {processes} processes (round {round_ + 1})",
+            lambda: planned_at_once(store, rules, window, basis, processes),
+        )
         best["planner"] = min(best["planner"], took)
+        decided, took = timed(
+            f"planner, one process (round {round_ + 1})", lambda: planned(store, rules, window, basis)
+        )
+        best["planner_one_process"] = min(best["planner_one_process"], took)
         assert decided is not None
         view = decided.view
         fetched, took = timed(
@@ -190,7 +227,7 @@ def measure(
         best["peer_from_store"] = min(best["peer_from_store"], read + took)
     assert decided is not None
     mine = keys(decided)
-    same = mine == peer
+    same = mine == peer == at_once_keys
     print(f"  same messages: {same} ({len(mine[0])} notices, {len(mine[1])} invite messages)", flush=True)
     return {
         "window": [window.start.isoformat(), window.end.isoformat()],
@@ -202,10 +239,15 @@ def measure(
         "rows_fetched_by_floor": fetched,
         "loaded_by_planner": index_counts(decided.view),
         "seconds": {k: round(v, 3) for k, v in best.items()},
+        "processes": processes,
         "ratios": {
             "peer_from_store_over_planner": round(best["peer_from_store"] / best["planner"], 1),
             "peer_over_planner": round(best["peer"] / best["planner"], 1),
             "planner_over_floor": round(best["planner"] / best["floor"], 2),
+            "peer_from_store_over_planner_one_process": round(
+                best["peer_from_store"] / best["planner_one_process"], 1
+            ),
+            "planner_one_process_over_floor": round(best["planner_one_process"] / best["floor"], 2),
         },
         "same_messages": same,
     }
@@ -266,6 +308,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=Settings.model_fields["plan_processes"].default,
+        help="processes the planner plans the day in at once, as a tick with `plan_processes` "
+        "(default: that setting's default); the one-process planner is measured too",
+    )
+    parser.add_argument(
         "--database",
         choices=("sqlite", "postgresql"),
         default="sqlite",
@@ -314,7 +363,9 @@ def run(args: argparse.Namespace, url: str) -> int:
     start = datetime.combine(args.day, datetime.min.time(), UTC)
     first = Window(start, start + timedelta(days=1))
     results: dict[str, Any] = {
-        "first_day": measure("(a) first day, empty ledger", store, rules, sizes, first, args.rounds)
+        "first_day": measure(
+            "(a) first day, empty ledger", store, rules, sizes, first, args.rounds, args.processes
+        )
     }
 
     def record_first_day() -> None:
@@ -334,7 +385,7 @@ def run(args: argparse.Namespace, url: str) -> int:
     what, took_changes = timed("change a few records and save them (setup)", save_changes)
     second = Window(first.end, first.end + timedelta(days=1))
     results["steady_day"] = measure(
-        "(b) steady day, after a few changes", store, rules, sizes, second, args.rounds
+        "(b) steady day, after a few changes", store, rules, sizes, second, args.rounds, args.processes
     )
     result = {
         "database": args.database,

@@ -33,7 +33,15 @@ def plan_task(
     loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
     if loaded.warning and shard.index == 0:
         print(f"WARNING: {loaded.warning}")
-    outcome = engine.plan_window(Store(settings.db_url), loaded.rules, window, now, basis=basis, shard=shard)
+    outcome = engine.plan_window(
+        Store(settings.db_url),
+        loaded.rules,
+        window,
+        now,
+        basis=basis,
+        shard=shard,
+        processes=settings.plan_processes,
+    )
     # Skipped messages (missing relationship, later than max_lateness, inhibited) are reported.
     for skip in outcome.skips[:200]:
         print(

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     plan_chunk: int = Field(
         default=5000, ge=1, description="People per planning task: a tick plans in shards of about this many"
     )
+    plan_processes: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Processes planning a shard at once (forked, Linux only; 1: in the task's own)",
+    )
     first_window: timedelta = Field(default=timedelta(days=1), description="Look-back of the very first tick")
     # --- invites ---
     feed_base_url: str = Field(

@@ -5,9 +5,11 @@ Flows call these; tests call them directly.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +27,7 @@ from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.model import Organisation
+from strides.processes import at_once, can_fork
 from strides.rules import Event, RuleSet, Skip, Window, plan, plan_event
 from strides.rules.digest import DUE_SOON, WINS_SINCE, ReportFacts
 from strides.rules.intents import Intent, Plan
@@ -191,7 +194,14 @@ def _rule_runner(session: Session) -> RuleRunner:
 
 
 def decide(
-    session: Session, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, shard: Shard = WHOLE
+    session: Session,
+    rules: RuleSet,
+    window: Window,
+    now: datetime,
+    basis: PlanBasis,
+    shard: Shard = WHOLE,
+    *,
+    one_rule_at_a_time: bool = False,
 ) -> WindowPlan:
     """Plan `window` for one shard from the store's window queries; nothing is written.
 
@@ -199,13 +209,26 @@ def decide(
     the subjects whose records changed since the previous tick (moved, re-staffed or no longer
     wanted meetings are then updated or cancelled); otherwise every meeting still ahead is
     planned again and compared with what was sent.
+
+    `one_rule_at_a_time` where other processes plan beside this one (`plan_window`'s
+    `processes`): they use the time this one waits for the database, which is what planning
+    two rules at once in threads is for. Two processes on a prepared 100,000-person PostgreSQL
+    steady day, four rounds each: best 1.74 s and median 1.76 one rule at a time in each,
+    against 1.80 and 1.92 two at once in each (one process, two at once: 2.13 and 2.34).
     """
+    runner = one_by_one if one_rule_at_a_time else _rule_runner(session)
     with cyclic_gc_paused(), many_reads(session):
-        return _decide(session, rules, window, now, basis, shard)
+        return _decide(session, rules, window, now, basis, shard, runner)
 
 
 def _decide(
-    session: Session, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, shard: Shard
+    session: Session,
+    rules: RuleSet,
+    window: Window,
+    now: datetime,
+    basis: PlanBasis,
+    shard: Shard,
+    runner: RuleRunner,
 ) -> WindowPlan:
     view = StoreView(session, shard)
     changed = None
@@ -236,7 +259,7 @@ def _decide(
             index=view,
             settled=settled,
             changed=changed or (),
-            run_rules=_rule_runner(session),
+            run_rules=runner,
         )
     finally:
         view.close()
@@ -257,17 +280,47 @@ def plan_window(
     *,
     basis: PlanBasis | None = None,
     shard: Shard = WHOLE,
+    processes: int = 1,
+    one_rule_at_a_time: bool = False,
 ) -> PlanOutcome:
-    """Plan `window` (one shard of it) and record what is new in the ledger, in one transaction."""
+    """Plan `window` (one shard of it) and record what is new in the ledger, in one transaction.
+
+    With `processes` above one, the shard is split into that many, each planned and recorded
+    in a forked process of its own (strides.processes) in a transaction of its own, at once:
+    the planning is Python's work, and a process plans on one core at most. Shards plan
+    disjoint messages, and planning again records nothing twice, so should one of them fail
+    (raised once the others have finished), a retry plans the window again.
+    """
     basis = basis or plan_basis(store, rules)
+    parts = shard.split(processes) if processes > 1 and can_fork() else [shard]
+    if len(parts) > 1:
+        jobs = [functools.partial(_plan_part, store.url, rules, window, now, basis, part) for part in parts]
+        return _merged(window, at_once(jobs, processes))
     with fewer_collections(), store.session() as session:
-        decided = decide(session, rules, window, now, basis, shard)
+        decided = decide(session, rules, window, now, basis, shard, one_rule_at_a_time=one_rule_at_a_time)
         new = ledger.record(session, decided.notices, decided.view, now)
         new += invites.apply(session, decided.decisions, decided.view, now)
         new_skips = skips.record(session, decided.result.skips, decided.view, now)
         outcome = PlanOutcome(window, new, len(decided.result.intents), decided.result.skips, new_skips)
         del decided  # the plan goes before the collector gets its objects back
     return outcome
+
+
+def _plan_part(
+    url: str, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, part: Shard
+) -> PlanOutcome:
+    """In a forked process: its own connections (strides.store.db lets the parent's go)."""
+    return plan_window(Store(url), rules, window, now, basis=basis, shard=part, one_rule_at_a_time=True)
+
+
+def _merged(window: Window, outcomes: Sequence[PlanOutcome]) -> PlanOutcome:
+    return PlanOutcome(
+        window,
+        sum(o.planned for o in outcomes),
+        sum(o.considered for o in outcomes),
+        tuple(s for o in outcomes for s in o.skips),
+        sum(o.new_skips for o in outcomes),
+    )
 
 
 def plan_shards(store: Store, people_per_shard: int) -> list[Shard]:
@@ -483,6 +536,16 @@ _collecting = threading.Lock()
 _holders = 0
 _saved: tuple[int, int, int] | None = None
 _frozen_before = False
+
+
+def _new_lock_in_child() -> None:
+    # A forked child has only the thread that forked: another thread's hold on the lock would
+    # never be let go there (strides.processes).
+    global _collecting
+    _collecting = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,8 +75,30 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# Every engine this process made, so that a forked child can let their connections go.
+_ENGINES: list[Engine] = []
+
+
+def _forget_connections() -> None:
+    """In a forked child (strides.processes): the parent's pooled connections are the parent's
+    (two processes on one socket or SQLite handle corrupt each other), so the child drops them
+    without closing them and opens its own, as SQLAlchemy advises for forked processes."""
+    for engine in _ENGINES:
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections)
+
+
 @functools.cache
 def _engine(url: str) -> Engine:
+    engine = _new_engine(url)
+    _ENGINES.append(engine)
+    return engine
+
+
+def _new_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

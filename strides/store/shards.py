@@ -41,6 +41,11 @@ class Shard:
     def whole(self) -> bool:
         return self.count == 1
 
+    def split(self, parts: int) -> list[Shard]:
+        """This shard's buckets as `parts` shards (fewer when it has fewer buckets)."""
+        parts = max(1, min(parts, BUCKETS // self.count))
+        return [Shard(self.index * parts + n, self.count * parts) for n in range(parts)]
+
     def holds(self, subject: str) -> bool:
         return self.low <= bucket(subject) < self.high
 
