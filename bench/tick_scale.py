@@ -170,12 +170,21 @@ def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, float]
     window = engine.next_window(store, END, settings.first_window, since)
     assert window is not None
     # As the flow plans: one basis, then each shard with what its task does (the rules loaded,
-    # a store opened, the shard planned and recorded), one after another.
+    # a store opened, the shard planned and recorded by `plan_processes` processes at once), one
+    # shard after another.
     basis = engine.plan_basis(store, load_rules_safely(settings.rules_dir, settings.state_dir).rules)
     planned = 0
     for shard in engine.plan_shards(store, settings.plan_chunk):
         rules = load_rules_safely(settings.rules_dir, settings.state_dir).rules
-        outcome = engine.plan_window(Store(settings.db_url), rules, window, END, basis=basis, shard=shard)
+        outcome = engine.plan_window(
+            Store(settings.db_url),
+            rules,
+            window,
+            END,
+            basis=basis,
+            shard=shard,
+            processes=settings.plan_processes,
+        )
         planned += outcome.planned
     with ThreadPoolExecutor(THREADS) as pool:
 

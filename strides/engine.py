@@ -545,7 +545,8 @@ def _new_lock_in_child() -> None:
     _collecting = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_new_lock_in_child)
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork either
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 @contextmanager

@@ -21,6 +21,7 @@ import selectors
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
@@ -64,7 +65,11 @@ def at_once(jobs: Sequence[Callable[[], T]], processes: int) -> list[T]:
                 return False
             index, job = found
             read_end, write_end = os.pipe()
-            pid = os.fork()
+            with warnings.catch_warnings():
+                # Python 3.12 warns that a child of a process with threads may find a lock held
+                # forever: the child here keeps to what the module's docstring lists.
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+                pid = os.fork()
             if pid == 0:  # the child: run the job, send its result, leave without cleaning up
                 _child(job, read_end, write_end)
             os.close(write_end)
