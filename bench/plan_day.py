@@ -157,22 +157,31 @@ def keys(decided: engine.WindowPlan) -> tuple[list[str], list[str]]:
 
 
 def _part_keys(
-    url: str, rules: RuleSet, window: Window, basis: engine.PlanBasis, part: Shard
+    url: str, rules: RuleSet, window: Window, basis: engine.PlanBasis, part: Shard, held: list[Any]
 ) -> tuple[list[str], list[str]]:
-    """In a forked process, as `engine.plan_window` plans a part of its shard: the part's keys."""
+    """As `engine.plan_window` plans a part of its shard beside the others: the part's keys.
+
+    The plan is held (in this process: a child's goes with it), so that letting it go is timed
+    on no side: the one-process planner's plan is let go after its timing too.
+    """
     with Store(url).session() as session:
-        return keys(engine.decide(session, rules, window, window.end, basis, part, one_rule_at_a_time=True))
+        decided = engine.decide(session, rules, window, window.end, basis, part, one_rule_at_a_time=True)
+    held.append(decided)
+    return keys(decided)
 
 
 def planned_at_once(
     store: Store, rules: RuleSet, window: Window, basis: engine.PlanBasis, processes: int
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[tuple[list[str], list[str]]], list[Any]]:
     """The day as a tick plans it with `plan_processes`: the whole split into that many shards,
-    each decided in a forked process of its own at once (strides.processes), their keys sent
-    back (a tick's processes record theirs instead; recording is not timed on either side)."""
-    jobs = [partial(_part_keys, store.url, rules, window, basis, part) for part in WHOLE.split(processes)]
-    found = at_once(jobs, processes)
-    return sorted(k for f in found for k in f[0]), sorted(k for f in found for k in f[1])
+    decided at once, the last in this process and the others each in a process forked for it
+    (strides.processes), their keys sent back (a tick's processes record theirs instead;
+    recording is not timed on either side). The parts' keys, and the plan held here."""
+    held: list[Any] = []
+    jobs = [
+        partial(_part_keys, store.url, rules, window, basis, part, held) for part in WHOLE.split(processes)
+    ]
+    return at_once(jobs), held
 
 
 def _plan_round(
@@ -204,7 +213,10 @@ def _plan_round(
             "planner_one_process": found["planner_one_process"][1],
             "floor": took,
         },
-        "at_once_keys": found["planner"][0],
+        "at_once_keys": (
+            sorted(k for part in found["planner"][0][0] for k in part[0]),
+            sorted(k for part in found["planner"][0][0] for k in part[1]),
+        ),
         "keys": keys(decided),
         "rows_fetched_by_floor": fetched,
         "changed_subjects": None if decided.changed is None else len(decided.changed),

@@ -285,17 +285,18 @@ def plan_window(
 ) -> PlanOutcome:
     """Plan `window` (one shard of it) and record what is new in the ledger, in one transaction.
 
-    With `processes` above one, the shard is split into that many, each planned and recorded
-    in a forked process of its own (strides.processes) in a transaction of its own, at once:
-    the planning is Python's work, and a process plans on one core at most. Shards plan
-    disjoint messages, and planning again records nothing twice, so should one of them fail
-    (raised once the others have finished), a retry plans the window again.
+    With `processes` above one, the shard is split into that many, planned and recorded at once,
+    each in a transaction of its own: the last in this process, the others each in a process
+    forked for it (strides.processes). The planning is Python's work, and a process plans on one
+    core at most. Shards plan disjoint messages, and planning again records nothing twice, so
+    should one of them fail (raised once the others have finished), a retry plans the window
+    again.
     """
     basis = basis or plan_basis(store, rules)
     parts = shard.split(processes) if processes > 1 and can_fork() else [shard]
     if len(parts) > 1:
         jobs = [functools.partial(_plan_part, store.url, rules, window, now, basis, part) for part in parts]
-        return _merged(window, at_once(jobs, processes))
+        return _merged(window, at_once(jobs))
     with fewer_collections(), store.session() as session:
         decided = decide(session, rules, window, now, basis, shard, one_rule_at_a_time=one_rule_at_a_time)
         new = ledger.record(session, decided.notices, decided.view, now)
@@ -309,7 +310,8 @@ def plan_window(
 def _plan_part(
     url: str, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, part: Shard
 ) -> PlanOutcome:
-    """In a forked process: its own connections (strides.store.db lets the parent's go)."""
+    """One part, here or in a forked process (its own connections: strides.store.db lets the
+    parent's go there), beside the others."""
     return plan_window(Store(url), rules, window, now, basis=basis, shard=part, one_rule_at_a_time=True)
 
 

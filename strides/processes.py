@@ -1,10 +1,12 @@
-"""Jobs run at once, each in a forked process of its own, their results sent back through pipes.
+"""Jobs run at once: each but the last in a forked process of its own, the last in this one.
 
 Planning is Python's work: threads of one process take turns at Python's lock, so a second core
 plans only in a second process. A forked process starts with everything the parent has (the
-rules compiled, the modules imported) for the cost of the fork, where a fresh interpreter would
-import and compile all of it again. A job's result comes back pickled, so jobs return little (an
-outcome, keys), not a plan.
+rules compiled, the modules imported, the statements SQLAlchemy compiled) for the cost of the
+fork, where a fresh interpreter would import and compile all of it again. This process runs the
+last job itself, so what running it warmed stays here for the next call's children to inherit
+(children that plan and end take what they compiled with them). A child's result comes back
+pickled through a pipe, so jobs return little (an outcome, keys), not a plan.
 
 What a forked child may use: the child has only the thread that forked it, so a lock another
 thread held at that moment stays held. The jobs here use the planner, the store through
@@ -17,13 +19,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import selectors
 import signal
 import sys
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 from strides.errors import StridesError
 
@@ -44,82 +45,58 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
-def at_once(jobs: Sequence[Callable[[], T]], processes: int) -> list[T]:
-    """Each job's result, in order: up to `processes` jobs at a time, each in a forked process.
+def at_once(jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Each job's result, in order, the jobs run at the same time: each but the last in a forked
+    process of its own, the last in this process. (One job, or no fork: all here, in turn.)
 
-    With one process (or one job, or no fork) the jobs run here, one after another. A job that
-    fails stops more from starting; those running finish (each writes in a transaction of its
-    own), then the first failure is raised as `JobFailed`.
+    Every job runs to its end whatever the others do (each writes in a transaction of its own).
+    Then what this process's job raised is raised; else a child's failure, the first by index,
+    as `JobFailed`.
     """
-    if processes <= 1 or len(jobs) <= 1 or not can_fork():
+    if len(jobs) <= 1 or not can_fork():
         return [job() for job in jobs]
-    results: dict[int, T] = {}
-    failures: dict[int, str] = {}
-    waiting = iter(enumerate(jobs))
-    running: dict[int, tuple[int, int, bytearray]] = {}  # read end: (job index, pid, bytes so far)
-    with selectors.DefaultSelector() as selector:
-
-        def start_next() -> bool:
-            found = next(waiting, None)
-            if found is None:
-                return False
-            index, job = found
-            read_end, write_end = os.pipe()
-            with warnings.catch_warnings():
-                # Python 3.12 warns that a child of a process with threads may find a lock held
-                # forever: the child here keeps to what the module's docstring lists.
-                warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-                pid = os.fork()
-            if pid == 0:  # the child: run the job, send its result, leave without cleaning up
-                _child(job, read_end, write_end)
-            os.close(write_end)
-            running[read_end] = (index, pid, bytearray())
-            selector.register(read_end, selectors.EVENT_READ)
-            return True
-
-        try:
-            while len(running) < processes and start_next():
-                pass
-            _collect(selector, running, results, failures, start_next)
-        except BaseException:
-            # Interrupted (or a fork failed): the children go too, rather than run on unwatched.
-            for _, pid, _ in running.values():
+    children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+    try:
+        for job in jobs[:-1]:
+            children.append(_fork(job))
+        mine = jobs[-1]()
+    except BaseException:
+        if not isinstance(sys.exc_info()[1], Exception):
+            # Interrupted: the children go too, rather than run on unwatched.
+            for pid, _ in children:
                 os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
-            raise
-    if failures:
-        first = min(failures)
-        raise JobFailed(first, failures[first])
-    return [results[index] for index in range(len(jobs))]
+        _answers(children)
+        raise
+    results: list[T] = []
+    for index, (ok, value) in enumerate(_answers(children)):
+        if not ok:
+            raise JobFailed(index, str(value))
+        results.append(value)  # type: ignore[arg-type]  # what job `index` returned, unpickled
+    return [*results, mine]
 
 
-def _collect(
-    selector: selectors.BaseSelector,
-    running: dict[int, tuple[int, int, bytearray]],
-    results: dict[int, Any],
-    failures: dict[int, str],
-    start_next: Callable[[], bool],
-) -> None:
-    """Read the children's answers as they come, starting the next job as each one ends."""
-    while running:
-        for key, _ in selector.select():
-            read_end = int(key.fd)
-            index, pid, received = running[read_end]
-            chunk = os.read(read_end, 1 << 20)
-            if chunk:
-                received += chunk
-                continue
-            selector.unregister(read_end)
-            os.close(read_end)
-            del running[read_end]
-            _, status = os.waitpid(pid, 0)
-            ok, value = _answer(bytes(received), status)
-            if ok:
-                results[index] = value
-            else:
-                failures[index] = str(value)
-            if not failures:
-                start_next()
+def _fork(job: Callable[[], object]) -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12 warns that a child of a process with threads may find a lock held forever:
+        # the child here keeps to what the module's docstring lists.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        _child(job, read_end, write_end)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _answers(children: Sequence[tuple[int, int]]) -> list[tuple[bool, object]]:
+    """Each child's (ok, result or failure text), once it has ended."""
+    found = []
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as answer:
+            received = answer.read()
+        _, status = os.waitpid(pid, 0)
+        found.append(_answer(received, status))
+    return found
 
 
 def _child(job: Callable[[], object], read_end: int, write_end: int) -> NoReturn:
