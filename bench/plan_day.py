@@ -306,7 +306,6 @@ def measure(
         best["peer_from_store"] = min(best["peer_from_store"], read + took)
         mine = tuple(found["keys"])
         same = same and mine == peer == tuple(found["at_once_keys"])
-    mine = tuple(found["keys"])
     print(f"  same messages: {same} ({len(mine[0])} notices, {len(mine[1])} invite messages)", flush=True)
     return {
         "window": [window.start.isoformat(), window.end.isoformat()],

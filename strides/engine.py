@@ -281,7 +281,6 @@ def plan_window(
     basis: PlanBasis | None = None,
     shard: Shard = WHOLE,
     processes: int = 1,
-    one_rule_at_a_time: bool = False,
 ) -> PlanOutcome:
     """Plan `window` (one shard of it) and record what is new in the ledger, in one transaction.
 
@@ -294,9 +293,22 @@ def plan_window(
     """
     basis = basis or plan_basis(store, rules)
     parts = shard.split(processes) if processes > 1 and can_fork() else [shard]
-    if len(parts) > 1:
-        jobs = [functools.partial(_plan_part, store.url, rules, window, now, basis, part) for part in parts]
-        return _merged(window, at_once(jobs))
+    if len(parts) == 1:
+        return _record_plan(store, rules, window, now, basis, shard)
+    jobs = [functools.partial(_plan_part, store.url, rules, window, now, basis, part) for part in parts]
+    return _merged(window, at_once(jobs))
+
+
+def _record_plan(
+    store: Store,
+    rules: RuleSet,
+    window: Window,
+    now: datetime,
+    basis: PlanBasis,
+    shard: Shard,
+    *,
+    one_rule_at_a_time: bool = False,
+) -> PlanOutcome:
     with fewer_collections(), store.session() as session:
         decided = decide(session, rules, window, now, basis, shard, one_rule_at_a_time=one_rule_at_a_time)
         new = ledger.record(session, decided.notices, decided.view, now)
@@ -312,7 +324,7 @@ def _plan_part(
 ) -> PlanOutcome:
     """One part, here or in a forked process (its own connections: strides.store.db lets the
     parent's go there), beside the others."""
-    return plan_window(Store(url), rules, window, now, basis=basis, shard=part, one_rule_at_a_time=True)
+    return _record_plan(Store(url), rules, window, now, basis, part, one_rule_at_a_time=True)
 
 
 def _merged(window: Window, outcomes: Sequence[PlanOutcome]) -> PlanOutcome:

@@ -60,11 +60,13 @@ def at_once(jobs: Sequence[Callable[[], T]]) -> list[T]:
         for job in jobs[:-1]:
             children.append(_fork(job))
         mine = jobs[-1]()
+    except Exception:
+        _answers(children)  # they finish first
+        raise
     except BaseException:
-        if not isinstance(sys.exc_info()[1], Exception):
-            # Interrupted: the children go too, rather than run on unwatched.
-            for pid, _ in children:
-                os.kill(pid, signal.SIGTERM)
+        # Interrupted: the children go too, rather than run on unwatched.
+        for pid, _ in children:
+            os.kill(pid, signal.SIGTERM)
         _answers(children)
         raise
     results: list[T] = []
