@@ -57,11 +57,16 @@ class GoalRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    # By deadline through `ix_goals_deadline_bucket` (its first column).
+    deadline: Mapped[date | None] = mapped_column(Date)
     data: Mapped[dict[str, Any]]
     bucket: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    # Goals due in a window for one shard: the other shards' goals are passed over in the index,
+    # without reading their rows (see migration 0012).
+    __table_args__ = (Index("ix_goals_deadline_bucket", "deadline", "bucket", "status"),)
 
 
 class MilestoneRow(Base):
@@ -70,13 +75,18 @@ class MilestoneRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # By goal through `ix_milestones_goal_due_id` (its first column).
     goal: Mapped[str] = mapped_column(String(64))
-    due: Mapped[date] = mapped_column(Date, index=True)
+    # By due day through `ix_milestones_due_bucket` (its first column).
+    due: Mapped[date] = mapped_column(Date)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     data: Mapped[dict[str, Any]]
     bucket: Mapped[int] = mapped_column(Integer, default=0)
 
-    # A goal's milestones, their dues (inhibition) and ids (changed goals) from the index alone.
-    __table_args__ = (Index("ix_milestones_goal_due_id", "goal", "due", "completed_at", "id"),)
+    __table_args__ = (
+        # A goal's milestones, their dues (inhibition) and ids (changed goals) from the index alone.
+        Index("ix_milestones_goal_due_id", "goal", "due", "completed_at", "id"),
+        # Milestones due in a window for one shard, open ones: see `ix_goals_deadline_bucket`.
+        Index("ix_milestones_due_bucket", "due", "bucket", "completed_at"),
+    )
 
 
 class OrgChangeRow(Base):
