@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from strides.engine import two_at_once
 from strides.model import DigestPreferences, Organisation
@@ -28,6 +30,7 @@ from strides.rules.index import ScanIndex
 from strides.rules.planner import _days_at, _wall_minutes
 from strides.ruleset import load_rules
 from strides.store import Store, snapshot
+from strides.store.shards import Shard
 from strides.store.window import StoreView
 from strides.synthetic import Shape, generate
 
@@ -269,3 +272,41 @@ def test_a_list_still_being_read_by_one_thread_is_not_seen_by_another(world_stor
             worker.join()
             view.close()
         assert read(view, goal, person) == expected
+
+
+def _plan_of(store: Store, read: Callable[[StoreView], object], shard: Shard) -> str:
+    """SQLite's query plan of the statement a view runs for `read`, with its parameters."""
+    ran: list[tuple[str, object]] = []
+
+    def record(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        ran.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        with store.session() as session:
+            read(StoreView(session, shard))
+            statement, parameters = ran[-1]
+            rows = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            return "\n".join(str(row[-1]) for row in rows)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    ("read", "index"),
+    [
+        (lambda view: list(view.goals_due(AS_OF, AS_OF + timedelta(days=2))), "ix_goals_deadline_bucket"),
+        (
+            lambda view: list(view.milestones_due(AS_OF, AS_OF + timedelta(days=2), open_at=datetime.combine(AS_OF, time(0), UTC))),
+            "ix_milestones_due_bucket",
+        ),
+    ],
+    ids=["goals by deadline", "milestones by due day"],
+)
+def test_a_shard_finds_its_due_records_through_an_index_that_holds_the_bucket(
+    world_store: Store, read: Callable[[StoreView], object], index: str
+) -> None:
+    # Other shards' records are then passed over in the index, not read row by row: a shard's
+    # part of a day costs its share, not the whole day's reading (docs/benchmark.md).
+    plan_text = _plan_of(world_store, read, Shard(1, 4))
+    assert f"USING INDEX {index} (" in plan_text, plan_text
