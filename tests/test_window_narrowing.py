@@ -15,6 +15,7 @@ import random
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -274,11 +275,14 @@ def test_a_list_still_being_read_by_one_thread_is_not_seen_by_another(world_stor
         assert read(view, goal, person) == expected
 
 
+_MIDNIGHT = datetime.combine(AS_OF, time(0), UTC)
+
+
 def _plan_of(store: Store, read: Callable[[StoreView], object], shard: Shard) -> str:
     """SQLite's query plan of the statement a view runs for `read`, with its parameters."""
-    ran: list[tuple[str, object]] = []
+    ran: list[tuple[str, Any]] = []
 
-    def record(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+    def record(conn: object, cursor: object, statement: str, parameters: Any, *_: object) -> None:
         ran.append((statement, parameters))
 
     event.listen(store.engine, "before_cursor_execute", record)
@@ -297,7 +301,7 @@ def _plan_of(store: Store, read: Callable[[StoreView], object], shard: Shard) ->
     [
         (lambda view: list(view.goals_due(AS_OF, AS_OF + timedelta(days=2))), "ix_goals_deadline_bucket"),
         (
-            lambda view: list(view.milestones_due(AS_OF, AS_OF + timedelta(days=2), open_at=datetime.combine(AS_OF, time(0), UTC))),
+            lambda view: list(view.milestones_due(AS_OF, AS_OF + timedelta(days=2), open_at=_MIDNIGHT)),
             "ix_milestones_due_bucket",
         ),
     ],
