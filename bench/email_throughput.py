@@ -44,11 +44,11 @@ MODES = ("floor", "rendered", "dynamic-template")
 
 def setup(people: int, path: Path) -> dict[str, float]:
     """Store a synthetic organisation and plan one digest per person into the ledger."""
+    from strides.domain.schema import Kind
     from strides.rules.intents import Intent
     from strides.rules.keys import message_key
-    from strides.rules.schema import Kind
     from strides.store import Store, ledger, snapshot
-    from strides.synthetic import Shape, generate
+    from tools.synthetic import Shape, generate
 
     started = time.perf_counter()
     org = generate(Shape(people=people))

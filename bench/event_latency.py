@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import percentile, summary  # noqa: E402
 from strides.config import Settings  # noqa: E402
-from strides.model import Milestone  # noqa: E402
-from strides.serve import local_server  # noqa: E402
+from strides.domain.model import Milestone  # noqa: E402
+from strides.flows.serve import local_server  # noqa: E402
 
 
 def serve(state: Path) -> None:
@@ -47,9 +47,9 @@ def serve(state: Path) -> None:
     from prefect.events import DeploymentEventTrigger
 
     from bench.floor_flow import floor
-    from strides.listen import Incoming, Listener, start_in_thread
-    from strides.prefect_env import no_heartbeats
-    from strides.serve import client_environment
+    from strides.flows.environment import no_heartbeats
+    from strides.flows.listen import Incoming, Listener, start_in_thread
+    from strides.flows.serve import client_environment
 
     settings = Settings(state_dir=state, organisation=state / "org", notification_events=False)
     client_environment(os.environ["PREFECT_API_URL"], settings)

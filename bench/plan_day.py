@@ -52,19 +52,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import SERVER, throwaway_postgres
 from strides import engine
 from strides.config import Settings
-from strides.model import GoalStatus, Organisation
-from strides.processes import at_once
-from strides.rules import RuleSet, Window, plan
+from strides.domain.model import GoalStatus, Organisation
+from strides.domain.parse import RuleSet
+from strides.integrations.rule_files import load_rules
+from strides.rules import Window, plan
 from strides.rules import planner as planner_module
 from strides.rules.index import ScanIndex
 from strides.rules.reconcile import reconcile
-from strides.ruleset import load_rules
+from strides.speed import at_once, collector_paused, mapped_reads
 from strides.store import Store, invites, ledger, records, snapshot
-from strides.store.db import many_reads
 from strides.store.shards import WHOLE, Shard
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 from strides.store.window import StoreView, index_counts
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 
 def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -75,7 +75,7 @@ def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
     # compare the work, not the collector.
     gc.freeze()
     start = time.perf_counter()
-    with engine.cyclic_gc_paused():
+    with collector_paused():
         result = fn()
     took = time.perf_counter() - start
     print(f"  {label:<44} {took:8.3f} s", flush=True)
@@ -88,7 +88,7 @@ def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
 def floor(store: Store, view: StoreView) -> int:
     """Replay every statement the view ran, fetching rows as text (JSON left undecoded)."""
     rows = 0
-    with store.session() as session, many_reads(session):
+    with store.session() as session, mapped_reads(session):
         for statement, params in view.statements:
             columns = (type_coerce(c, Text).label(f"c{n}") for n, c in enumerate(statement.selected_columns))
             rows += len(session.connection().execute(statement.with_only_columns(*columns), params).all())
@@ -104,7 +104,7 @@ def read_everything(store: Store) -> Organisation:
     The same trusted decoding as the planner's window view (strides.store.records), rows fetched
     with core statements: the cheapest honest way to read the whole organisation.
     """
-    with store.session() as session, many_reads(session):
+    with store.session() as session, mapped_reads(session):
         connection = session.connection()
         people = {p.id: p for p in map(records.person, connection.scalars(select(PersonRow.data)))}
         goals = {g.id: g for g in map(records.goal, connection.scalars(select(GoalRow.data)))}
@@ -123,7 +123,7 @@ def naive(store: Store, rules: RuleSet, org: Organisation, window: Window) -> tu
     original = planner_module._recurrence_days
     planner_module._recurrence_days = naive_days  # type: ignore[assignment]
     try:
-        with store.session() as session, many_reads(session):
+        with store.session() as session, mapped_reads(session):
             already = ledger.keys_between(
                 session, window.start - timedelta(days=1), window.end + engine.lookahead(rules), notices=True
             )
@@ -175,7 +175,7 @@ def planned_at_once(
 ) -> tuple[list[tuple[list[str], list[str]]], list[Any]]:
     """The day as a tick plans it with `plan_processes`: the whole split into that many shards,
     decided at once, the last in this process and the others each in a process forked for it
-    (strides.processes), their keys sent back (a tick's processes record theirs instead;
+    (strides.speed), their keys sent back (a tick's processes record theirs instead;
     recording is not timed on either side). The parts' keys, and the plan held here."""
     held: list[Any] = []
     jobs = [

@@ -17,12 +17,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from strides.model import Organisation
+from strides.domain.model import Organisation
+from strides.integrations.rule_files import load_rules_safely
 from strides.rules import Window, plan
 from strides.rules.reconcile import Decision, reconcile
-from strides.ruleset import load_rules_safely
 from strides.store import Store, invites, snapshot
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 
 def _record(

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import throwaway_postgres
 from strides import engine
+from strides.integrations.rule_files import load_rules
 from strides.rules import Window
-from strides.ruleset import load_rules
 from strides.store import Store, ledger, snapshot
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday: digests go out
 WORKER = """

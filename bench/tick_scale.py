@@ -43,11 +43,11 @@ from sqlalchemy import update
 
 from strides import engine
 from strides.config import Settings
+from strides.flows.serve import local_server
 from strides.rules import Window
-from strides.serve import local_server
 from strides.store import Store, ledger, snapshot
 from strides.store.tables import MessageRow
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 END = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -123,7 +123,7 @@ async def task_runs(flow_run_id: UUID) -> list[Any]:
 def prime(settings: Settings, people: int, start: datetime, catch_up: bool) -> None:
     """Store the organisation; plan the day before `start` and mark what was due then as sent
     (unless `catch_up`: then the tick starts from the stored organisation alone)."""
-    from strides.ruleset import load_rules
+    from strides.integrations.rule_files import load_rules
 
     began = time.perf_counter()
     org = generate(Shape(people=people))
@@ -160,11 +160,11 @@ def copy_state(primed: Path, folder: Path, chunk: int) -> Settings:
 
 def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, float]]:
     """The tick's work without Prefect: the same functions, the same waves, the same threads."""
-    from strides import ruleset
     from strides.flows.common import THREADS, deliver_in_waves, send_due
+    from strides.integrations import rule_files
 
     # Timed as instrument() times the flow's calls to it (there, in strides.flows.tick).
-    load_rules_safely = BUSY.timed(ruleset.load_rules_safely)
+    load_rules_safely = BUSY.timed(rule_files.load_rules_safely)
     began = time.perf_counter()
     store = Store(settings.db_url)
     window = engine.next_window(store, END, settings.first_window, since)
@@ -203,8 +203,8 @@ def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, float]
 
 
 def through_prefect(settings: Settings, since: datetime) -> tuple[float, float, int, dict[str, float]]:
+    from strides.flows.environment import no_heartbeats
     from strides.flows.tick import tick
-    from strides.prefect_env import no_heartbeats
 
     with no_heartbeats():
         began = time.perf_counter()

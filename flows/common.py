@@ -10,8 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from strides import engine
-from strides.config import Settings
-from strides.errors import ConfigError
+from strides.config import ConfigError, Settings
 from strides.integrations.compose import Sender
 from strides.integrations.transport import build_transport
 from strides.integrations.unsubscribe import UnsubscribeLinks
@@ -73,7 +72,7 @@ def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.D
         if close is not None:
             close()
     if settings.notification_events:
-        from strides.events import emit_sent
+        from strides.flows.events import emit_sent
 
         emit_sent(outcome.sent)
     return outcome

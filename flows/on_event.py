@@ -9,11 +9,12 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from strides import engine, react
+from strides import engine
 from strides.config import Settings
-from strides.events import StridesEvent, about_of
+from strides.engine import react
 from strides.flows.common import artifact, send_due, sent_markdown, utc
-from strides.ruleset import load_rules
+from strides.integrations.events import StridesEvent, about_of
+from strides.integrations.rule_files import load_rules
 from strides.store import Store
 
 

@@ -9,10 +9,11 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from strides import react
 from strides.config import Settings
-from strides.events import StridesEvent, emit
+from strides.engine import intake
 from strides.flows.common import artifact, utc
+from strides.flows.events import emit
+from strides.integrations.events import StridesEvent
 from strides.store import Store
 
 ARTIFACT_ROWS = 500
@@ -25,10 +26,10 @@ ARTIFACT_ROWS = 500
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def reload_task(settings: Settings) -> react.SyncOutcome:
+def reload_task(settings: Settings) -> intake.SyncOutcome:
     store = Store(settings.db_url)
     store.migrate()
-    return react.sync(store, settings.organisation)
+    return intake.sync(store, settings.organisation)
 
 
 @task(name="emit-changes", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)

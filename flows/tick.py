@@ -13,8 +13,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from strides import engine
 from strides.config import Settings
 from strides.flows.common import THREADS, artifact, deliver_in_waves, send_due, sent_markdown, utc
+from strides.integrations.rule_files import load_rules_safely
 from strides.rules import Window
-from strides.ruleset import load_rules_safely
 from strides.store import Store
 from strides.store.shards import WHOLE, Shard
 

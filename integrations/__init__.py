@@ -3,7 +3,7 @@
 Each integration builds a payload, sends it and parses the answer; vendor types stay inside.
 """
 
-from strides.errors import StridesError
+from strides.domain.errors import StridesError
 
 
 class IntegrationError(StridesError):
@@ -18,3 +18,7 @@ class DeliveryError(IntegrationError):
         self.key = key
         self.answer = answer
         self.permanent = permanent
+
+
+class SourceError(IntegrationError, OSError):
+    """An organisation source (a folder of files, an HR export) could not be read at all."""

@@ -1,4 +1,5 @@
-"""A person's calendar subscription (webcal): their upcoming strides meetings as one iCalendar.
+"""Calendars to subscribe to or import: a person's upcoming strides meetings (a webcal feed), and
+the meetings a plan would make (`strides plan --ics`).
 
 A feed is published, not a scheduling message (METHOD:PUBLISH, no ATTENDEE): clients show
 it read-only and replace it wholesale on each refresh, so a meeting that is no longer
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vDuration
+from icalendar import Calendar, Event, vCalAddress, vDuration
 
+from strides.domain.model import Organisation
 from strides.integrations.calendar_invite import PRODID, add_local
+from strides.rules.intents import Intent
 
 REFRESH = timedelta(hours=1)
 
@@ -64,5 +67,39 @@ def build_feed(name: str, events: Sequence[FeedEvent], *, location: str | None =
             first_date=(min(e.start for e in events) - timedelta(days=31)).date(),
             last_date=(max(e.end for e in events) + timedelta(days=31)).date(),
         )
+    data: bytes = calendar.to_ical()
+    return data
+
+
+def planned_meetings_ics(intents: Sequence[Intent], org: Organisation, stamp: datetime) -> bytes:
+    """An .ics of the planned meetings (one VEVENT per meeting, every attendee)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//strides//plan//EN")
+    calendar.add("version", "2.0")
+    seen: set[str] = set()
+    for intent in intents:
+        meeting = intent.meeting
+        if meeting is None or meeting.uid in seen:
+            continue
+        seen.add(meeting.uid)
+        event = Event()
+        event.add("uid", meeting.uid)
+        event.add("dtstamp", stamp.astimezone(UTC))
+        event.add("dtstart", meeting.start)
+        event.add("dtend", meeting.end)
+        event.add("summary", intent.title)
+        if intent.body:
+            event.add("description", intent.body)
+        for attendee in meeting.attendees:
+            person = org.people.get(attendee)
+            address = vCalAddress(f"mailto:{person.email if person else attendee}")
+            if person:
+                address.params["CN"] = person.name
+            event.add("attendee", address, encode=False)
+        calendar.add_component(event)
+    if seen:
+        first = min(i.meeting.start for i in intents if i.meeting)
+        last = max(i.meeting.end for i in intents if i.meeting)
+        calendar.add_missing_timezones(first_date=first.date(), last_date=last.date())
     data: bytes = calendar.to_ical()
     return data

@@ -11,6 +11,8 @@ from email.message import EmailMessage
 
 from email_validator import EmailNotValidError, validate_email
 
+from strides.domain.model import Organisation, Person
+from strides.domain.schema import Kind
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.digest_data import digest_data
 from strides.integrations.i18n import language, translations
@@ -18,10 +20,8 @@ from strides.integrations.mime import Content, Envelope
 from strides.integrations.render import local_time, render_digest, render_notice
 from strides.integrations.transport import Outgoing
 from strides.integrations.unsubscribe import UnsubscribeLinks
-from strides.model import Organisation, Person
 from strides.rules.digest import Digest, ReportFacts, compose_digest
 from strides.rules.intents import Intent
-from strides.rules.schema import Kind
 
 
 @dataclass(frozen=True)

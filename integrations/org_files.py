@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from strides.errors import SourceError
-from strides.model import Goal, Milestone, Organisation, Person
-from strides.yamltext import LocatedDict, YamlError
-from strides.yamltext import load as load_yaml
+from strides.domain.model import Goal, Milestone, Organisation, Person
+from strides.domain.yamltext import LocatedDict, YamlError
+from strides.domain.yamltext import load as load_yaml
+from strides.integrations import SourceError
 
 KINDS = ("people", "goals", "milestones")
 SUFFIXES = (".csv", ".yaml", ".yml")

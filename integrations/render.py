@@ -26,8 +26,8 @@ from jinja2.lexer import TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, T
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from strides.domain.model import Person
 from strides.integrations.i18n import SOURCE_LANGUAGE, language, translations
-from strides.model import Person
 from strides.rules.digest import Digest
 
 # Jinja2 syntax in a template: set aside while css-inline parses the HTML around it.

@@ -32,7 +32,7 @@ import python_http_client
 from python_http_client.exceptions import HTTPError, handle_error
 from sendgrid import SendGridAPIClient
 
-from strides.errors import ConfigError
+from strides.config import ConfigError
 from strides.integrations import DeliveryError
 from strides.integrations.sendgrid_payload import (
     MAX_PERSONALIZATIONS,

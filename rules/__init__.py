@@ -1,26 +1,13 @@
-"""The rule language and the planner: pure decisions, no I/O, no Prefect, no vendor SDK."""
+"""Deciding, and pure: what the rules want sent, given the organisation, a window and the ledger.
 
-from strides.rules.errors import RuleError, RuleSetError
+The planner (`plan`, `plan_event`) turns rules into intended messages; `reconcile` turns wanted
+meetings into iTIP messages against what was sent; `digest` composes a person's weekly digest;
+`delivery` says whether a message may go out now. No I/O, no clock, no SQL, no Prefect, no vendor
+SDK: everything is given as arguments. The built-in rule pack lives beside it, in `builtin/`.
+"""
+
 from strides.rules.events import Event
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
-from strides.rules.parse import RuleSet, combine, parse_rules
 from strides.rules.planner import plan, plan_event
-from strides.rules.schema import Kind, Rule
 
-__all__ = [
-    "Event",
-    "Intent",
-    "Kind",
-    "Meeting",
-    "Plan",
-    "Rule",
-    "RuleError",
-    "RuleSet",
-    "RuleSetError",
-    "Skip",
-    "Window",
-    "combine",
-    "parse_rules",
-    "plan",
-    "plan_event",
-]
+__all__ = ["Event", "Intent", "Meeting", "Plan", "Skip", "Window", "plan", "plan_event"]

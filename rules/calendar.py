@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from strides.model import Person
-from strides.rules.schema import Calendar, QuietHours, Shift
+from strides.domain.model import Person
+from strides.domain.schema import Calendar, QuietHours, Shift
 
 _UTC = ZoneInfo("UTC")
 _MAX_SHIFT = 31

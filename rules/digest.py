@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from strides.model import Goal, GoalStatus, Milestone, Person
+from strides.domain.model import Goal, GoalStatus, Milestone, Person
 from strides.rules.index import OrgLike
 
 DUE_SOON = timedelta(days=14)

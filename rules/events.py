@@ -6,9 +6,10 @@ from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from strides.domain.parse import RuleSet
+from strides.domain.schema import EventKind, EventTrigger
 from strides.rules.calendar import local_moment
 from strides.rules.index import OrgIndex, OrgLike
-from strides.rules.schema import EventKind
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,12 @@ def derived_events(
         late = milestone.completed_at is None or milestone.completed_at >= overdue
         if late and start <= overdue < end:
             yield Event(EventKind.MILESTONE_OVERDUE, overdue, milestone.goal, milestone.id)
+
+
+def event_rule_ids(rules: RuleSet, kind: EventKind | None = None) -> frozenset[str]:
+    """The enabled event rules (of one event kind, if given)."""
+    return frozenset(
+        r.id
+        for r in rules.enabled
+        if isinstance(r.trigger, EventTrigger) and (kind is None or r.trigger.event is kind)
+    )

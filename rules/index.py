@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, TypeVar
 
-from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
+from strides.domain.model import Goal, GoalStatus, Milestone, Organisation, Person
 
 T = TypeVar("T")
 # Per owner timezone, the days [first, last] an anchor may fall on (a narrowing hint, see below).

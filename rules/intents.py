@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from strides.rules.schema import Kind
+from strides.domain.schema import Kind
 
 
 @dataclass(frozen=True)

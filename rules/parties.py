@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import cast
 
-from strides.model import Organisation, Person
+from strides.domain.model import Organisation, Person
+from strides.domain.schema import Role
 from strides.rules.index import Records
 from strides.rules.recipients import related
-from strides.rules.schema import Role
 
 
 def owner_of(org: Records, subject: str) -> Person | None:

@@ -26,15 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
-from strides.rules.calendar import (
-    into_working_hours,
-    local_moment,
-    meeting_slot,
-    out_of_quiet_hours,
-    shift_day,
-)
-from strides.rules.conditions import (
+from strides.domain.conditions import (
     build_context,
     compile_condition,
     evaluate,
@@ -42,16 +34,9 @@ from strides.rules.conditions import (
     milestone_view,
     person_view,
 )
-from strides.rules.digest import compose_digest
-from strides.rules.events import Event, derived_events
-from strides.rules.index import UNMENTORED_MANAGERS, Audience, OrgIndex, OrgLike, Quiet, Quieted, index_of
-from strides.rules.intents import Intent, Meeting, Plan, Skip, Window, inhibited_by, planned, too_late
-from strides.rules.keys import meeting_uid, message_key, occurrence_name
-from strides.rules.parse import RuleSet
-from strides.rules.parties import organiser_of
-from strides.rules.recipients import resolve
-from strides.rules.recurrence import recurrence_days
-from strides.rules.schema import (
+from strides.domain.model import Goal, GoalStatus, Milestone, Organisation, Person
+from strides.domain.parse import RuleSet
+from strides.domain.schema import (
     Anchor,
     AnchorTrigger,
     CadenceAnchor,
@@ -66,7 +51,22 @@ from strides.rules.schema import (
     Rule,
     Shift,
 )
-from strides.rules.templates import names, render_text
+from strides.domain.templates import names, render_text
+from strides.rules.calendar import (
+    into_working_hours,
+    local_moment,
+    meeting_slot,
+    out_of_quiet_hours,
+    shift_day,
+)
+from strides.rules.digest import compose_digest
+from strides.rules.events import Event, derived_events
+from strides.rules.index import UNMENTORED_MANAGERS, Audience, OrgIndex, OrgLike, Quiet, Quieted, index_of
+from strides.rules.intents import Intent, Meeting, Plan, Skip, Window, inhibited_by, planned, too_late
+from strides.rules.keys import meeting_uid, message_key, occurrence_name
+from strides.rules.parties import organiser_of
+from strides.rules.recipients import resolve
+from strides.rules.recurrence import recurrence_days
 
 __all__ = ["RuleRunner", "local_moment", "one_by_one", "plan", "plan_event"]
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from strides.model import Goal, Milestone, Organisation
+from strides.domain.model import Goal, Milestone, Organisation
+from strides.domain.parse import RuleSet
 from strides.rules.intents import Intent, Plan, Window
-from strides.rules.parse import RuleSet
 from strides.rules.planner import plan
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from strides.model import Person
+from strides.domain.model import Person
+from strides.domain.schema import MissingPolicy, Role
 from strides.rules.index import OrgLike
-from strides.rules.schema import MissingPolicy, Role
 
 
 @dataclass(frozen=True)

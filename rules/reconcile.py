@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from strides.domain.schema import Kind
 from strides.rules.intents import Intent, Meeting, Method, Window
 from strides.rules.keys import invite_message_key
-from strides.rules.schema import Kind
 
 ACTIVE, CANCELLED = "active", "cancelled"
 

@@ -18,16 +18,16 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from strides.model import Goal, Milestone, Organisation, Person
-from strides.rules.durations import Duration
-from strides.rules.errors import RuleError, RuleSetError
+from strides.domain.durations import Duration
+from strides.domain.errors import RuleError, RuleSetError
+from strides.domain.model import Goal, Milestone, Organisation, Person
+from strides.domain.parse import RuleSet, _locate, _message
+from strides.domain.schema import EventKind, Kind
+from strides.domain.yamltext import YamlError
+from strides.domain.yamltext import load as load_yaml
 from strides.rules.events import Event
 from strides.rules.intents import Intent, Skip, Window
-from strides.rules.parse import RuleSet, _locate, _message
 from strides.rules.planner import plan, plan_event
-from strides.rules.schema import EventKind, Kind
-from strides.yamltext import YamlError
-from strides.yamltext import load as load_yaml
 
 
 class _Strict(BaseModel):

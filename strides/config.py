@@ -19,7 +19,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from strides.domain.errors import StridesError
+
 CONFIG_FILE = "strides.toml"
+
+
+class ConfigError(StridesError, ValueError):
+    """Configuration missing or invalid."""
 
 
 MASKED = "**********"  # how pydantic dumps a SecretStr in JSON mode
@@ -187,3 +193,14 @@ class Settings(BaseSettings):
     def derived(self, **changes: object) -> Settings:
         """A copy with some fields replaced (validated again)."""
         return Settings.model_validate({**self.model_dump(exclude_unset=False), **changes})
+
+    def for_demo(self) -> Settings:
+        """The demo's settings: its own store and outbox in a `demo` folder of the state folder,
+        and Prefect's home shared with these settings."""
+        folder = self.state_dir / "demo"
+        return self.derived(
+            state_dir=folder,
+            database_url=None,
+            outbox_dir=folder / "outbox",
+            prefect_home=self.prefect_dir,
+        )

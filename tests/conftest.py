@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from strides.config import Settings
+from strides.domain.model import Organisation
+from strides.domain.parse import RuleSet
 from strides.integrations.org_files import load_organisation
-from strides.model import Organisation
-from strides.rules import RuleSet
-from strides.ruleset import load_rules
+from strides.integrations.rule_files import load_rules
 from strides.store import Store, snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -68,7 +68,7 @@ def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server for the whole session (about 7 s to start)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from strides.prefect_env import no_heartbeats
+    from strides.flows.environment import no_heartbeats
 
     with prefect_test_harness(server_startup_timeout=120), no_heartbeats():
         yield

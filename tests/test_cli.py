@@ -7,7 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from strides.cli import EXIT_REJECTED, app
+from strides.cli import app
+from strides.cli.output import EXIT_REJECTED
 
 from .conftest import FIXTURES, ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from strides.engine import fewer_collections
+from strides.speed import fewer_collections
 
 
 def test_fewer_collections_freezes_and_restores_even_when_nested() -> None:

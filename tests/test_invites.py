@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
+from strides.domain.schema import Kind
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.compose import Sender, compose
 from strides.integrations.outbox import OutboxTransport
-from strides.rules import Kind, Window, plan
+from strides.rules import Window, plan
 
 from .conftest import at
 

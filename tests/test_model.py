@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from strides.model import DigestPreferences, Goal, Metric, Organisation, Person, WorkingHours
+from strides.domain.model import DigestPreferences, Goal, Metric, Organisation, Person, WorkingHours
 
 
 def person(**changes):

@@ -11,13 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strides.engine import two_at_once
+from strides.domain.model import Organisation, Person
+from strides.domain.parse import RuleSet, parse_rules
+from strides.domain.schema import Kind
 from strides.integrations.org_files import load_organisation
-from strides.model import Organisation, Person
-from strides.rules import Kind, RuleSet, Window, parse_rules, plan
+from strides.integrations.rule_files import load_rules
+from strides.rules import Window, plan
 from strides.rules.keys import message_key
 from strides.rules.planner import local_moment
-from strides.ruleset import load_rules
+from strides.speed import two_at_once
 
 from .conftest import FIXTURES, at
 

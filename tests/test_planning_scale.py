@@ -16,17 +16,18 @@ import pytest
 from sqlalchemy import select
 
 from strides import engine
-from strides.model import GoalStatus, Organisation
-from strides.org_changes import OrgChange, apply_change
-from strides.rules import RuleSet, Window, plan
+from strides.domain.model import GoalStatus, Organisation
+from strides.domain.parse import RuleSet
+from strides.integrations.org_changes import OrgChange, apply_change
+from strides.integrations.rule_files import load_rules
+from strides.rules import Window, plan
 from strides.rules.index import ScanIndex
 from strides.rules.reconcile import Reason
-from strides.ruleset import load_rules
 from strides.store import Store, snapshot
 from strides.store.shards import Shard
 from strides.store.tables import MentorshipRow, OrgChangeRow
 from strides.store.window import StoreView
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 from .conftest import at
 
@@ -310,7 +311,7 @@ def test_a_meeting_moved_later_by_working_hours_stays_wanted_until_it_starts(bui
 
     A planner that judged "still ahead" by the 10:00 start cancelled the meeting the next day.
     """
-    from strides.model import Person
+    from strides.domain.model import Person
 
     audit = RuleSet(tuple(r for r in builtin_rules.enabled if r.id == "annual-career-audit"))
     owner = Person(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from strides.processes import JobFailed, at_once, can_fork
+from strides.speed import JobFailed, at_once, can_fork
 from strides.store import Store
 from strides.store.shards import BUCKETS, Shard
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from strides.errors import SourceError
+from strides.domain.model import GoalStatus, Organisation
+from strides.integrations import SourceError
 from strides.integrations.org_files import Rejection, load_organisation
-from strides.model import GoalStatus, Organisation
 
 from .conftest import FIXTURES, ROOT, SAMPLE_ORG
 
@@ -99,7 +99,7 @@ def test_sample_folder_mixes_csv_and_yaml():
 
 
 def test_a_record_rejected_now_keeps_its_last_good_version():
-    from strides.merge import keep_last_good
+    from strides.engine.intake import keep_last_good
 
     yesterday = load_organisation(FIXTURES / "org-small", base=FIXTURES).organisation
     # Today's export breaks Ben's email (so his goal and milestones are rejected with him) and Cara left.

@@ -120,15 +120,15 @@ def test_windows_follow_each_other(loaded_store: Store):
 
 
 def test_planning_reads_sqlite_through_a_memory_map_only_while_it_plans(store: Store) -> None:
-    """`many_reads` maps the file and widens the page cache, and puts both back after."""
-    from strides.store.db import CACHE_KIB, MMAP_BYTES, many_reads
+    """`mapped_reads` maps the file and widens the page cache, and puts both back after."""
+    from strides.speed import CACHE_KIB, MMAP_BYTES, mapped_reads
 
     def pragma(session: Session, name: str) -> int:
         return int(session.connection().exec_driver_sql(f"PRAGMA {name}").scalar() or 0)
 
     with store.session() as session:
         cache = pragma(session, "cache_size")
-        with many_reads(session):
+        with mapped_reads(session):
             assert pragma(session, "mmap_size") == MMAP_BYTES
             assert pragma(session, "cache_size") == -CACHE_KIB
         assert pragma(session, "mmap_size") == 0
@@ -140,7 +140,7 @@ def test_a_bulk_save_on_postgresql_gives_its_query_planner_statistics() -> None:
     milestone due so far; a save that changes a table in bulk analyzes it, a small one does not."""
     from sqlalchemy import text
 
-    from strides.synthetic import Shape, generate
+    from tools.synthetic import Shape, generate
 
     from .postgres import throwaway_store
 

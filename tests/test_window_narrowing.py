@@ -23,17 +23,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
-from strides.engine import two_at_once
-from strides.model import DigestPreferences, Organisation
+from strides.domain.model import DigestPreferences, Organisation
+from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
 from strides.rules.calendar import local_moment
 from strides.rules.index import ScanIndex
 from strides.rules.planner import _days_at, _wall_minutes
-from strides.ruleset import load_rules
+from strides.speed import two_at_once
 from strides.store import Store, snapshot
 from strides.store.shards import Shard
 from strides.store.window import StoreView
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 ZONES = (
     "Pacific/Pago_Pago",  # UTC-11

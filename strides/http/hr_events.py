@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from strides.config import Settings
-from strides.events import EVENT_NAMES, EventError, StridesEvent
+from strides.integrations.events import EVENT_NAMES, EventError, StridesEvent
 
 SIGNATURE_PREFIX = "sha256="
 MAX_CHANGES = 1000
@@ -93,7 +93,7 @@ class HRBatch(BaseModel):
 
 
 async def prefect_publisher(events: list[StridesEvent]) -> list[str]:
-    from strides.events import publish
+    from strides.flows.events import publish
 
     return await publish(events)
 

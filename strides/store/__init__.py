@@ -1,5 +1,8 @@
-"""Persistence: the organisation snapshot and the ledger of every message (SQLAlchemy 2)."""
+"""Persistence, and the only place that writes SQL: the organisation snapshot, the ledger of every
+message, the meetings as last sent, skips, preferences, suppressions (SQLAlchemy 2 + Alembic)."""
 
-from strides.store.db import Store
+from sqlalchemy.orm import Session
 
-__all__ = ["Store"]
+from strides.store.db import Store, StoreError
+
+__all__ = ["Session", "Store", "StoreError"]

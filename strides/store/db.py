@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from strides.errors import StoreError
+from strides.domain.errors import StridesError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 # Alembic is imported where it is used: a flow-run process that only reads and writes the store
 # (every event reaction starts a fresh one) would otherwise pay about a quarter of a second.
 
+
+class StoreError(StridesError, RuntimeError):
+    """The database is unreachable, not migrated, or made by another version of strides."""
+
+
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
-
-
-CACHE_KIB = 64 * 1024
-MMAP_BYTES = 1 << 30
 
 
 # Ids bound in one statement: under SQLite's bound-parameter limit (999 before SQLite 3.32).
@@ -45,26 +46,21 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 
 @contextmanager
-def many_reads(session: Session) -> Iterator[None]:
-    """SQLite reads through a memory map and a larger page cache for a while (planning a window).
-
-    Planning looks records up by key all over the file (a milestone's goal, the goal's owner, the
-    manager): page by page through system calls, SQLite's default 2 MiB cache made that half of
-    its statements' time. Only for the while: a mapped page counts in the process's resident
-    size, and delivery, which reads far less, would carry the map for nothing.
-    """
+def sqlite_pragmas(session: Session, **values: int) -> Iterator[None]:
+    """These SQLite pragmas (numbers: `cache_size`, `mmap_size`...) on the session's connection
+    for the block, put back as they were after; nothing on other databases."""
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         yield
         return
-    cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
-    connection.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")
+    before = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in values}
+    for name, value in values.items():
+        connection.exec_driver_sql(f"PRAGMA {name}={int(value)}")
     try:
         yield
     finally:
-        connection.exec_driver_sql("PRAGMA mmap_size=0")
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(cache or -2000)}")
+        for name, was in before.items():
+            connection.exec_driver_sql(f"PRAGMA {name}={int(was or 0)}")
 
 
 def normalise_url(url: str) -> str:
@@ -80,7 +76,7 @@ _ENGINES: list[Engine] = []
 
 
 def _forget_connections() -> None:
-    """In a forked child (strides.processes): the parent's pooled connections are the parent's
+    """In a forked child (strides.speed): the parent's pooled connections are the parent's
     (two processes on one socket or SQLite handle corrupt each other), so the child drops them
     without closing them and opens its own, as SQLAlchemy advises for forked processes."""
     for engine in _ENGINES:

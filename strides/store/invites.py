@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from strides.integrations.itip_reply import Reply
@@ -217,6 +217,12 @@ def meetings(
     if person is not None:
         rows = [r for r in rows if any(a["id"] == person for a in r.attendees)]
     return rows
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many meetings are active and how many cancelled."""
+    rows = session.execute(select(InviteRow.status, func.count()).group_by(InviteRow.status))
+    return {status: count for status, count in rows}
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,16 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from strides.domain.schema import Kind
 from strides.rules.index import OrgLike, Records
 from strides.rules.intents import Intent, Meeting
 from strides.rules.parties import owner_of
-from strides.rules.schema import Kind
 from strides.store.inserts import insert_new
 from strides.store.tables import MessageRow, TickRow
 
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
+# A message not yet sent that a change made unwanted (a moved deadline's old reminders).
+CANCELLED = "cancelled"
 # An invite message not yet sent when a newer SEQUENCE of the same meeting replaced it.
 SUPERSEDED = "superseded"
 MAX_ATTEMPTS = 5
@@ -139,11 +141,14 @@ def keys_between(session: Session, start: datetime, end: datetime, *, notices: b
     return set(session.connection().execute(query).scalars().all())
 
 
+# A claimed message's row: the columns of MessageRow, read-only.
+ClaimedRow = Row[Any]
+
+
 @dataclass(frozen=True)
 class Claim:
     token: str
-    # The claimed messages' rows: the columns of MessageRow, read-only.
-    rows: list[Row[Any]]
+    rows: list[ClaimedRow]
 
 
 def claim(
@@ -287,12 +292,45 @@ def mark_failed(session: Session, key: str, token: str, error: str, *, permanent
     )
 
 
+def pending_about(session: Session, subjects: Iterable[str]) -> list[MessageRow]:
+    """Messages about these subjects not sent yet (pending, or failed and due again)."""
+    wanted = sorted(set(subjects))
+    found: list[MessageRow] = []
+    for start in range(0, len(wanted), 900):
+        query = select(MessageRow).where(
+            MessageRow.subject.in_(wanted[start : start + 900]), MessageRow.status.in_((PENDING, FAILED))
+        )
+        found.extend(session.scalars(query))
+    return found
+
+
+def cancel_pending(session: Session, keys: Sequence[str], why: str) -> None:
+    """Withdraw these messages unless they went out meanwhile; `why` is kept as their last word."""
+    for start in range(0, len(keys), 900):
+        session.execute(
+            update(MessageRow)
+            .where(MessageRow.key.in_(keys[start : start + 900]), MessageRow.status.in_((PENDING, FAILED)))
+            .values(status=CANCELLED, last_error=why)
+        )
+
+
 def last_tick(session: Session) -> TickRow | None:
     """The done tick whose window ends last."""
     query = (
         select(TickRow).where(TickRow.status == "done").order_by(TickRow.window_end.desc(), TickRow.id.desc())
     )
     return session.scalars(query.limit(1)).first()
+
+
+def latest_tick(session: Session) -> TickRow | None:
+    """The tick recorded last (whatever its window)."""
+    return session.scalars(select(TickRow).order_by(TickRow.id.desc()).limit(1)).first()
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many messages are in each state (pending, sent, dead...)."""
+    rows = session.execute(select(MessageRow.status, func.count()).group_by(MessageRow.status))
+    return {status: count for status, count in rows}
 
 
 def last_tick_end(session: Session) -> datetime | None:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from strides.model import (
+from strides.domain.model import (
     DigestPreferences,
     Goal,
     GoalStatus,

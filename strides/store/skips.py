@@ -71,3 +71,9 @@ def skips(
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(SkipRow)) or 0
+
+
+def count_by_cause(session: Session) -> dict[str, int]:
+    """How many skips of each cause (missing, late, inhibited...) were recorded."""
+    rows = session.execute(select(SkipRow.cause, func.count()).group_by(SkipRow.cause))
+    return {cause: count for cause, count in rows}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from strides.model import Goal, GoalStatus, Milestone, Organisation, Person
+from strides.domain.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.rules.digest import Named, ReportFacts
 from strides.store.db import BATCH
 from strides.store.records import stored_by
@@ -160,3 +160,22 @@ def report_facts(
             )
             found.setdefault(manager, []).append(facts)
     return found
+
+
+def goal_slice(session: Session, goal_id: str) -> Organisation:
+    """What reacting to an event about one goal needs, not the whole organisation: the owner and
+    everyone a rule may address about them (manager, skip-level, mentors), with their direct
+    reports (the owner's count shows in rule conditions) and the goals and milestones of all of
+    these. Empty when the goal is unknown. One event in an organisation of 100,000 people reads a
+    few dozen rows instead of the whole snapshot."""
+    goal = session.get(GoalRow, goal_id)
+    owner = session.get(PersonRow, goal.owner) if goal else None
+    if owner is None:
+        return Organisation.model_construct(people={}, goals={}, milestones={})
+    named = {owner.id, *map(str, owner.data.get("mentors") or ())}
+    manager = session.get(PersonRow, owner.manager) if owner.manager else None
+    if manager is not None:
+        named.add(manager.id)
+        if manager.manager:
+            named.add(manager.manager)
+    return load_slice(session, sorted(named))

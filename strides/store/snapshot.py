@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
-from strides.model import Goal, Milestone, Organisation, Person
+from strides.domain.model import Goal, Milestone, Organisation, Person
 from strides.store.db import BATCH
 from strides.store.shards import bucket
 from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
@@ -60,6 +60,20 @@ def milestone_row(milestone: Milestone) -> dict[str, Any]:
         "data": milestone.model_dump(mode="json"),
         "bucket": bucket(f"milestone:{milestone.id}"),
     }
+
+
+def update_goal(session: Session, goal: Goal) -> None:
+    """Store one goal's new version (its columns and record), logged for the next tick."""
+    row = goal_row(goal)
+    session.execute(update(GoalRow).where(GoalRow.id == goal.id).values(row))
+    record_changes(session, [("goal", goal.id, goal.owner)])
+
+
+def update_milestone(session: Session, milestone: Milestone) -> None:
+    """Store one milestone's new version (its columns and record), logged for the next tick."""
+    row = milestone_row(milestone)
+    session.execute(update(MilestoneRow).where(MilestoneRow.id == milestone.id).values(row))
+    record_changes(session, [("milestone", milestone.id, milestone.goal)])
 
 
 def record_changes(session: Session, changes: Iterable[tuple[str, str, str | None]]) -> None:
@@ -173,6 +187,10 @@ def _refresh_statistics(session: Session, tables: Sequence[Any]) -> None:
     """
     if tables and session.connection().dialect.name == "postgresql":
         session.execute(text(f"ANALYZE {', '.join(t.__tablename__ for t in tables)}"))
+
+
+def has_person(session: Session, person_id: str) -> bool:
+    return session.get(PersonRow, person_id) is not None
 
 
 def count_people(session: Session) -> int:

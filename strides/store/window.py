@@ -25,7 +25,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from strides.model import Goal, GoalStatus, Milestone, Person
+from strides.domain.model import Goal, GoalStatus, Milestone, Person
+from strides.domain.schema import Role
 from strides.rules.index import (
     UNMENTORED_MANAGERS,
     Audience,
@@ -36,7 +37,6 @@ from strides.rules.index import (
     Quieted,
     ZoneDays,
 )
-from strides.rules.schema import Role
 from strides.store import records
 from strides.store.db import BATCH
 from strides.store.records import in_values, stored, stored_by

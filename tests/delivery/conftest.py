@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from strides.domain.model import Organisation
+from strides.domain.schema import Kind
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.compose import Sender, outgoing
 from strides.integrations.mime import Envelope, invite_message
 from strides.integrations.transport import Outgoing
-from strides.model import Organisation
 from strides.rules.intents import Intent, Meeting
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
-from strides.rules.schema import Kind
 
 from ..conftest import FIXTURES, ROOT
 from ..tools import require

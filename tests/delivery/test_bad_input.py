@@ -9,11 +9,11 @@ from email.policy import default
 import pytest
 
 from strides import engine
+from strides.domain.model import GoalStatus, Organisation
+from strides.domain.schema import Kind
 from strides.integrations.compose import outgoing
 from strides.integrations.outbox import OutboxTransport
-from strides.model import GoalStatus, Organisation
 from strides.rules import Window
-from strides.rules.schema import Kind
 from strides.store import ledger, snapshot
 
 from ..conftest import at

@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from strides import engine
+from strides.domain.schema import Kind
 from strides.http.app import create_app
 from strides.integrations.compose import outgoing
 from strides.integrations.outbox import OutboxTransport
 from strides.integrations.sendgrid_payload import Options, build_payload
 from strides.integrations.unsubscribe import TokenError, UnsubscribeLinks
 from strides.rules import Window
-from strides.rules.schema import Kind
 from strides.store import ledger, preferences
 
 from ..conftest import at

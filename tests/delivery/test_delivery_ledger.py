@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from strides import engine
-from strides.config import Settings
-from strides.errors import ConfigError
+from strides.config import ConfigError, Settings
 from strides.integrations.outbox import OutboxTransport
 from strides.integrations.sendgrid_mail import Retry, SendGridTransport
 from strides.integrations.sendgrid_payload import Options

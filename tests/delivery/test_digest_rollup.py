@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from strides.domain.model import Organisation
+from strides.domain.schema import Kind
 from strides.engine import digest_reports, digest_span
-from strides.model import Organisation
 from strides.rules.digest import Digest, compose_digest
 from strides.rules.intents import Intent
 from strides.rules.keys import message_key
-from strides.rules.schema import Kind
 from strides.store import Store, slices, snapshot
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 from ..postgres import throwaway_database
 

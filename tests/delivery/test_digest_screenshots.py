@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
-from strides.digest_preview import chromium, samples, screenshot, write_previews
+from tools.digest_preview import chromium, samples, screenshot, write_previews
 
 from ..tools import require
 from .conftest import NOW
@@ -67,7 +67,7 @@ def test_the_plain_text_alternative_says_what_the_html_says(sample_org):
 
 
 def test_a_missing_browser_is_a_clear_error(monkeypatch, tmp_path):
-    from strides.digest_preview import PreviewError
+    from tools.digest_preview import PreviewError
 
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(PreviewError, match="apt-get install chromium"):

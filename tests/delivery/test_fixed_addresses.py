@@ -14,8 +14,8 @@ from icalendar import Calendar
 from strides import engine
 from strides.integrations.org_files import load_organisation
 from strides.integrations.outbox import OutboxTransport
+from strides.integrations.rule_files import load_rules
 from strides.rules import Window
-from strides.ruleset import load_rules
 from strides.store import Store, ledger, snapshot, suppressions
 
 from ..conftest import FIXTURES, at

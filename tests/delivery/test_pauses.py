@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strides import engine
+from strides.domain.check import check_files
+from strides.domain.model import Organisation
+from strides.domain.schema import Kind
 from strides.integrations.outbox import OutboxTransport
-from strides.model import Organisation
 from strides.rules import Window
-from strides.rules.check import check_files
 from strides.rules.intents import Intent
 from strides.rules.pauses import after_pause
-from strides.rules.schema import Kind
 from strides.store import Store, ledger, preferences
 
 from .conftest import SENDER, intent

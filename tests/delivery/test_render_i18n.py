@@ -13,12 +13,12 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from strides.domain.model import Organisation
+from strides.domain.schema import Kind
 from strides.integrations import i18n, render
 from strides.integrations.compose import Sender, content
-from strides.model import Organisation
 from strides.rules.digest import compose_digest
 from strides.rules.intents import Intent
-from strides.rules.schema import Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)

@@ -75,9 +75,9 @@ def test_a_bad_address_is_named_by_field(prism):
 def test_a_digest_with_one_click_unsubscribe_and_an_unsubscribe_group_is_accepted(prism, sample_org):
     from dataclasses import replace
 
+    from strides.domain.schema import Kind
     from strides.integrations.compose import outgoing
     from strides.integrations.unsubscribe import UnsubscribeLinks
-    from strides.rules.schema import Kind
 
     from .conftest import NOW, SENDER, intent
 

@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 
 from strides import engine
+from strides.domain.model import Organisation
+from strides.domain.parse import RuleSet
 from strides.integrations.compose import Sender
+from strides.integrations.org_changes import OrgChange, apply_change
 from strides.integrations.outbox import OutboxTransport
-from strides.model import Organisation
-from strides.org_changes import OrgChange, apply_change
-from strides.rules import RuleSet, Window
+from strides.rules import Window
 from strides.store import Store, snapshot
 from strides.store.tables import MessageRow
 

@@ -11,7 +11,7 @@ import pytest
 from icalendar import Calendar
 
 from strides.http.app import create_app
-from strides.org_changes import OrgChange
+from strides.integrations.org_changes import OrgChange
 from strides.store import feed_tokens
 
 from .conftest import serve

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from strides import engine
-from strides.org_changes import OrgChange
+from strides.integrations.org_changes import OrgChange
 from strides.rules import Window
 from strides.store import invites, ledger
 from strides.store.tables import InviteRow
@@ -124,8 +124,8 @@ def test_an_update_supersedes_an_older_message_not_yet_sent(simulation):
 
 
 def test_a_deadline_moved_event_updates_the_review_and_the_next_tick_adds_nothing(simulation):
-    from strides import react
-    from strides.events import StridesEvent
+    from strides.engine import react
+    from strides.integrations.events import StridesEvent
     from strides.rules.reactions import Change
 
     simulation.tick(5)  # the review of g00002 went out on Dec 1 for Dec 11

@@ -12,11 +12,11 @@ import pytest
 from icalendar import Calendar
 
 from strides import engine
+from strides.domain.model import Organisation
 from strides.integrations.org_files import load_organisation
 from strides.integrations.outbox import OutboxTransport
-from strides.model import Organisation
+from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
-from strides.ruleset import load_rules
 from strides.store import Store, invites, snapshot
 
 from ..conftest import FIXTURES, at

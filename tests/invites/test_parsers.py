@@ -21,7 +21,7 @@ import pytest
 from icalendar import Calendar
 
 from strides.integrations.compose import compose
-from strides.org_changes import load_changes
+from strides.integrations.org_changes import load_changes
 from strides.store import ledger
 from strides.store.tables import MessageRow
 
@@ -236,8 +236,8 @@ def organised(tmp_path_factory) -> list[bytes]:
     from strides import engine
     from strides.config import Settings
     from strides.integrations.org_files import load_organisation
+    from strides.integrations.rule_files import load_rules
     from strides.rules import Window
-    from strides.ruleset import load_rules
     from strides.store import Store, snapshot
 
     from .conftest import RecordingTransport

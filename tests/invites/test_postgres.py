@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from strides.org_changes import OrgChange
+from strides.integrations.org_changes import OrgChange
 from strides.rules import Window, plan
 from strides.rules.reconcile import reconcile
 from strides.store import Store, invites, snapshot

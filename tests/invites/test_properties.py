@@ -10,11 +10,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
+from strides.domain.model import Goal, GoalStatus, Organisation, Person
+from strides.domain.parse import RuleSet
+from strides.domain.schema import Rule
 from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
-from strides.model import Goal, GoalStatus, Organisation, Person
-from strides.rules import RuleSet, Window, plan
+from strides.rules import Window, plan
 from strides.rules.reconcile import Reason, SentMeeting, reconcile
-from strides.rules.schema import Rule
 
 ZONES = sorted(
     z

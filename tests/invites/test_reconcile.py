@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from strides.rules import Intent, Kind, Meeting, Window
+from strides.domain.schema import Kind
+from strides.rules import Intent, Meeting, Window
 from strides.rules.reconcile import CANCELLED, Reason, SentMeeting, reconcile
 
 from ..conftest import at

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from strides import engine
+from strides.engine.deliver import upcoming_meetings
 from strides.integrations.itip_reply import ReplyError, replies_from_file
-from strides.org_changes import OrgChange
+from strides.integrations.org_changes import OrgChange
 from strides.store import invites, snapshot
 from strides.store.tables import InviteRow
 
@@ -108,7 +108,7 @@ def test_the_digest_tells_who_declined_to_pick_another_time(moved_review):
     a_week_later = moved_review.now + timedelta(days=7)  # the review (Dec 23) is within the digest's view
     with moved_review.store.session() as session:
         org = snapshot.load_organisation(session)
-        lines = engine._upcoming_of(session, org, {"p002"}, a_week_later)["p002"]
+        lines = upcoming_meetings(session, org, {"p002"}, a_week_later)["p002"]
     assert any(
         "Write the data-quality playbook" in line and "you declined: pick another time" in line
         for line in lines

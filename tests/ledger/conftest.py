@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from strides.model import Organisation
+from strides.domain.model import Organisation
 from strides.store import Store, snapshot
 from tests.postgres import empty_tables, throwaway_database
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from strides.model import Organisation
-from strides.rules import Intent, Kind
+from strides.domain.model import Organisation
+from strides.domain.schema import Kind
+from strides.rules import Intent
 from strides.rules.keys import message_key
 from strides.store import Store, ledger
 from strides.store.tables import MessageRow

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select, text
 
 from strides import engine
-from strides.processes import can_fork
-from strides.rules import RuleSet, Window
+from strides.domain.parse import RuleSet
+from strides.rules import Window
+from strides.speed import can_fork
 from strides.store import Store
 from strides.store.tables import MessageRow
 

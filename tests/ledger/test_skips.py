@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from strides import engine
 from strides.cli import app
 from strides.integrations.org_files import load_organisation
+from strides.integrations.rule_files import load_rules
 from strides.rules import Window
 from strides.rules.intents import Skip
-from strides.ruleset import load_rules
 from strides.store import Store, skips, snapshot
 
 from ..conftest import FIXTURES, at

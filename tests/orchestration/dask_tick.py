@@ -38,8 +38,8 @@ def main() -> None:
 
     from strides.config import Settings
     from strides.flows.common import task_runner
+    from strides.flows.environment import no_heartbeats
     from strides.flows.tick import tick
-    from strides.prefect_env import no_heartbeats
 
     settings = Settings(
         state_dir=args.state,

@@ -7,7 +7,7 @@ import importlib
 import pytest
 import yaml
 
-from strides.deployments import SPECS
+from strides.flows.deployments import SPECS
 from tests.conftest import ROOT
 
 PREFECT_YAML = ROOT / "deploy" / "prefect.yaml"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from strides.config import Settings
-from strides.events import StridesEvent
 from strides.http.app import create_app
 from strides.http.hr_events import SignatureError, get_publisher, sign, verify
+from strides.integrations.events import StridesEvent
 from tests.conftest import FIXTURES
 
 with warnings.catch_warnings():

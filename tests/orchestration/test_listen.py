@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 
 from strides.config import Settings
-from strides.listen import KEEP, MARGIN, Incoming, Listener, event_filter, run_on_event
+from strides.flows.listen import KEEP, MARGIN, Incoming, Listener, event_filter, run_on_event
 from strides.rules.reactions import CONGRATULATION
 from strides.store import Store, handled, ledger
 from tests.conftest import at
@@ -137,8 +137,8 @@ def test_the_same_completion_announced_twice_is_one_message(
 
 @pytest.mark.parametrize(("path", "triggered"), [("listen", False), ("trigger", True)])
 def test_serve_triggers_on_event_only_when_it_does_not_listen(path: str, triggered: bool, tmp_path):
-    from strides.deployments import SPECS
-    from strides.serve import build
+    from strides.flows.deployments import SPECS
+    from strides.flows.serve import build
 
     settings = Settings(state_dir=tmp_path, event_path=path)
     deployments = {spec.name: build(spec, settings) for spec in SPECS}

@@ -6,15 +6,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from strides import engine, react
-from strides.events import EventError, StridesEvent, about_of, resource_id
-from strides.model import Organisation
-from strides.rules import RuleSet, Window
+from strides import engine
+from strides.domain.model import Organisation
+from strides.domain.parse import RuleSet
+from strides.domain.schema import EventKind
+from strides.engine import react
+from strides.integrations.events import EventError, StridesEvent, about_of, resource_id
+from strides.rules import Window
 from strides.rules.events import Event
 from strides.rules.planner import plan, plan_event
 from strides.rules.reactions import CONGRATULATION, Change, diff, replan_goal
-from strides.rules.schema import EventKind
-from strides.store import Store, ledger
+from strides.store import Store, ledger, slices
 from tests.conftest import at
 
 NOW = at("2026-12-04 12:00")
@@ -131,7 +133,7 @@ def test_a_moved_deadline_withdraws_its_old_reminder_and_plans_the_new_dates(
     assert reaction.cancelled == [old.key]
     with loaded_store.session() as session:
         rows = [r for r in ledger.messages(session) if r.subject == "goal:g00003"]
-    assert {r.key: r.status for r in rows}[old.key] == react.CANCELLED
+    assert {r.key: r.status for r in rows}[old.key] == ledger.CANCELLED
     # The review meeting a week before the new deadline is now due to be invited to (10 days' lead).
     review = [r for r in rows if r.rule_id == "deadline-review-meeting"]
     assert {r.recipient for r in review} == {"p002", "p001"}
@@ -145,7 +147,7 @@ def test_an_event_reads_only_its_goals_slice_yet_plans_what_the_whole_organisati
     planned = replanned = 0
     for goal in sample_org.goals.values():
         with loaded_store.session() as session:
-            part = react.goal_slice(session, goal.id)
+            part = slices.goal_slice(session, goal.id)
         owner = sample_org.people[goal.owner]
         manager = sample_org.people.get(owner.manager or "")
         addressed = {owner.id, *owner.mentors} | ({manager.id, manager.manager} if manager else set())

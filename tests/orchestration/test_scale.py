@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strides import engine
-from strides.config import Settings
+from strides.config import ConfigError, Settings
+from strides.domain.model import Organisation
+from strides.domain.parse import RuleSet
 from strides.engine import chunks_per_task
-from strides.errors import ConfigError
 from strides.flows.common import Wave, deliver_in_waves
 from strides.integrations import DeliveryError
 from strides.integrations.compose import Sender
 from strides.integrations.outbox import OutboxTransport
-from strides.model import Organisation
-from strides.rules import RuleSet, Window
+from strides.rules import Window
 from strides.store import Store, ledger
 from tests.conftest import at
 

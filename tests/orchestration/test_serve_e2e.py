@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from strides.shutdown import FORCED_EXIT_STATUS
+from strides.flows.shutdown import FORCED_EXIT_STATUS
 from tests.conftest import FIXTURES, ROOT, SAMPLE_ORG
 
 STRIDES = [str(Path(sys.executable).with_name("strides"))]
@@ -170,7 +170,7 @@ def test_events_sent_while_strides_serve_was_down_are_handled_when_it_starts_aga
     emitted in between is caught up from Prefect's stored events, and one announced again (the
     HR system retrying) is not a second message."""
     from strides.config import Settings
-    from strides.serve import local_server
+    from strides.flows.serve import local_server
 
     state = tmp_path / "state"
     env = clean_environment(state)

@@ -19,7 +19,7 @@ from contextlib import suppress
 
 import pytest
 
-from strides.shutdown import FORCED_EXIT_STATUS
+from strides.flows.shutdown import FORCED_EXIT_STATUS
 from tests.conftest import ROOT
 
 # Installs strides' handler with the grace in argv[1]; with --swallow, has the first SIGTERM's
@@ -30,7 +30,7 @@ PROGRAM = textwrap.dedent(
     import os, signal, subprocess, sys, time, weakref
     from contextlib import nullcontext
 
-    from strides import shutdown
+    from strides.flows import shutdown
 
     grace, flags = float(sys.argv[1]), set(sys.argv[2:])
     shutdown.install(grace)

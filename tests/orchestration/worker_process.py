@@ -17,8 +17,8 @@ from pathlib import Path
 from strides import engine
 from strides.integrations.compose import Sender
 from strides.integrations.outbox import OutboxTransport
+from strides.integrations.rule_files import load_rules
 from strides.rules import Window
-from strides.ruleset import load_rules
 from strides.store import Store
 
 

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from strides.cli import app
-from strides.rules.check import check_files
-from strides.rules.schema import json_schema
+from strides.domain.check import check_files
+from strides.domain.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "fixtures" / "rules-bad"

@@ -6,14 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from strides.model import Goal, Metric
-from strides.rules.conditions import (
-    ConditionError,
-    build_context,
-    compile_condition,
-    evaluate,
-    goal_view,
-)
+from strides.domain.conditions import ConditionError, build_context, compile_condition, evaluate, goal_view
+from strides.domain.model import Goal, Metric
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 

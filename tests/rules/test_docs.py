@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from strides.cli_rules import _test_rule_loader
-from strides.rules.check import check_files
-from strides.rules.schema import json_schema
+from strides.cli.rules import _test_rule_loader
+from strides.domain.check import check_files
+from strides.domain.schema import json_schema
 from strides.rules.testing import run_test_file
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from strides.domain.model import Organisation
+from strides.domain.schema import EventKind
 from strides.engine import plan_event_window, plan_window, record_event
 from strides.integrations.org_files import load_organisation
-from strides.model import Organisation
-from strides.rules import Event, Window
-from strides.rules.schema import EventKind
-from strides.ruleset import load_rules
+from strides.integrations.rule_files import load_rules
+from strides.rules import Window
+from strides.rules.events import Event
 from strides.store import Store, invites, ledger, snapshot
 
 from ..conftest import FIXTURES, at
@@ -124,8 +125,8 @@ def test_later_ticks_keep_the_event_meeting_and_react_records_it(small_store: St
 
 
 def test_the_on_event_reaction_sends_event_invites_too(small_store: Store) -> None:
-    from strides.events import StridesEvent
-    from strides.react import react
+    from strides.engine.react import react
+    from strides.integrations.events import StridesEvent
 
     rules = load_rules(EVENT_RULES)
     happening = StridesEvent(

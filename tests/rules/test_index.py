@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
 from strides.rules.index import ScanIndex
-from strides.ruleset import load_rules
-from strides.synthetic import Shape, generate
+from tools.synthetic import Shape, generate
 
 ORG = generate(Shape(people=120, goals_per_person=3, milestones_per_goal=4), seed=11)
 RULES = load_rules()

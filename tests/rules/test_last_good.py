@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from strides.rules import RuleSetError
-from strides.ruleset import load_rules_safely
+from strides.domain.errors import RuleSetError
+from strides.integrations.rule_files import load_rules_safely
 
 GOOD = """
 rules:

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from strides.cli import app
-from strides.cli_rules import _test_files, run_rule_tests
+from strides.cli.rules import _test_files, run_rule_tests
 
 HERE = Path(__file__).resolve().parent
 FILES = _test_files(HERE)
@@ -22,7 +22,7 @@ def test_rule_test_file_passes(path: Path) -> None:
 
 
 def test_every_builtin_rule_has_tests() -> None:
-    from strides.ruleset import load_rules
+    from strides.integrations.rule_files import load_rules
 
     tested = "\n".join(p.read_text() for p in (HERE / "pack").glob("*.yaml"))
     untested = [r.id for r in load_rules().rules if f"rule: {r.id}" not in tested]

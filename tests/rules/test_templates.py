@@ -8,7 +8,7 @@ from types import MappingProxyType, SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strides.rules.templates import names, render_text
+from strides.domain.templates import names, render_text
 
 GOAL = SimpleNamespace(title="Ship the talk", deadline=date(2027, 3, 1), _secret="x", why=None)
 

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strides.model import Goal, Milestone, Organisation, Person, WorkingHours
+from strides.domain.check import load_checked
+from strides.domain.model import Goal, Milestone, Organisation, Person, WorkingHours
+from strides.domain.schema import Calendar, EventKind, QuietHours, Shift
 from strides.rules.calendar import (
     is_business_day,
     local_moment,
@@ -16,11 +18,9 @@ from strides.rules.calendar import (
     out_of_quiet_hours,
     shift_day,
 )
-from strides.rules.check import load_checked
 from strides.rules.events import Event
 from strides.rules.intents import Window
 from strides.rules.planner import plan, plan_event
-from strides.rules.schema import Calendar, EventKind, QuietHours, Shift
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "America/Sao_Paulo"]
 PLACES = {"Europe/Berlin": ("DE", "BY"), "America/New_York": ("US", "NY"), "Australia/Sydney": ("AU", "NSW")}
@@ -180,8 +180,8 @@ def test_the_planners_intents_equal_those_built_the_usual_way() -> None:
     """`intents.planned` fills every field of `Intent` (a field added later must be added there)."""
     from dataclasses import fields
 
+    from strides.domain.schema import Kind
     from strides.rules.intents import Intent, planned
-    from strides.rules.schema import Kind
 
     at = datetime(2027, 3, 28, 9, 0, tzinfo=UTC)
     values = dict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from strides.yamltext import LocatedDict, load
+from strides.domain.yamltext import LocatedDict, load
 
 # Words start with a letter: a plain scalar may not start with YAML's indicators (! * > ...).
 WORD = st.builds(

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from strides.config import Settings
+from strides.integrations.org_changes import OrgChange, apply_change
 from strides.integrations.org_files import Rejection, load_organisation
-from strides.org_changes import OrgChange, apply_change
-from strides.ruleset import load_rules
+from strides.integrations.rule_files import load_rules
 from strides.store import Store, snapshot
 
 DEFAULT_START = date(2026, 11, 30)
@@ -42,17 +42,6 @@ class DemoResult:
         return sorted(self.outbox.glob("*.eml")) if self.outbox.exists() else []
 
 
-def demo_settings(base: Settings) -> Settings:
-    """The demo keeps its own store and outbox under the state folder, and shares Prefect's home."""
-    folder = base.state_dir / "demo"
-    return base.derived(
-        state_dir=folder,
-        database_url=None,
-        outbox_dir=folder / "outbox",
-        prefect_home=base.prefect_dir,
-    )
-
-
 def prepare(settings: Settings, *, keep: bool) -> Store:
     if not keep and settings.state_dir.exists():
         # Only the demo's own folder: never the user's real state.
@@ -73,8 +62,8 @@ def run_demo(
     changes: list[OrgChange] | None = None,
 ) -> DemoResult:
     """Simulate `days` days from `start`; each change in `changes` is applied before its day's tick."""
+    from strides.flows.environment import no_heartbeats
     from strides.flows.tick import tick  # imports Prefect: after the environment is prepared
-    from strides.prefect_env import no_heartbeats
 
     store = prepare(settings, keep=keep)
     loaded = load_organisation(settings.organisation)

@@ -1,4 +1,5 @@
-"""strides' events on Prefect's event bus: names, resources, and emitting them.
+"""strides' events: their names and what they are about, as HR sources, the CLI and Prefect's event
+bus carry them (emitting them is the Prefect layer's: strides.flows.events).
 
 Every event concerns a goal or a person, its Prefect resource (`strides.goal.<id>`,
 `strides.person.<id>`), so deployment triggers match on `prefect.resource.id`. A milestone's
@@ -7,12 +8,11 @@ events belong to its goal and name the milestone in the payload and as a related
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from strides.errors import StridesError
+from strides.integrations import IntegrationError
 from strides.rules.reactions import Change, Happening
 
 NOTIFICATION_SENT = "strides.notification.sent"
@@ -20,7 +20,7 @@ EVENT_NAMES = frozenset({*(c.value for c in Change), NOTIFICATION_SENT})
 RESOURCE_KINDS = ("goal", "person")
 
 
-class EventError(StridesError, ValueError):
+class EventError(IntegrationError, ValueError):
     """An event strides does not know, or one about something it cannot identify."""
 
 
@@ -69,61 +69,3 @@ class StridesEvent:
         return [
             {"prefect.resource.id": f"strides.milestone.{milestone}", "prefect.resource.role": "milestone"}
         ]
-
-
-def emit(event: StridesEvent, occurred: datetime | None = None) -> str | None:
-    """Send one event to Prefect (PREFECT_API_URL must point at the server); returns its id."""
-    from prefect.events import emit_event
-
-    sent = emit_event(
-        event=event.name,
-        resource=event.resource(),
-        related=event.related(),
-        payload=dict(event.payload),
-        occurred=occurred,
-    )
-    return None if sent is None else str(sent.id)
-
-
-async def publish(events: Iterable[StridesEvent], occurred: datetime | None = None) -> list[str]:
-    """Send events now, over one connection, and return their ids (for short-lived processes:
-    the CLI, the HTTP endpoint). PREFECT_API_URL must point at the server."""
-    from prefect.events import Event
-    from prefect.events.clients import get_events_client
-
-    ids: list[str] = []
-    async with get_events_client() as client:
-        for event in events:
-            fields: dict[str, Any] = {
-                "event": event.name,
-                "resource": event.resource(),
-                "related": event.related(),
-                "payload": dict(event.payload),
-            }
-            if occurred is not None:
-                fields["occurred"] = occurred
-            prepared = Event.model_validate(fields)
-            await client.emit(prepared)
-            ids.append(str(prepared.id))
-    return ids
-
-
-def emit_sent(sent: Iterable[Any]) -> int:
-    """`strides.notification.sent` for each delivered message (engine.Sent), about its recipient."""
-    count = 0
-    for item in sent:
-        emit(
-            StridesEvent(
-                NOTIFICATION_SENT,
-                f"person:{item.recipient}",
-                {
-                    "key": item.key,
-                    "rule": item.rule_id,
-                    "kind": item.kind,
-                    "occurrence": item.occurrence.isoformat(),
-                    "ref": item.ref,
-                },
-            )
-        )
-        count += 1
-    return count

@@ -1,17 +1,14 @@
-"""What the rules would produce over a horizon, as rows, and what a rule change would alter.
+"""What the rules would produce over a horizon, as rows, and what a rule change would alter. Pure.
 
-Plain functions behind `strides plan`: the CLI reads files, these compare and format.
+The preview behind `strides plan`: the CLI reads files and prints, these compare and format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from icalendar import Calendar, Event, vCalAddress
-
-from strides.model import Organisation
+from strides.domain.model import Organisation
 from strides.rules import Intent, Plan
 
 
@@ -85,37 +82,3 @@ def compare(before: Plan, after: Plan, person: str | None = None) -> list[Row]:
             result.append(Row("added", intent))
     result += [Row("removed", i) for i in removed]
     return sorted(result, key=lambda r: (r.intent.occurrence, r.intent.rule_id, r.intent.recipient))
-
-
-def meetings_ics(intents: Sequence[Intent], org: Organisation, stamp: datetime) -> bytes:
-    """An .ics of the planned meetings (one VEVENT per meeting, every attendee)."""
-    calendar = Calendar()
-    calendar.add("prodid", "-//strides//plan//EN")
-    calendar.add("version", "2.0")
-    seen: set[str] = set()
-    for intent in intents:
-        meeting = intent.meeting
-        if meeting is None or meeting.uid in seen:
-            continue
-        seen.add(meeting.uid)
-        event = Event()
-        event.add("uid", meeting.uid)
-        event.add("dtstamp", stamp.astimezone(UTC))
-        event.add("dtstart", meeting.start)
-        event.add("dtend", meeting.end)
-        event.add("summary", intent.title)
-        if intent.body:
-            event.add("description", intent.body)
-        for attendee in meeting.attendees:
-            person = org.people.get(attendee)
-            address = vCalAddress(f"mailto:{person.email if person else attendee}")
-            if person:
-                address.params["CN"] = person.name
-            event.add("attendee", address, encode=False)
-        calendar.add_component(event)
-    if seen:
-        first = min(i.meeting.start for i in intents if i.meeting)
-        last = max(i.meeting.end for i in intents if i.meeting)
-        calendar.add_missing_timezones(first_date=first.date(), last_date=last.date())
-    data: bytes = calendar.to_ical()
-    return data

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from strides.model import (
+from strides.domain.model import (
     DigestPreferences,
     Goal,
     GoalStatus,

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from strides.config import Settings
-from strides.deployments import REACTS_TO
+from strides.flows.deployments import REACTS_TO
 from strides.store import Store, handled
 
 if TYPE_CHECKING:
@@ -105,8 +105,8 @@ def event_filter(
 def run_on_event(settings: Settings, incoming: Incoming, now: datetime | None = None) -> bool:
     """The `on-event` flow, in this process (heartbeats off: they cost about a second per run);
     True when it completed. `now` is for tests; the flow reads the clock otherwise."""
+    from strides.flows.environment import no_heartbeats
     from strides.flows.on_event import on_event
-    from strides.prefect_env import no_heartbeats
 
     with no_heartbeats():
         state = on_event(

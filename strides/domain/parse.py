@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from strides.rules import schema
-from strides.rules.errors import RuleError, RuleSetError
-from strides.rules.schema import Rule, RuleFile
-from strides.yamltext import LocatedDict, Location, YamlError
-from strides.yamltext import load as load_yaml
+from strides.domain import schema
+from strides.domain.errors import RuleError, RuleSetError
+from strides.domain.schema import Rule, RuleFile
+from strides.domain.yamltext import LocatedDict, Location, YamlError
+from strides.domain.yamltext import load as load_yaml
 
 _MODELS = [
     getattr(schema, name)

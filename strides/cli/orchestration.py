@@ -1,4 +1,4 @@
-"""Commands of the orchestration topic: `strides serve`, `strides listen` and `strides emit`."""
+"""Running strides as a service: `strides serve`, `strides listen`, `strides emit` and `strides http`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
-from strides.cli import _fail, err, out, state
-from strides.errors import StridesError
-from strides.events import EVENT_NAMES, EventError, StridesEvent
+from strides.cli.app import app, prepare_prefect, state
+from strides.cli.output import EXIT_USAGE, err, fail, say
 
 
+@app.command()
 def serve(
     api_url: Annotated[
         str | None,
@@ -26,16 +26,18 @@ def serve(
     Without a Prefect server it starts one on 127.0.0.1 (state in the state folder) and stops
     it on exit (Ctrl-C or SIGTERM).
     """
-    from strides.serve import serve as run_serve
+    from strides.domain.errors import StridesError
+    from strides.flows.serve import serve as run_serve
 
     try:
         run_serve(state.settings, api_url, limit)
     except KeyboardInterrupt:
         err.print("strides serve: stopped")
     except StridesError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
+@app.command()
 def listen(
     api_url: Annotated[str | None, typer.Option(help="Prefect API (default: PREFECT_API_URL).")] = None,
 ) -> None:
@@ -45,27 +47,31 @@ def listen(
     where workers run the scheduled deployments (run one listener). Events emitted while it was
     down are caught up from Prefect's stored events when it starts.
     """
-    from strides.serve import listen_on
+    from strides.domain.errors import StridesError
+    from strides.flows.serve import listen_on
 
     url = api_url or os.environ.get("PREFECT_API_URL")
     if not url:
-        raise _fail("no Prefect server: pass --api-url or set PREFECT_API_URL", 2)
+        raise fail("no Prefect server: pass --api-url or set PREFECT_API_URL", EXIT_USAGE)
     try:
         listen_on(state.settings, url)
     except KeyboardInterrupt:
         err.print("strides listen: stopped")
     except StridesError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _event_name(name: str) -> str:
+    from strides.integrations.events import EVENT_NAMES
+
     full = name if name.startswith("strides.") else f"strides.{name}"
     if full not in EVENT_NAMES:
         known = ", ".join(sorted(n.removeprefix("strides.") for n in EVENT_NAMES))
-        raise _fail(f"unknown event {name!r}; known: {known}", 2)
+        raise fail(f"unknown event {name!r}; known: {known}", EXIT_USAGE)
     return full
 
 
+@app.command()
 def emit(
     event: Annotated[
         str, typer.Argument(help="Event name, e.g. milestone.completed or goal.deadline-moved.")
@@ -82,41 +88,51 @@ def emit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the emitted event as JSON.")] = False,
 ) -> None:
     """Emit one strides event to Prefect, as the HR system or a sync would."""
+    from strides.domain.errors import StridesError
+    from strides.integrations.events import EventError, StridesEvent
+
     name = _event_name(event)
     if (goal is None) == (person is None):
-        raise _fail("give exactly one of --goal and --person", 2)
+        raise fail("give exactly one of --goal and --person", EXIT_USAGE)
     payload: dict[str, str] = {}
     for item in field or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise _fail(f"--set expects key=value, not {item!r}", 2)
+            raise fail(f"--set expects key=value, not {item!r}", EXIT_USAGE)
         payload[key] = value
     try:
         happening = StridesEvent(name, f"goal:{goal}" if goal else f"person:{person}", payload)
     except EventError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     url = api_url or os.environ.get("PREFECT_API_URL")
     if not url:
         # Without it Prefect would start a temporary server of its own and the event would vanish.
-        raise _fail("no Prefect server: pass --api-url or set PREFECT_API_URL (see `strides serve`)", 2)
+        raise fail(
+            "no Prefect server: pass --api-url or set PREFECT_API_URL (see `strides serve`)", EXIT_USAGE
+        )
     os.environ["PREFECT_API_URL"] = url
-    from strides.prefect_env import prepare
-
-    prepare(state.settings, quiet=not state.verbose)
-    from strides.events import publish
+    prepare_prefect(state.settings)
+    from strides.flows.events import publish
 
     try:
         (event_id,) = asyncio.run(publish([happening]))
     except (OSError, StridesError) as exc:
-        raise _fail(f"cannot emit to {url}: {exc}") from None
+        raise fail(f"cannot emit to {url}: {exc}") from None
     record = {"id": event_id, "event": name, "resource": happening.resource(), "payload": payload}
     if as_json:
-        out.print_json(json.dumps(record))
+        typer.echo(json.dumps(record, indent=2))
     else:
-        out.print(f"emitted {name} about {happening.about} ({event_id})", highlight=False)
+        say(f"emitted {name} about {happening.about} ({event_id})")
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(serve)
-    app.command()(listen)
-    app.command()(emit)
+@app.command()
+def http(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+) -> None:
+    """Serve strides' HTTP endpoints (calendar feeds, webhooks, event intake)."""
+    import uvicorn
+
+    from strides.http.app import create_app
+
+    uvicorn.run(create_app(state.settings), host=host, port=port, log_level="info")

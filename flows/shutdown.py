@@ -68,7 +68,7 @@ def install(grace: float) -> None:
 def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     """First SIGTERM: start the countdown and interrupt the main thread; a second: exit now."""
     if _watchdog is None:
-        raise RuntimeError("strides.shutdown.on_sigterm runs only after strides.shutdown.install")
+        raise RuntimeError("strides.flows.shutdown.on_sigterm runs only after strides.flows.shutdown.install")
     if _watchdog.requested.is_set():
         # The watchdog exits; returning lets the main thread go on until it does.
         _watchdog.again.set()

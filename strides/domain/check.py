@@ -10,11 +10,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from strides.rules.errors import RuleError, RuleSetError
-from strides.rules.parse import RuleSet, parse_rules
-from strides.rules.schema import Rule
-from strides.yamltext import LocatedDict, Location, YamlError
-from strides.yamltext import load as load_yaml
+from strides.domain.errors import RuleError, RuleSetError
+from strides.domain.parse import RuleSet, parse_rules
+from strides.domain.schema import Rule
+from strides.domain.yamltext import LocatedDict, Location, YamlError
+from strides.domain.yamltext import load as load_yaml
 
 
 def _rule_locations(text: str, filename: str) -> dict[str, Location]:

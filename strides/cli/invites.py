@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+
+from strides.cli.app import app, open_store, state
+from strides.cli.output import EXIT_REJECTED, Column, DemoOption, JsonOption, aware, fail, minute, say, show
+
+if TYPE_CHECKING:
+    from strides.store import Store
 
 PARTSTAT_MARKS = {"ACCEPTED": "✓", "DECLINED": "✗", "TENTATIVE": "?", "DELEGATED": "→", "NEEDS-ACTION": "·"}
 
-DemoOption = Annotated[bool, typer.Option("--demo", help="Use the demo's store.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
-
-def _store(demo: bool) -> Any:
-    from strides.cli import open_store
-
-    return open_store(demo)
-
-
+@app.command()
 def rsvp(
     files: Annotated[
         list[Path],
@@ -37,11 +35,10 @@ def rsvp(
     A reply that matches no meeting, or an attendee the meeting does not have, or an outdated
     version of the meeting, is rejected with the reason; the exit code is then 3.
     """
-    from strides.cli import EXIT_REJECTED, err, out
     from strides.integrations.itip_reply import ReplyError, replies_from_file
     from strides.store import invites
 
-    store = _store(demo)
+    store = open_store(demo)
     outcomes: list[invites.ReplyOutcome] = []
     unreadable: list[ReplyError] = []
     for path in files:
@@ -66,16 +63,17 @@ def rsvp(
             }
             for o in outcomes
         ] + [{"source": e.source, "recorded": False, "reason": e.reason} for e in unreadable]
-        out.print_json(json.dumps(records))
+        typer.echo(json.dumps(records, indent=2))
     else:
         for outcome in outcomes:
-            (out if outcome.applied else err).print(str(outcome), highlight=False, soft_wrap=True)
+            say(str(outcome), to_err=not outcome.applied)
         for error in unreadable:
-            err.print(f"{error.source}: rejected: {error.reason}", highlight=False, soft_wrap=True)
+            say(f"{error.source}: rejected: {error.reason}", to_err=True)
     if rejected or unreadable:
         raise typer.Exit(EXIT_REJECTED)
 
 
+@app.command()
 def meetings(
     person: Annotated[str | None, typer.Option(help="Only meetings this person (id) attends.")] = None,
     declined: Annotated[bool, typer.Option(help="Only meetings someone declined.")] = False,
@@ -86,60 +84,64 @@ def meetings(
     as_json: JsonOption = False,
 ) -> None:
     """The organiser's view: each meeting as last sent, its SEQUENCE and who accepted or declined."""
-    from strides.cli import out
     from strides.store import invites
 
-    store = _store(demo)
-    moment = after.replace(tzinfo=UTC) if after and after.tzinfo is None else after
+    store = open_store(demo)
     with store.session() as session:
-        rows = invites.meetings(session, person=person, after=moment)
+        rows = invites.meetings(session, person=person, after=aware(after))
     if declined:
         rows = [r for r in rows if any(a.get("partstat") == "DECLINED" for a in r.attendees)]
-    if as_json:
-        records = [
-            {
-                "uid": r.uid,
-                "rule": r.rule_id,
-                "subject": r.subject,
-                "title": r.title,
-                "start": r.start.isoformat(),
-                "timezone": r.timezone,
-                "sequence": r.sequence,
-                "status": r.status,
-                "attendees": r.attendees,
-                # None: the configured sender organises.
-                "organiser": r.organiser,
-            }
-            for r in rows
-        ]
-        out.print_json(json.dumps(records))
-        return
-    table = Table(title=f"Meetings ({len(rows)}): ✓ accepted, ✗ declined, ? maybe, · no answer yet")
-    for column in ("start (UTC)", "status", "seq", "rule", "title", "attendees"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        people = ", ".join(
-            f"{PARTSTAT_MARKS.get(a.get('partstat', ''), '·')} {a['id']}" for a in row.attendees
-        )
-        table.add_row(
-            f"{row.start:%Y-%m-%d %H:%M}", row.status, str(row.sequence), row.rule_id, row.title, people
-        )
-    out.print(table)
+    records = [
+        {
+            "uid": r.uid,
+            "rule": r.rule_id,
+            "subject": r.subject,
+            "title": r.title,
+            "start": r.start.isoformat(),
+            "timezone": r.timezone,
+            "sequence": r.sequence,
+            "status": r.status,
+            "attendees": r.attendees,
+            # None: the configured sender organises.
+            "organiser": r.organiser,
+        }
+        for r in rows
+    ]
+
+    def attendees(record: Mapping[str, Any]) -> str:
+        people = record["attendees"]
+        assert isinstance(people, list)
+        return ", ".join(f"{PARTSTAT_MARKS.get(a.get('partstat', ''), '·')} {a['id']}" for a in people)
+
+    show(
+        records,
+        as_json=as_json,
+        title=f"Meetings ({len(records)}): ✓ accepted, ✗ declined, ? maybe, · no answer yet",
+        columns=[
+            Column("start (UTC)", lambda r: minute(r["start"])),
+            Column.of("status", "status"),
+            Column.of("seq", "sequence"),
+            Column.of("rule", "rule"),
+            Column.of("title", "title"),
+            Column("attendees", attendees),
+        ],
+    )
 
 
 feed_app = typer.Typer(
+    name="feed",
     help="Personal calendar feeds (webcal): issue, rotate or revoke a person's feed link.",
     no_args_is_help=True,
 )
+app.add_typer(feed_app)
 
 
-def _person_known(store: Any, person_id: str) -> None:
-    from strides.cli import _fail
+def _person_known(store: Store, person_id: str) -> None:
     from strides.store import snapshot
 
     with store.session() as session:
-        if person_id not in snapshot.load_organisation(session).people:
-            raise _fail(f"unknown person {person_id!r}")
+        if not snapshot.has_person(session, person_id):
+            raise fail(f"unknown person {person_id!r}")
 
 
 @feed_app.command("issue")
@@ -149,21 +151,20 @@ def feed_issue(
     as_json: JsonOption = False,
 ) -> None:
     """Give PERSON a new feed link; an earlier link stops working (rotation). The token is shown once."""
-    from strides.cli import out, state
     from strides.store import feed_tokens
 
-    store = _store(demo)
+    store = open_store(demo)
     _person_known(store, person)
     with store.session() as session:
         token = feed_tokens.issue(session, person, datetime.now(UTC))
     url = f"{state.settings.feed_base_url.rstrip('/')}/feeds/{token}.ics"
     webcal = "webcal://" + url.split("://", 1)[1]
     if as_json:
-        out.print_json(json.dumps({"person": person, "url": url, "webcal": webcal}))
+        typer.echo(json.dumps({"person": person, "url": url, "webcal": webcal}, indent=2))
         return
-    out.print(f"Feed for {person} (subscribe in a calendar app; keep it private):", highlight=False)
-    out.print(f"  {webcal}", highlight=False, soft_wrap=True)
-    out.print(f"  {url}", highlight=False, soft_wrap=True)
+    say(f"Feed for {person} (subscribe in a calendar app; keep it private):")
+    say(f"  {webcal}")
+    say(f"  {url}")
 
 
 @feed_app.command("revoke")
@@ -172,16 +173,9 @@ def feed_revoke(
     demo: DemoOption = False,
 ) -> None:
     """Stop PERSON's feed link from working (their calendar app stops updating)."""
-    from strides.cli import out
     from strides.store import feed_tokens
 
-    store = _store(demo)
+    store = open_store(demo)
     with store.session() as session:
         revoked = feed_tokens.revoke(session, person, datetime.now(UTC))
-    out.print(f"revoked {revoked} feed link(s) of {person}", highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(rsvp)
-    app.command()(meetings)
-    app.add_typer(feed_app, name="feed")
+    say(f"revoked {revoked} feed link(s) of {person}")

@@ -1,21 +1,26 @@
 """Sample digests as files, and pictures of them in headless Chromium (375 px, 600 px, dark mode).
 
-Used by `strides email preview` and by the screenshot tests. Chromium comes from Debian's `chromium`
-package; every run uses a fresh profile and no network.
+A tool for people working on the digest's look, and for the screenshot tests; not part of the
+installed product. Chromium comes from Debian's `chromium` package; every run uses a fresh profile
+and no network. The pictures in docs/email/ are made with:
+
+    .venv/bin/python tools/digest_preview.py --at 2026-11-30T07:00:00+00:00 --out docs/email
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from strides.errors import StridesError
+from strides.domain.errors import StridesError
+from strides.domain.model import Organisation, Person
 from strides.integrations.render import render_digest
-from strides.model import Organisation, Person
 from strides.rules.digest import Digest, compose_digest
 
 SAMPLE_MEETINGS = ["Check-in with your mentor: Thursday 3 December 2026, 10:00 (Europe/Berlin)"]
@@ -123,3 +128,30 @@ def write_previews(org: Organisation, now: datetime, folder: Path, *, pictures: 
                     screenshot(html, folder / f"digest-{sample.name}-{width}{suffix}.png", width, dark=dark)
                 )
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    from strides.integrations.org_files import load_organisation
+
+    parser = argparse.ArgumentParser(description="Render sample digests to HTML, text and pictures.")
+    parser.add_argument("--org", type=Path, default=Path("examples/org"), help="organisation folder")
+    parser.add_argument("--at", required=True, help="the digest's moment, ISO 8601 with a timezone")
+    parser.add_argument("--out", type=Path, default=Path("docs/email"), help="folder for the previews")
+    parser.add_argument("--no-pictures", action="store_true", help="skip the Chromium screenshots")
+    args = parser.parse_args(argv)
+    moment = datetime.fromisoformat(args.at)
+    if moment.tzinfo is None:
+        parser.error("--at needs a timezone, for example 2026-11-30T07:00:00+00:00")
+    loaded = load_organisation(args.org)
+    try:
+        written = write_previews(loaded.organisation, moment, args.out, pictures=not args.no_pictures)
+    except StridesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

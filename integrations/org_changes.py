@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from strides.errors import SourceError
-from strides.model import Organisation
+from strides.domain.model import Organisation
+from strides.integrations import SourceError
 
 
 class OrgChange(BaseModel):

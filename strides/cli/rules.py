@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+
+from strides.cli.app import app, state
+from strides.cli.output import EXIT_USAGE, err, out
 
 if TYPE_CHECKING:
-    from strides.rules import RuleSet
+    from strides.domain.parse import RuleSet
 
 rules_app = typer.Typer(
     name="rules",
@@ -21,8 +23,7 @@ rules_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+app.add_typer(rules_app)
 
 
 def _read(path: Path, unreadable: list[str]) -> tuple[str, str] | None:
@@ -48,7 +49,7 @@ def _files(paths: list[Path], unreadable: list[str] | None = None) -> list[tuple
             members = [path]
         else:
             err.print(f"[bold red]error:[/] no such file or folder: {path}", highlight=False)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         found.extend(item for p in members if (item := _read(p, problems)) is not None)
     if unreadable is None and problems:
         for problem in problems:
@@ -62,7 +63,7 @@ def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """Print the JSON Schema of rule files (for yaml-language-server and other editors)."""
-    from strides.rules.schema import json_schema
+    from strides.domain.schema import json_schema
 
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if output is None:
@@ -78,7 +79,7 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,
 ) -> None:
     """Check rule files statically; report every problem as file:line:col: rule NAME: message."""
-    from strides.rules.check import check_files
+    from strides.domain.check import check_files
 
     unreadable: list[str] = []
     files = _files(paths, unreadable)
@@ -114,8 +115,8 @@ def check(
 
 def _test_rule_loader(base: Path) -> Callable[[Sequence[str]], RuleSet]:
     """Loads the `rule_files` a test names, relative to the test file (or `builtin`)."""
-    from strides.rules.check import load_checked
-    from strides.ruleset import builtin_rule_files
+    from strides.domain.check import load_checked
+    from strides.integrations.rule_files import builtin_rule_files
 
     def load(names: Sequence[str]) -> RuleSet:
         files: list[tuple[str, str]] = []
@@ -140,7 +141,7 @@ def _test_files(folder: Path) -> list[Path]:
 
 def run_rule_tests(paths: list[Path]) -> tuple[list[str], bool]:
     """Run test files (folders: every *.yaml in them); the report lines and whether all passed."""
-    from strides.rules import RuleSetError
+    from strides.domain.errors import RuleSetError
     from strides.rules.testing import describe, run_test_file
 
     lines: list[str] = []
@@ -177,8 +178,8 @@ def test_rules(
 
 
 def _load_rule_dir(folder: Path | None) -> RuleSet:
-    from strides.rules import RuleSetError
-    from strides.ruleset import load_rules
+    from strides.domain.errors import RuleSetError
+    from strides.integrations.rule_files import load_rules
 
     try:
         return load_rules(folder)
@@ -189,6 +190,7 @@ def _load_rule_dir(folder: Path | None) -> RuleSet:
         raise typer.Exit(1) from None
 
 
+@app.command("plan")
 def plan_command(
     start: Annotated[
         datetime, typer.Option("--from", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"], help="First day (UTC).")
@@ -210,11 +212,11 @@ def plan_command(
     """Every invite, email and digest item the rules would produce over a horizon (a dry run)."""
     from rich.table import Table
 
-    from strides.cli import state
-    from strides.errors import StridesError
+    from strides.domain.errors import StridesError
+    from strides.integrations.calendar_feed import planned_meetings_ics
     from strides.integrations.org_files import load_organisation
-    from strides.planview import compare, meetings_ics, rows
     from strides.rules import Window, plan
+    from strides.rules.preview import compare, rows
 
     settings = state.settings
     moment = start if start.tzinfo else start.replace(tzinfo=UTC)
@@ -229,14 +231,14 @@ def plan_command(
         err.print(f"[yellow]{len(loaded.rejected)} record(s) rejected; planning the rest[/]", highlight=False)
     if person is not None and person not in organisation.people:
         err.print(f"[bold red]error:[/] no person {person!r} in the organisation", highlight=False)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     current = plan(_load_rule_dir(rules or settings.rules_dir), organisation, window)
     if against is not None:
         listed = compare(plan(_load_rule_dir(against), organisation, window), current, person)
     else:
         listed = rows(current, person)
     if ics is not None:
-        data = meetings_ics([r.intent for r in listed if r.change != "removed"], organisation, moment)
+        data = planned_meetings_ics([r.intent for r in listed if r.change != "removed"], organisation, moment)
         ics.write_bytes(data)
         err.print(f"wrote {ics}", highlight=False)
     if as_json:

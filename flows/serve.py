@@ -19,15 +19,14 @@ from typing import Any
 
 import httpx
 
-from strides import shutdown
 from strides.config import Settings
-from strides.deployments import REACTS_TO, SPECS, Spec
-from strides.errors import StridesError
+from strides.flows import FlowError, shutdown
+from strides.flows.deployments import REACTS_TO, SPECS, Spec
 
 HEALTH_TIMEOUT = 120.0
 
 
-class ServeError(StridesError, RuntimeError):
+class ServeError(FlowError, RuntimeError):
     """The Prefect server did not come up, or the deployments could not be served."""
 
 
@@ -131,7 +130,7 @@ def build(spec: Spec, settings: Settings) -> Any:
 
 def serve(settings: Settings, api_url: str | None = None, limit: int | None = None) -> None:
     """Serve every deployment until interrupted; starts (and stops) a local server if none is given."""
-    from strides.prefect_env import prepare
+    from strides.flows.environment import prepare
 
     prepare(settings, quiet=False)
     shutdown.install(settings.stop_grace_seconds)
@@ -147,7 +146,7 @@ def serve(settings: Settings, api_url: str | None = None, limit: int | None = No
 
 def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
     client_environment(api_url, settings)
-    from strides.react import sync
+    from strides.engine.intake import sync
     from strides.store import Store
 
     store = Store(settings.db_url)
@@ -156,7 +155,7 @@ def _serve_on(settings: Settings, api_url: str, limit: int | None) -> None:
         # Start from the source as it is now; later changes arrive through the sync deployment.
         sync(store, settings.organisation)
     if settings.event_path == "listen":
-        from strides.listen import Listener, start_in_thread
+        from strides.flows.listen import Listener, start_in_thread
 
         def listening() -> None:
             print(f"strides: listening for {', '.join(REACTS_TO)} events", flush=True)
@@ -198,12 +197,12 @@ def listen_on(settings: Settings, api_url: str) -> None:
 
     if not healthy(api_url):
         raise ServeError(f"no healthy Prefect server at {api_url}")
-    from strides.prefect_env import prepare
+    from strides.flows.environment import prepare
 
     prepare(settings, quiet=False)
     shutdown.install(settings.stop_grace_seconds)
     client_environment(api_url, settings)
-    from strides.listen import Listener
+    from strides.flows.listen import Listener
     from strides.store import Store
 
     Store(settings.db_url).migrate()

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from strides.rules import RuleSet, RuleSetError
-from strides.rules.check import load_checked
+from strides.domain.check import load_checked
+from strides.domain.errors import RuleSetError
+from strides.domain.parse import RuleSet
 
 BUILTIN = "builtin"
 LAST_GOOD = "rules-last-good.json"

@@ -27,9 +27,9 @@ from pydantic import (
     model_validator,
 )
 
-from strides.model import CountryCode, TimezoneName
-from strides.rules.conditions import ConditionError, compile_condition, condition_roots
-from strides.rules.durations import Duration
+from strides.domain.conditions import ConditionError, compile_condition, condition_roots
+from strides.domain.durations import Duration
+from strides.domain.model import CountryCode, TimezoneName
 
 
 class _Strict(BaseModel):

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import cel
 
-from strides.model import DigestPreferences, Goal, Metric, Milestone, Person, WorkingHours
+from strides.domain.model import DigestPreferences, Goal, Metric, Milestone, Person, WorkingHours
 
 ROOTS: dict[str, type[Any] | None] = {
     "goal": Goal,

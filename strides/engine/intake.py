@@ -1,0 +1,85 @@
+"""Taking in the organisation from its source: store what loads, and lose nothing that does not.
+
+A record rejected today keeps its last good version (`keep_last_good`); `sync` reloads the source
+and returns what changed, for the Prefect side to announce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from strides.domain.model import Goal, Milestone, Organisation, Person
+from strides.integrations import SourceError
+from strides.integrations.org_files import LoadResult, Rejection, load_organisation
+from strides.rules.reactions import Happening, diff
+from strides.store import Store, snapshot
+
+_KIND_TABLE = {"person": "people", "goal": "goals", "milestone": "milestones"}
+
+
+def keep_last_good(
+    previous: Organisation, loaded: Organisation, rejected: Iterable[Rejection]
+) -> Organisation:
+    """`loaded`, plus the previous version of every record rejected now, minus what no longer resolves."""
+    kept: dict[str, set[str]] = {"people": set(), "goals": set(), "milestones": set()}
+    for rejection in rejected:
+        if rejection.record_id:
+            kept[_KIND_TABLE[rejection.kind]].add(rejection.record_id)
+    people: dict[str, Person] = dict(loaded.people)
+    goals: dict[str, Goal] = dict(loaded.goals)
+    milestones: dict[str, Milestone] = dict(loaded.milestones)
+    people.update({i: previous.people[i] for i in kept["people"] - people.keys() if i in previous.people})
+    goals.update({i: previous.goals[i] for i in kept["goals"] - goals.keys() if i in previous.goals})
+    milestones.update(
+        {
+            i: previous.milestones[i]
+            for i in kept["milestones"] - milestones.keys()
+            if i in previous.milestones
+        }
+    )
+    # A kept record may point at someone who left for good: drop that link, and drop goals and
+    # milestones whose owner or goal is gone.
+    people = {
+        i: p.model_copy(
+            update={
+                "manager": p.manager if p.manager in people else None,
+                "mentors": tuple(m for m in p.mentors if m in people),
+            }
+        )
+        for i, p in people.items()
+    }
+    goals = {i: g for i, g in goals.items() if g.owner in people}
+    milestones = {i: m for i, m in milestones.items() if m.goal in goals}
+    return Organisation(people=people, goals=goals, milestones=milestones)
+
+
+def store_organisation(store: Store, loaded: LoadResult) -> Organisation:
+    """Save what was loaded as the snapshot; a record rejected now keeps its stored version."""
+    with store.session() as session:
+        organisation = loaded.organisation
+        if loaded.rejected:
+            organisation = keep_last_good(snapshot.load_organisation(session), organisation, loaded.rejected)
+        snapshot.save_organisation(session, organisation)
+    return organisation
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    changes: list[Happening]
+    rejected: list[Rejection]
+    people: int
+
+
+def sync(store: Store, source: Path) -> SyncOutcome:
+    """Reload the organisation from `source`, store it, and return what changed."""
+    loaded = load_organisation(source)
+    if not loaded.organisation.people and loaded.rejected:
+        raise SourceError(f"{source}: nothing could be loaded ({len(loaded.rejected)} records rejected)")
+    with store.session() as session:
+        before = snapshot.load_organisation(session)
+        changes = diff(before, loaded.organisation)
+        if changes:
+            snapshot.save_organisation(session, loaded.organisation)
+    return SyncOutcome(changes, list(loaded.rejected), len(loaded.organisation.people))
