@@ -6,18 +6,19 @@ Two days are measured, each in the same run three ways (rounds interleaved, each
   since (deadlines moved, goals dropped, mentors changed, milestones completed).
 The three ways:
 - floor: the bare indexed window queries of what the day touches: the very statements the
-  planner's store view ran, replayed, rows fetched as raw text (no decoding, no planning);
-- peer: a naive evaluation of every rule over every record, as the engine did before: every
-  record read from the store (timed apart, with the planner's own trusted decoding), then every
-  query a scan of them in memory (`ScanIndex`), every cadence walked for every person in every
-  timezone (no culling), every recurrence parsed and walked from its start per record, every
-  meeting still ahead planned again and compared with all the upcoming meetings of the ledger
-  (read in the timing). Reported twice: from the store (read + evaluate, what a naive engine in
-  a deployment pays) and in memory (the evaluation alone, as if handed the organisation);
+  planner's store view ran (recorded as they went to the database), replayed, rows fetched raw
+  (no decoding, no planning);
+- peer: a naive evaluation of every rule over every record: every record read from the store
+  (timed apart, with the store's own decoding), then the planner over `tools/scan_view.py`,
+  where every window question is a scan of all of them and every narrowing hint is ignored
+  (every cadence walks every person of every timezone), every meeting still ahead planned again
+  and compared with all the upcoming meetings of the ledger (read in the timing). Reported
+  twice: from the store (read + evaluate, what a naive engine in a deployment pays) and in
+  memory (the evaluation alone, as if handed the organisation);
 - planner: `strides.engine.decide`: the store's window view, planning what falls due plus the
   subjects whose records changed, reconciled with those subjects' meetings.
 Every side runs with Python's cyclic garbage collector paused (as `engine.decide` pauses it), and
-reads SQLite through the same memory map and page cache (`strides.store.db.many_reads`, as
+reads SQLite through the same memory map and page cache (`strides.speed.mapped_reads`, as
 `engine.decide` does).
 Planner and peer must decide exactly the same messages (the run fails otherwise). Usage:
 
@@ -32,6 +33,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,8 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from dateutil.rrule import rrulestr
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -56,14 +57,12 @@ from strides.domain.model import GoalStatus, Organisation
 from strides.domain.parse import RuleSet
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
-from strides.rules import planner as planner_module
-from strides.rules.index import ScanIndex
 from strides.rules.reconcile import reconcile
 from strides.speed import at_once, collector_paused, mapped_reads
 from strides.store import Store, invites, ledger, records, snapshot
 from strides.store.shards import WHOLE, Shard
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
-from strides.store.window import StoreView, index_counts
+from tools.scan_view import ScanView
 from tools.synthetic import Shape, generate
 
 
@@ -84,14 +83,33 @@ def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
 
 # -- the floor: the planner's own window queries, rows only -----------------------------------------
 
+# The store view reads people, goals, milestones and mentorships; the rest of `engine.decide` (the
+# ledger's keys, the meetings sent, the change log) is not the planner's window questions.
+_NOT_THE_VIEWS = re.compile(r"\b(messages|invites|org_changes|ticks)\b")
+Recorded = list[tuple[str, Any]]
 
-def floor(store: Store, view: StoreView) -> int:
-    """Replay every statement the view ran, fetching rows as text (JSON left undecoded)."""
+
+def recording(store: Store) -> tuple[Recorded, Callable[[], None]]:
+    """Record every SELECT of the store view's that reaches the database from now on (every
+    connection, every thread), as the driver receives it; returns the list and a function that
+    stops recording."""
+    ran: Recorded = []
+
+    def record(conn: object, cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and not _NOT_THE_VIEWS.search(statement):
+            ran.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    return ran, lambda: event.remove(store.engine, "before_cursor_execute", record)
+
+
+def floor(store: Store, statements: Recorded) -> int:
+    """Replay the statements as recorded, fetching raw rows (nothing decoded by SQLAlchemy)."""
     rows = 0
     with store.session() as session, mapped_reads(session):
-        for statement, params in view.statements:
-            columns = (type_coerce(c, Text).label(f"c{n}") for n, c in enumerate(statement.selected_columns))
-            rows += len(session.connection().execute(statement.with_only_columns(*columns), params).all())
+        connection = session.connection()
+        for statement, parameters in statements:
+            rows += len(connection.exec_driver_sql(statement, parameters).all())
     return rows
 
 
@@ -112,43 +130,33 @@ def read_everything(store: Store) -> Organisation:
     return Organisation.model_construct(people=people, goals=goals, milestones=milestones)
 
 
-def naive_days(rrule: str, starts: date, first: date, last: date) -> tuple[date, ...]:
-    """Every recurrence parsed and walked from its start, per record, no cache."""
-    rule = rrulestr(rrule, dtstart=datetime.combine(starts, datetime.min.time()))
-    begin = datetime.combine(max(first, starts), datetime.min.time())
-    return tuple(d.date() for d in rule.between(begin, datetime.combine(last, datetime.min.time()), inc=True))
-
-
 def naive(store: Store, rules: RuleSet, org: Organisation, window: Window) -> tuple[list[str], list[str]]:
-    original = planner_module._recurrence_days
-    planner_module._recurrence_days = naive_days  # type: ignore[assignment]
-    try:
-        with store.session() as session, mapped_reads(session):
-            already = ledger.keys_between(
-                session, window.start - timedelta(days=1), window.end + engine.lookahead(rules), notices=True
-            )
-            known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
-            result = plan(
-                rules,
-                org,
-                window,
-                already,
-                known={uid: m.subject for uid, m in known.items()},
-                index=ScanIndex(org),
-                cull=False,
-            )
-            wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
-            sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
-            decisions = reconcile(wanted.values(), sent, window, window.end)
-    finally:
-        planner_module._recurrence_days = original
+    with store.session() as session, mapped_reads(session):
+        already = ledger.keys_between(
+            session, window.start - timedelta(days=1), window.end + engine.lookahead(rules), notices=True
+        )
+        known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
+        result = plan(
+            rules, ScanView(org), window, already, known={uid: m.subject for uid, m in known.items()}
+        )
+        wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
+        sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
+        decisions = reconcile(wanted.values(), sent, window, window.end)
     notices = sorted(i.key for i in result.intents if i.meeting is None)
     return notices, sorted(m.key for d in decisions for m in d.messages)
 
 
-def planned(store: Store, rules: RuleSet, window: Window, basis: engine.PlanBasis) -> engine.WindowPlan:
-    with store.session() as session:
-        return engine.decide(session, rules, window, window.end, basis)
+def planned(
+    store: Store, rules: RuleSet, window: Window, basis: engine.PlanBasis
+) -> tuple[engine.WindowPlan, Recorded]:
+    """The one-process planner, its view's statements recorded for the floor (a list append a
+    statement: a few hundred a day)."""
+    statements, stop = recording(store)
+    try:
+        with store.session() as session:
+            return engine.decide(session, rules, window, window.end, basis), statements
+    finally:
+        stop()
 
 
 def keys(decided: engine.WindowPlan) -> tuple[list[str], list[str]]:
@@ -203,9 +211,10 @@ def _plan_round(
     found: dict[str, Any] = {}
     for name, how, run in sides if round_ % 2 == 0 else sides[::-1]:
         found[name] = timed(f"planner, {how} (round {round_ + 1})", run)
-    decided: engine.WindowPlan = found["planner_one_process"][0]
+    decided: engine.WindowPlan
+    decided, statements = found["planner_one_process"][0]
     fetched, took = timed(
-        f"floor: the planner's queries, bare (round {round_ + 1})", partial(floor, store, decided.view)
+        f"floor: the planner's queries, bare (round {round_ + 1})", partial(floor, store, statements)
     )
     return {
         "seconds": {
@@ -221,7 +230,7 @@ def _plan_round(
         "rows_fetched_by_floor": fetched,
         "changed_subjects": None if decided.changed is None else len(decided.changed),
         "intents_planned": len(decided.result.intents),
-        "loaded_by_planner": index_counts(decided.view),
+        "loaded_by_planner": {**decided.view.loaded(), "statements": len(statements)},
     }
 
 

@@ -8,6 +8,6 @@ SDK: everything is given as arguments. The built-in rule pack lives beside it, i
 
 from strides.rules.events import Event
 from strides.rules.intents import Intent, Meeting, Plan, Skip, Window
-from strides.rules.planner import plan, plan_event
+from strides.rules.planning import plan, plan_event
 
 __all__ = ["Event", "Intent", "Meeting", "Plan", "Skip", "Window", "plan", "plan_event"]

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from strides.domain.model import Goal, GoalStatus, Milestone, Person
-from strides.rules.index import OrgLike
+from strides.domain.model import Goal, GoalStatus, Milestone, OrgLike, Person
 
 DUE_SOON = timedelta(days=14)
 WINS_SINCE = timedelta(days=7)

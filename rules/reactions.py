@@ -16,7 +16,7 @@ from enum import StrEnum
 from strides.domain.model import Goal, Milestone, Organisation
 from strides.domain.parse import RuleSet
 from strides.rules.intents import Intent, Plan, Window
-from strides.rules.planner import plan
+from strides.rules.planning import plan
 
 
 class Change(StrEnum):

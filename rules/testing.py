@@ -27,7 +27,7 @@ from strides.domain.yamltext import YamlError
 from strides.domain.yamltext import load as load_yaml
 from strides.rules.events import Event
 from strides.rules.intents import Intent, Skip, Window
-from strides.rules.planner import plan, plan_event
+from strides.rules.planning import plan, plan_event
 
 
 class _Strict(BaseModel):

@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
 from strides.domain.errors import StridesError
-from strides.rules.planner import RuleRunner, one_by_one
+from strides.rules.planning import RuleRunner, one_by_one
 from strides.store import Session
 from strides.store.db import sqlite_pragmas
 

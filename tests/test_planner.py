@@ -17,8 +17,8 @@ from strides.domain.schema import Kind
 from strides.integrations.org_files import load_organisation
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
+from strides.rules.calendar import local_moment
 from strides.rules.keys import message_key
-from strides.rules.planner import local_moment
 from strides.speed import two_at_once
 
 from .conftest import FIXTURES, at

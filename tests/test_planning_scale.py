@@ -21,12 +21,12 @@ from strides.domain.parse import RuleSet
 from strides.integrations.org_changes import OrgChange, apply_change
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
-from strides.rules.index import ScanIndex
 from strides.rules.reconcile import Reason
 from strides.store import Store, snapshot
 from strides.store.shards import Shard
 from strides.store.tables import MentorshipRow, OrgChangeRow
 from strides.store.window import StoreView
+from tools.scan_view import ScanView
 from tools.synthetic import Shape, generate
 
 from .conftest import at
@@ -52,10 +52,10 @@ def test_the_store_view_plans_what_the_snapshot_and_a_full_scan_plan(
 ) -> None:
     window = Window(START + timedelta(days=days), START + timedelta(days=days, hours=hours))
     in_memory = plan(RULES, ORG, window)
-    scanned = plan(RULES, ORG, window, index=ScanIndex(ORG), cull=False)
+    scanned = plan(RULES, ScanView(ORG), window)
     with synthetic_store.session() as session:
         view = StoreView(session)
-        from_store = plan(RULES, view, window, index=view)
+        from_store = plan(RULES, view, window)
     assert in_memory.intents, "a window with nothing planned proves nothing"
     assert from_store.intents == in_memory.intents == scanned.intents
     assert from_store.skips == in_memory.skips == scanned.skips
@@ -70,10 +70,10 @@ def test_a_settled_plan_from_the_store_matches_the_snapshot(synthetic_store: Sto
     }
     settled = window.start
     in_memory = plan(RULES, ORG, window, settled=settled, changed=changed)
-    scanned = plan(RULES, ORG, window, index=ScanIndex(ORG), cull=False, settled=settled, changed=changed)
+    scanned = plan(RULES, ScanView(ORG), window, settled=settled, changed=changed)
     with synthetic_store.session() as session:
         view = StoreView(session)
-        from_store = plan(RULES, view, window, index=view, settled=settled, changed=changed)
+        from_store = plan(RULES, view, window, settled=settled, changed=changed)
     assert from_store.intents == in_memory.intents == scanned.intents
     # Settled: fewer invites than planning every meeting still ahead.
     everything = plan(RULES, ORG, window)
@@ -186,8 +186,8 @@ def test_the_window_view_reads_a_part_of_the_organisation(synthetic_store: Store
     window = Window(at("2026-12-02 00:00"), at("2026-12-03 00:00"))
     with synthetic_store.session() as session:
         view = StoreView(session)
-        plan(RULES, view, window, index=view, settled=window.start)
-        loaded = sum(1 for p in view._people.values() if p is not None)
+        plan(RULES, view, window, settled=window.start)
+        loaded = len(view.loaded_ids("person"))
     assert 0 < loaded < len(ORG.people)
 
 
@@ -351,9 +351,7 @@ def test_the_store_view_plans_the_same_on_postgresql(
                 )
                 with store.session() as session:
                     view = StoreView(session)
-                    assert plan(builtin_rules, view, window, index=view) == plan(
-                        builtin_rules, sample_org, window
-                    )
+                    assert plan(builtin_rules, view, window) == plan(builtin_rules, sample_org, window)
             window = Window(at("2026-12-04 00:00"), at("2026-12-05 00:00"))
             _record_day(store, builtin_rules, Window(at("2026-12-03 00:00"), window.start))
             with store.session() as session:

@@ -3,7 +3,7 @@
 The store's window view reads anchors by the days their moment can fall on in each owner's
 timezone, only open milestones for escalations and reminders, only the inhibiting milestones
 that can be open and firing, and digests by their time of day (strides/store/window.py,
-rules/planner.py). Each narrowing may only drop what cannot fire: planning from the narrowed
+strides/rules/planning/). Each narrowing may only drop what cannot fire: planning from the narrowed
 view must equal planning from the whole snapshot and from a scan of every record, for people
 spread over timezones from UTC-11 to UTC+14 (half and quarter hours, both hemispheres'
 daylight-saving changes), digests at any time of day, and windows of any length and start.
@@ -27,12 +27,12 @@ from strides.domain.model import DigestPreferences, Organisation
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
 from strides.rules.calendar import local_moment
-from strides.rules.index import ScanIndex
-from strides.rules.planner import _days_at, _wall_minutes
+from strides.rules.planning.timing import days_at, wall_minutes
 from strides.speed import two_at_once
 from strides.store import Store, snapshot
 from strides.store.shards import Shard
 from strides.store.window import StoreView
+from tools.scan_view import ScanView
 from tools.synthetic import Shape, generate
 
 ZONES = (
@@ -80,11 +80,11 @@ def world_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _both_ways(store: Store, window: Window, **steady: object) -> None:
-    in_memory = plan(RULES, ORG, window, **steady)  # type: ignore[arg-type]
-    scanned = plan(RULES, ORG, window, index=ScanIndex(ORG), cull=False, **steady)  # type: ignore[arg-type]
+    in_memory = plan(RULES, ORG, window, **steady)
+    scanned = plan(RULES, ScanView(ORG), window, **steady)
     with store.session() as session:
         view = StoreView(session)
-        narrowed = plan(RULES, view, window, index=view, **steady)  # type: ignore[arg-type]
+        narrowed = plan(RULES, view, window, **steady)
     assert narrowed.intents == in_memory.intents == scanned.intents
     assert narrowed.skips == in_memory.skips == scanned.skips
 
@@ -120,8 +120,8 @@ def test_the_narrowed_view_reads_a_fraction_of_what_fires_nearby(world_store: St
     window = Window(start, start + timedelta(days=1))
     with world_store.session() as session:
         view = StoreView(session)
-        plan(RULES, view, window, index=view)
-        read = {m for m, found in view._milestones.items() if found is not None}
+        plan(RULES, view, window)
+        read = view.loaded_ids("milestone")
     nearby = {
         m.id
         for m in ORG.milestones.values()
@@ -142,7 +142,7 @@ def test_the_days_of_a_moment_are_exactly_those_whose_moment_falls_in_range(
     zone: str, at: time, low: datetime, span: timedelta
 ) -> None:
     tz = ZoneInfo(zone)
-    first, last = _days_at(tz, at, low, low + span)
+    first, last = days_at(tz, at, low, low + span)
     around = [low.date() + timedelta(days=n) for n in range(-3, span.days + 4)]
     wanted = [d for d in around if low <= local_moment(d, at, tz) < low + span]
     assert wanted == [d for d in around if first <= d <= last]
@@ -161,7 +161,7 @@ def test_the_digest_minutes_hold_every_time_of_day_that_falls_in_range(
     tz = ZoneInfo(zone)
     start = datetime.combine(day, time(0), UTC) + timedelta(minutes=low)
     end = start + timedelta(minutes=span)
-    first, last = _wall_minutes(day, tz, start, end)
+    first, last = wall_minutes(day, tz, start, end)
     for minute in range(0, 24 * 60, 5):
         moment = local_moment(day, time(minute // 60, minute % 60), tz)
         if start <= moment < end:
@@ -181,8 +181,8 @@ def test_reminders_an_escalation_holds_back_are_reported_without_reading_their_r
         in_memory = plan(RULES, ORG, window)
         with world_store.session() as session:
             view = StoreView(session)
-            narrowed = plan(RULES, view, window, index=view)
-            read = {g for g, found in view._goals.items() if found is not None}
+            narrowed = plan(RULES, view, window)
+            read = view.loaded_ids("goal")
         assert narrowed.intents == in_memory.intents
         assert narrowed.skips == in_memory.skips
         inhibited = {s.subject for s in in_memory.skips if s.reason.startswith("inhibited by")}
@@ -219,13 +219,13 @@ def test_rules_planned_two_at_once_share_the_view_safely(world_store: Store) -> 
     for window in (Window(start, start + timedelta(days=1)), Window(start, start + timedelta(days=9))):
         with world_store.session() as session:
             view = StoreView(session)
-            alone = plan(RULES, view, window, index=view)
+            alone = plan(RULES, view, window)
         with world_store.session() as session:
             view = StoreView(session)
-            together = plan(RULES, view, window, index=view, run_rules=two_at_once)
-            assert view._opened, "the threads read through connections of their own"
+            together = plan(RULES, view, window, run_rules=two_at_once)
+            assert view.other_connections, "the threads read through connections of their own"
             view.close()
-            assert not view._opened
+            assert not view.other_connections
         assert together == alone
         assert together.intents
 
@@ -250,19 +250,17 @@ def test_a_list_still_being_read_by_one_thread_is_not_seen_by_another(world_stor
     person = next(p for p in ORG.people.values() if ORG.reports_of(p.id) and ORG.goals_of(p.id))
     reading, release = threading.Event(), threading.Event()
 
-    class Slow(StoreView):
-        def _rows(self, query, params=None):  # type: ignore[no-untyped-def]
-            rows = super()._rows(query, params)
-            if threading.current_thread() is not threading.main_thread():
-                reading.set()  # read, not yet published
-                release.wait(10)
-            return rows
+    def slow(*_: object) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            reading.set()  # read, not yet published
+            release.wait(10)
 
     with world_store.session() as session:
-        view = Slow(session)
+        view = StoreView(session)
         with world_store.session() as other:
             expected = read(StoreView(other), goal, person)
         assert expected
+        event.listen(world_store.engine, "after_cursor_execute", slow)
         worker = threading.Thread(target=read, args=(view, goal, person))
         worker.start()
         try:
@@ -271,6 +269,7 @@ def test_a_list_still_being_read_by_one_thread_is_not_seen_by_another(world_stor
         finally:
             release.set()
             worker.join()
+            event.remove(world_store.engine, "after_cursor_execute", slow)
             view.close()
         assert read(view, goal, person) == expected
 

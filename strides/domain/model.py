@@ -7,10 +7,10 @@ owner's own IANA timezone.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, time
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -261,3 +261,26 @@ class Organisation(Strict):
 
     def reports_of(self, person_id: str) -> list[Person]:
         return self._reports_by_manager.get(person_id, [])
+
+
+class Records(Protocol):
+    """Records by id: an Organisation, or a view of the store that reads them on demand."""
+
+    @property
+    def people(self) -> Mapping[str, Person]: ...
+
+    @property
+    def goals(self) -> Mapping[str, Goal]: ...
+
+    @property
+    def milestones(self) -> Mapping[str, Milestone]: ...
+
+
+class OrgLike(Records, Protocol):
+    """Records by id and by relationship: an Organisation, or a view of one."""
+
+    def goals_of(self, person_id: str) -> Sequence[Goal]: ...
+
+    def milestones_of(self, goal_id: str) -> Sequence[Milestone]: ...
+
+    def reports_of(self, person_id: str) -> Sequence[Person]: ...

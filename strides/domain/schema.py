@@ -141,6 +141,22 @@ class AnchorTrigger(_Strict):
                 raise ValueError("anchor offsets are whole days (for example -14d); use `at` for the time")
         return self
 
+    @property
+    def subject(self) -> str:
+        return {Anchor.MILESTONE_DUE: "milestone", Anchor.PERSON_HIRED: "person"}.get(self.anchor, "goal")
+
+    @property
+    def time_of_day(self) -> time | None:
+        return self.at
+
+    @property
+    def zone(self) -> str | None:
+        return None
+
+    @property
+    def lateness(self) -> timedelta:
+        return self.max_lateness
+
 
 class CadenceTrigger(_Strict):
     """Fire on an RFC 5545 recurrence at a local time in each person's own timezone."""
@@ -155,11 +171,43 @@ class CadenceTrigger(_Strict):
     timezone: TimezoneName | None = None
     max_lateness: Duration = timedelta(days=1)
 
+    @property
+    def subject(self) -> str:
+        return "goal" if self.anchor is CadenceAnchor.GOAL_CREATED else "person"
+
+    @property
+    def time_of_day(self) -> time | None:
+        return self.at
+
+    @property
+    def zone(self) -> str | None:
+        return self.timezone
+
+    @property
+    def lateness(self) -> timedelta:
+        return self.max_lateness
+
 
 class DigestTrigger(_Strict):
     """Fire on each person's own digest weekday and time (their preferences)."""
 
     every: Literal["digest-preference"]
+
+    @property
+    def subject(self) -> str:
+        return "person"
+
+    @property
+    def time_of_day(self) -> time | None:
+        return None  # each person's own
+
+    @property
+    def zone(self) -> str | None:
+        return None
+
+    @property
+    def lateness(self) -> timedelta:
+        return timedelta.max  # a digest is never too late to send
 
 
 class EventTrigger(_Strict):
@@ -170,6 +218,22 @@ class EventTrigger(_Strict):
     delay: Duration = timedelta(0)
     at: LocalTime | None = None
     max_lateness: Duration = timedelta(days=1)
+
+    @property
+    def subject(self) -> str:
+        return "milestone" if self.event.value.startswith("milestone.") else "goal"
+
+    @property
+    def time_of_day(self) -> time | None:
+        return self.at or _NINE
+
+    @property
+    def zone(self) -> str | None:
+        return None
+
+    @property
+    def lateness(self) -> timedelta:
+        return self.max_lateness
 
 
 def _recipient(value: object) -> object:
@@ -244,6 +308,22 @@ class EscalationTrigger(_Strict):
             raise ValueError("repeat is at least 1d")
         return self
 
+    @property
+    def subject(self) -> str:
+        return "milestone"
+
+    @property
+    def time_of_day(self) -> time | None:
+        return self.at
+
+    @property
+    def zone(self) -> str | None:
+        return None
+
+    @property
+    def lateness(self) -> timedelta:
+        return self.max_lateness
+
 
 def _trigger_kind(value: Any) -> str | None:
     keys = set(value) if isinstance(value, dict) else set(getattr(type(value), "model_fields", {}))
@@ -259,6 +339,9 @@ def _trigger_kind(value: Any) -> str | None:
     return None
 
 
+# Every trigger says what it fires for (`subject`: person, goal or milestone), at what local time
+# (`time_of_day`), on whose clock (`zone`: one timezone for everyone, else None) and how late it may
+# still fire (`lateness`). Each kind plans in a module of its own: strides/rules/planning/kinds/.
 Trigger = Annotated[
     Annotated[AnchorTrigger, Tag("AnchorTrigger")]
     | Annotated[CadenceTrigger, Tag("CadenceTrigger")]
@@ -419,7 +502,7 @@ class Rule(_Strict):
             if missing:
                 raise ValueError(
                     f"the condition uses {', '.join(sorted(missing))}, which this trigger does not have "
-                    f"(it fires per {subject_of(self.trigger)})"
+                    f"(it fires per {self.trigger.subject})"
                 )
         return self
 
@@ -427,22 +510,9 @@ class Rule(_Strict):
 _PERSON_ROOTS = frozenset({"person", "manager", "mentor", "now"})
 
 
-def subject_of(trigger: Trigger) -> str:
-    """What a trigger fires for: a person, a goal or a milestone."""
-    if isinstance(trigger, EscalationTrigger):
-        return "milestone"
-    if isinstance(trigger, EventTrigger):
-        return "milestone" if trigger.event.value.startswith("milestone.") else "goal"
-    if isinstance(trigger, AnchorTrigger):
-        return {Anchor.MILESTONE_DUE: "milestone", Anchor.PERSON_HIRED: "person"}.get(trigger.anchor, "goal")
-    if isinstance(trigger, CadenceTrigger) and trigger.anchor is CadenceAnchor.GOAL_CREATED:
-        return "goal"
-    return "person"
-
-
 def subject_roots(trigger: Trigger) -> frozenset[str]:
     """The condition variables a trigger provides."""
-    subject = subject_of(trigger)
+    subject = trigger.subject
     if subject == "person":
         return _PERSON_ROOTS
     return _PERSON_ROOTS | {"goal"} | ({"milestone"} if subject == "milestone" else set())

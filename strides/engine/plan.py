@@ -22,7 +22,7 @@ from strides.engine.deliver import DeliveryOutcome
 from strides.rules import Skip, Window, plan
 from strides.rules.events import event_rule_ids
 from strides.rules.intents import Intent, Plan
-from strides.rules.planner import RuleRunner, one_by_one
+from strides.rules.planning import RuleRunner, one_by_one
 from strides.rules.reconcile import Decision, reconcile
 from strides.store import Session, Store, invites, ledger, skips, snapshot
 from strides.store.shards import BUCKETS, WHOLE, Shard
@@ -153,7 +153,6 @@ def _decide(
             window,
             already,
             known={uid: m.subject for uid, m in known.items()},
-            index=view,
             settled=settled,
             changed=changed or (),
             run_rules=runner,

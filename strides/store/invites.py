@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from strides.domain.model import OrgLike
 from strides.integrations.itip_reply import Reply
-from strides.rules.index import OrgLike
 from strides.rules.intents import Intent
 from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger

@@ -21,10 +21,10 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from strides.domain.model import OrgLike, Records
 from strides.domain.schema import Kind
-from strides.rules.index import OrgLike, Records
 from strides.rules.intents import Intent, Meeting
-from strides.rules.parties import owner_of
+from strides.rules.recipients import owner_of
 from strides.store.inserts import insert_new
 from strides.store.tables import MessageRow, TickRow
 

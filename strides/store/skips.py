@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from strides.rules.index import Records
+from strides.domain.model import Records
 from strides.rules.intents import Skip
 from strides.rules.keys import skip_key
-from strides.rules.parties import owner_of
+from strides.rules.recipients import owner_of
 from strides.store.inserts import insert_new
 from strides.store.tables import SkipRow
 

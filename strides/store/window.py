@@ -1,10 +1,11 @@
 """The organisation as one planning window sees it: indexed SQL queries instead of the whole snapshot.
 
-`StoreView` answers the planner's window questions (rules/index.py: goals by deadline and creation
-day, milestones by due day, people by timezone, digest weekday and hire anniversary, creations and
-completions by day) with queries on indexed date columns, and its lookups by id and relationship
-(people, goals, milestones, goals_of, milestones_of, reports_of) from what those queries loaded,
-fetching the rest in batches. So a tick reads the records its window can touch and the people they
+`StoreView` is the store's `OrgView` (strides/rules/planning/view.py): it answers the planner's
+window questions (goals by deadline and creation day, milestones by due day, people by timezone,
+digest weekday and hire anniversary, creations and completions by day) with queries on indexed
+date columns, honouring every narrowing hint, and its lookups by id and relationship (people,
+goals, milestones, goals_of, milestones_of, reports_of) from what those queries loaded, fetching
+the rest in batches. So a tick reads the records its window can touch and the people they
 reference, not the organisation. A `Shard` keeps every query to a range of subject buckets.
 
 Records were validated as a whole organisation when stored; the view trusts them.
@@ -27,12 +28,11 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from strides.domain.model import Goal, GoalStatus, Milestone, Person
 from strides.domain.schema import Role
-from strides.rules.index import (
+from strides.rules.planning.view import (
     UNMENTORED_MANAGERS,
     Audience,
     Dues,
     Moment,
-    OrgIndex,
     Quiet,
     Quieted,
     ZoneDays,
@@ -105,11 +105,10 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-class StoreView(OrgIndex):
-    """One session's view for planning one window (one shard of it)."""
+class StoreView:
+    """One session's view for planning one window (one shard of it): an `OrgView`."""
 
     def __init__(self, session: Session, shard: Shard = WHOLE) -> None:
-        super().__init__()
         self.session = session
         self.shard = shard
         self._people: dict[str, Person | None] = {}
@@ -130,8 +129,6 @@ class StoreView(OrgIndex):
         self._local = threading.local()
         self._opened: list[Connection] = []
         self._opened_lock = threading.Lock()
-        # Every statement run, for the benchmark's floor (the same queries, rows only).
-        self.statements: list[tuple[AnySelect, dict[str, Any]]] = []
         self.people: Mapping[str, Person] = _Lookup("person", self._person_by_id, self._people)
         self.goals: Mapping[str, Goal] = _Lookup("goal", self._goal_by_id, self._goals)
         self.milestones: Mapping[str, Milestone] = _Lookup(
@@ -142,7 +139,6 @@ class StoreView(OrgIndex):
 
     def _rows(self, query: AnySelect, params: dict[str, Any] | None = None) -> Sequence[Any]:
         params = params or {}
-        self.statements.append((query, params))
         # Core execution: plain rows, without the ORM's per-row bookkeeping.
         return self._connection().execute(query, params).all()
 
@@ -159,6 +155,12 @@ class StoreView(OrgIndex):
             with self._opened_lock:
                 self._opened.append(connection)
         return connection
+
+    @property
+    def other_connections(self) -> int:
+        """How many connections of other threads this view holds open (see `_connection`)."""
+        with self._opened_lock:
+            return len(self._opened)
 
     def close(self) -> None:
         """Close the connections other threads opened (see `_connection`)."""
@@ -265,7 +267,7 @@ class StoreView(OrgIndex):
     def _in_shard(self, column: Any) -> Any:
         return column.between(self.shard.low, self.shard.high - 1)
 
-    # -- lookups (OrgLike) ----------------------------------------------------------------------
+    # -- lookups by id and relationship -------------------------------------------------------
 
     def _person_by_id(self, ident: str) -> Person | None:
         if ident not in self._people:
@@ -295,7 +297,7 @@ class StoreView(OrgIndex):
         self.load_reports_of([person_id])
         return self._reports_of[person_id]
 
-    # -- window questions (OrgIndex) ------------------------------------------------------------
+    # -- window questions -----------------------------------------------------------------------
 
     def prefetch_related(
         self, people: Iterable[Person], roles: Collection[str] = ("manager", "mentor")
@@ -501,7 +503,9 @@ class StoreView(OrgIndex):
         query = select(*_PERSON).where(self._in_shard(bucket), *conditions)
         return [self._person(*row) for row in self._rows(query)]
 
-    def people_in(self, zone: str) -> Sequence[Person]:
+    def people_in(self, zone: str, wanted: Sequence[Person] | None = None) -> Sequence[Person]:
+        if wanted is not None:
+            return wanted  # the planner's own, already read
         return self._people_where(PersonRow.timezone == zone)
 
     def digest_people(
@@ -529,6 +533,22 @@ class StoreView(OrgIndex):
 
     def hired_on_days(self, days: Iterable[tuple[int, int]]) -> Iterable[Person]:
         return self._people_where(PersonRow.hire_day.in_(sorted({m * 100 + d for m, d in days})))
+
+    # -- what was read ---------------------------------------------------------------------------
+
+    def loaded_ids(self, kind: str) -> set[str]:
+        """The ids of the records of `kind` ("person", "goal", "milestone") this view has read."""
+        tables: dict[str, Mapping[str, object]] = {
+            "person": self._people,
+            "goal": self._goals,
+            "milestone": self._milestones,
+        }
+        return {ident for ident, found in tables[kind].items() if found is not None}
+
+    def loaded(self) -> dict[str, int]:
+        """How many people, goals and milestones this view has read (for reports and benchmarks)."""
+        kinds = (("people", "person"), ("goals", "goal"), ("milestones", "milestone"))
+        return {name: len(self.loaded_ids(kind)) for name, kind in kinds}
 
     # -- what changed ---------------------------------------------------------------------------
 
@@ -672,13 +692,3 @@ def _seen_by(query: AnySelect, audience: Audience, by_zone: ZoneDays) -> AnySele
         seen.append(exists().where(mentored, _per_zone(due, by_zone, mentor.timezone)))
         seen.append(and_(~exists().where(mentored), alone))
     return query.where(or_(*seen))
-
-
-def index_counts(view: StoreView) -> dict[str, int]:
-    """How many records the view loaded (for reports and the benchmark)."""
-    count: dict[str, int] = defaultdict(int)
-    count["people"] = sum(1 for p in view._people.values() if p is not None)
-    count["goals"] = sum(1 for g in view._goals.values() if g is not None)
-    count["milestones"] = sum(1 for m in view._milestones.values() if m is not None)
-    count["statements"] = len(view.statements)
-    return dict(count)

@@ -14,7 +14,7 @@ from strides.engine import react
 from strides.integrations.events import EventError, StridesEvent, about_of, resource_id
 from strides.rules import Window
 from strides.rules.events import Event
-from strides.rules.planner import plan, plan_event
+from strides.rules.planning import plan, plan_event
 from strides.rules.reactions import CONGRATULATION, Change, diff, replan_goal
 from strides.store import Store, ledger, slices
 from tests.conftest import at

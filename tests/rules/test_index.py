@@ -8,7 +8,7 @@ import pytest
 
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
-from strides.rules.index import ScanIndex
+from tools.scan_view import ScanView
 from tools.synthetic import Shape, generate
 
 ORG = generate(Shape(people=120, goals_per_person=3, milestones_per_goal=4), seed=11)
@@ -21,6 +21,6 @@ START = datetime(2026, 11, 25, tzinfo=UTC)
 def test_indexed_plan_equals_scanning_every_record(days: int, hours: int) -> None:
     window = Window(START + timedelta(days=days), START + timedelta(days=days, hours=hours))
     indexed = plan(RULES, ORG, window)
-    scanned = plan(RULES, ORG, window, index=ScanIndex(ORG), cull=False)
+    scanned = plan(RULES, ScanView(ORG), window)
     assert indexed.intents == scanned.intents
     assert indexed.skips == scanned.skips

@@ -20,7 +20,7 @@ from strides.rules.calendar import (
 )
 from strides.rules.events import Event
 from strides.rules.intents import Window
-from strides.rules.planner import plan, plan_event
+from strides.rules.planning import plan, plan_event
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "America/Sao_Paulo"]
 PLACES = {"Europe/Berlin": ("DE", "BY"), "America/New_York": ("US", "NY"), "Australia/Sydney": ("AU", "NSW")}
