@@ -197,7 +197,7 @@ def test_a_column_kept_off_sqlites_indexes_is_the_column_itself_on_postgresql() 
     from sqlalchemy.dialects import postgresql, sqlite
 
     from strides.store.tables import PersonRow
-    from strides.store.window import unindexed
+    from strides.store.window_queries import unindexed
 
     query = select(PersonRow.id).where(
         unindexed(PersonRow.timezone).in_(["Asia/Tokyo"]), unindexed(PersonRow.bucket) < 5

@@ -20,14 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, bindparam, case, exists, false, func, null, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.orm import Session
 
 from strides.domain.model import Goal, GoalStatus, Milestone, Person
-from strides.domain.schema import Role
 from strides.rules.planning.view import (
     UNMENTORED_MANAGERS,
     Audience,
@@ -43,9 +40,18 @@ from strides.store.records import in_values, stored, stored_by
 from strides.store.shards import WHOLE, Shard, bucket
 from strides.store.snapshot import ALL
 from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
+from strides.store.window_queries import (
+    AnySelect,
+    due_in,
+    holds,
+    per_zone,
+    seen_by,
+    unindexed,
+    unless,
+    within,
+    zoned,
+)
 
-# A statement of any columns (SQLAlchemy 2.1 types a select by its columns).
-AnySelect = Select[*tuple[Any, ...]]
 T = TypeVar("T")
 ACTIVE = GoalStatus.ACTIVE.value
 
@@ -354,22 +360,22 @@ class StoreView:
         return self._with_owners(self._rows(self._goals_of_owners(*_GOAL, *_PERSON, conditions=conditions)))
 
     def goals_due(self, first: date, last: date, by_zone: ZoneDays | None = None) -> Iterable[Goal]:
-        return self._goals_where(*_within(GoalRow.deadline, first, last, by_zone))
+        return self._goals_where(*within(GoalRow.deadline, first, last, by_zone))
 
     def quiet_goals_due(
         self, first: date, last: date, by_zone: ZoneDays | None, quiet: Quiet
     ) -> tuple[Iterable[Goal], Sequence[Quieted]]:
         # The goals `quiet` holds back come as their ids, deadlines and owners' timezones, not
         # their records (the texts are NULL): the planner only reports them as held back.
-        held = _holds(GoalRow.id, quiet)
+        held = holds(GoalRow.id, quiet)
         query = self._goals_of_owners(
             GoalRow.id,
-            _unless(held, _GOAL[1]),
+            unless(held, _GOAL[1]),
             PersonRow.id,
-            _unless(held, _PERSON[1]),
+            unless(held, _PERSON[1]),
             GoalRow.deadline,
             PersonRow.timezone,
-            conditions=_within(GoalRow.deadline, first, last, by_zone),
+            conditions=within(GoalRow.deadline, first, last, by_zone),
         )
         goals: list[Goal] = []
         quieted: list[Quieted] = []
@@ -410,9 +416,9 @@ class StoreView:
         """Milestones of active goals (of known owners), read with their goals and owners."""
         query = self._milestones_of_goals(*_MILESTONE, *_GOAL, *_PERSON, conditions=conditions)
         if by_zone is not None and audience is not None:
-            query = _seen_by(query, audience, by_zone)
+            query = seen_by(query, audience, by_zone)
         elif by_zone is not None:
-            query = query.where(_per_zone(MilestoneRow.due, by_zone))
+            query = query.where(per_zone(MilestoneRow.due, by_zone))
         milestone, goal, person = self._milestone, self._goal, self._person
         found = []
         for milestone_id, milestone_text, goal_id, goal_text, owner_id, owner_text in self._rows(query):
@@ -429,23 +435,23 @@ class StoreView:
         open_at: datetime | None = None,
         audience: Audience | None = None,
     ) -> Iterable[Milestone]:
-        return self._milestones_where(*_due(first, last, open_at), by_zone=by_zone, audience=audience)
+        return self._milestones_where(*due_in(first, last, open_at), by_zone=by_zone, audience=audience)
 
     def quiet_milestones_due(
         self, first: date, last: date, by_zone: ZoneDays | None, open_at: datetime, quiet: Quiet
     ) -> tuple[Iterable[Milestone], Sequence[Quieted]]:
         # As `quiet_goals_due`: held-back milestones come as ids, due days and owners' timezones.
-        held = _holds(MilestoneRow.goal, quiet)
+        held = holds(MilestoneRow.goal, quiet)
         query = self._milestones_of_goals(
             MilestoneRow.id,
-            _unless(held, _MILESTONE[1]),
+            unless(held, _MILESTONE[1]),
             GoalRow.id,
-            _unless(held, _GOAL[1]),
+            unless(held, _GOAL[1]),
             PersonRow.id,
-            _unless(held, _PERSON[1]),
+            unless(held, _PERSON[1]),
             MilestoneRow.due,
             PersonRow.timezone,
-            conditions=[*_due(first, last, open_at), *_zoned(MilestoneRow.due, by_zone)],
+            conditions=[*due_in(first, last, open_at), *zoned(MilestoneRow.due, by_zone)],
         )
         found: list[Milestone] = []
         quieted: list[Quieted] = []
@@ -586,109 +592,3 @@ class StoreView:
             *(f"milestone:{m}" for m in milestones),
         }
         return frozenset(s for s in subjects if self.shard.low <= bucket(s) < self.shard.high)
-
-
-def _zoned(column: Any, by_zone: ZoneDays | None) -> list[Any]:
-    """`column` within the days of its owner's timezone, when `by_zone` narrows (else nothing)."""
-    return [] if by_zone is None else [_per_zone(column, by_zone)]
-
-
-def _within(column: Any, first: date, last: date, by_zone: ZoneDays | None) -> list[Any]:
-    """`column` in [first, last], and within its owner's timezone's days when `by_zone` says."""
-    return [column.between(first, last), *_zoned(column, by_zone)]
-
-
-def _due(first: date, last: date, open_at: datetime | None) -> list[Any]:
-    """Milestones due in [first, last], and not completed by `open_at` when given."""
-    conditions: list[Any] = [MilestoneRow.due.between(first, last)]
-    if open_at is not None:
-        conditions.append(or_(MilestoneRow.completed_at.is_(None), MilestoneRow.completed_at > open_at))
-    return conditions
-
-
-def _holds(goal: Any, quiet: Quiet) -> Any:
-    """Does the goal (`goal`: its id, an outer query's column) hold a milestone due by
-    `quiet.by` and not completed before `quiet.open_until`?"""
-    other = aliased(MilestoneRow)
-    return exists().where(
-        other.goal == goal,
-        other.due <= quiet.by,
-        or_(other.completed_at.is_(None), other.completed_at >= quiet.open_until),
-    )
-
-
-def _unless(held: Any, text: Any) -> Any:
-    """A record's text, NULL where `held`."""
-    return case((held, null()), else_=text)
-
-
-class unindexed(FunctionElement[Any]):
-    """A column SQLite must not pick an index by (its planner has no statistics): `column || ''`
-    (`column + 0` for a number) there; the column itself on PostgreSQL, whose planner weighs the
-    indexes by their statistics and took the expression for a rare value (it then walked every
-    person of the named timezones, 0.5 s a statement at 100,000 people)."""
-
-    inherit_cache = True
-    name = "unindexed"
-
-    def __init__(self, column: Any) -> None:
-        super().__init__(column)
-        self.type = column.type
-
-
-@compiles(unindexed)
-def _column_itself(element: unindexed, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(unindexed, "sqlite")
-def _column_as_expression(element: unindexed, compiler: Any, **kw: Any) -> str:
-    nothing = "0" if element.type.python_type is int else "''"
-    operator = "+" if nothing == "0" else "||"
-    return f"({compiler.process(element.clauses, **kw)} {operator} {nothing})"
-
-
-def _per_zone(column: Any, by_zone: ZoneDays, timezone: Any = None) -> Any:
-    """`column` within the days of its owner's timezone (`PersonRow` joined as the owner), or
-    of the `timezone` given (an expression).
-
-    Timezones sharing a range of days share one condition: a handful for the whole world. The
-    timezone is compared as an expression (`timezone || ''`) so that the date's index drives
-    the query: SQLite would otherwise walk everyone of those timezones by the timezone index.
-    """
-    if not by_zone:
-        return false()
-    zone = unindexed(PersonRow.timezone) if timezone is None else timezone
-    grouped: dict[tuple[date, date], list[str]] = defaultdict(list)
-    for name, days in by_zone.items():
-        grouped[days].append(name)
-    return or_(
-        *(
-            and_(zone.in_(sorted(zones)), column.between(first, last))
-            for (first, last), zones in sorted(grouped.items())
-        )
-    )
-
-
-def _seen_by(query: AnySelect, audience: Audience, by_zone: ZoneDays) -> AnySelect:
-    """`query` (milestones with their owners) narrowed to those whose due day lies in the days of
-    one of its recipients' timezones: the owner's, the manager's, or a mentor's (a missing one
-    counts as whoever the message falls back to: the manager, or the owner a skip is reported at).
-    """
-    due = MilestoneRow.due
-    manager = aliased(PersonRow)
-    if Role.MANAGER.value in audience.roles or audience.to_manager:
-        query = query.outerjoin(manager, manager.id == PersonRow.manager)
-    managed = func.coalesce(manager.timezone, PersonRow.timezone)
-    seen = []
-    if Role.OWNER.value in audience.roles:
-        seen.append(_per_zone(due, by_zone))
-    if Role.MANAGER.value in audience.roles:
-        seen.append(_per_zone(due, by_zone, managed))
-    if Role.MENTOR.value in audience.roles:
-        mentor = aliased(PersonRow)
-        mentored = and_(MentorshipRow.mentee == PersonRow.id, mentor.id == MentorshipRow.mentor)
-        alone = _per_zone(due, by_zone, managed if audience.to_manager else unindexed(PersonRow.timezone))
-        seen.append(exists().where(mentored, _per_zone(due, by_zone, mentor.timezone)))
-        seen.append(and_(~exists().where(mentored), alone))
-    return query.where(or_(*seen))
