@@ -47,7 +47,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP) ## mypy (strict on the rules and the model)
+typecheck: $(STAMP) ## mypy (strict on the domain and the rules)
 	$(BIN)/mypy
 
 unit: $(STAMP) $(NODE_STAMP) browser ## pytest only
