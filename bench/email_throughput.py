@@ -36,6 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# tools/ (the synthetic organisation) sits beside bench/, outside the installed package.
+sys.path.insert(0, str(ROOT))
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 CHUNK = 1000
 TEMPLATE = "d-0123456789abcdef0123456789abcdef"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.headerregistry import Address
@@ -20,7 +19,7 @@ from strides.integrations.mime import Content, Envelope
 from strides.integrations.render import local_time, render_digest, render_notice
 from strides.integrations.transport import Outgoing
 from strides.integrations.unsubscribe import UnsubscribeLinks
-from strides.rules.digest import Digest, ReportFacts, compose_digest
+from strides.rules.digest import Digest
 from strides.rules.intents import Intent
 
 
@@ -150,23 +149,30 @@ def _digest_subject(digest: Digest) -> str:
     }
 
 
+def _composed(intent: Intent, digest: Digest | None) -> Digest:
+    if digest is None:
+        raise ValueError(f"digest {intent.key} was not composed (strides.rules.digest.compose_digest)")
+    return digest
+
+
 def content(
     intent: Intent,
     org: Organisation,
     sender: Sender,
     now: datetime,
     upcoming: list[str] | None = None,
-    reports: Sequence[ReportFacts] | None = None,
+    *,
+    digest: Digest | None = None,
 ) -> Content:
     """The message's parts: envelope, text, HTML and, for invites, the calendar.
 
-    `reports`: a digest recipient's direct reports as facts already gathered; None reads them
-    from `org`."""
+    `digest`: what a digest intent shows, already composed (strides.rules.digest.compose_digest);
+    it is only rendered here."""
     person = addressee(intent, org)
     if intent.kind is Kind.INVITE:
         return _invite(intent, org, person, sender, now)
     if intent.kind is Kind.DIGEST:
-        digest = compose_digest(person, org, intent.occurrence, reports)
+        digest = _composed(intent, digest)
         text, html = render_digest(digest, upcoming or [], sender.unsubscribe_url(intent))
         return Content(_envelope(intent, person, sender, now, _digest_subject(digest)), text, html)
     text, html = render_notice(person, intent.title, intent.body, "", sender.unsubscribe_url(intent))
@@ -174,10 +180,16 @@ def content(
 
 
 def compose(
-    intent: Intent, org: Organisation, sender: Sender, now: datetime, upcoming: list[str] | None = None
+    intent: Intent,
+    org: Organisation,
+    sender: Sender,
+    now: datetime,
+    upcoming: list[str] | None = None,
+    *,
+    digest: Digest | None = None,
 ) -> EmailMessage:
     """The finished RFC 5322 message."""
-    return content(intent, org, sender, now, upcoming).message()
+    return content(intent, org, sender, now, upcoming, digest=digest).message()
 
 
 def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, now: datetime) -> Content:
@@ -239,20 +251,21 @@ def outgoing(
     *,
     with_data: bool = False,
     structured: bool = False,
-    reports: Sequence[ReportFacts] | None = None,
+    digest: Digest | None = None,
 ) -> Outgoing:
     """One message ready for a transport.
 
     `structured`: leave MIME unbuilt (a provider's API takes the parts). `with_data`: a digest goes as
-    data for the provider's template, and nothing is rendered here at all.
+    data for the provider's template, and nothing is rendered here at all. `digest`: what a digest
+    intent shows, already composed (strides.rules.digest.compose_digest).
     """
     person = addressee(intent, org)
     if with_data and intent.kind is Kind.DIGEST:
-        digest = compose_digest(person, org, intent.occurrence, reports)
+        digest = _composed(intent, digest)
         local_date = f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}"
         data = digest_data(digest, upcoming or [], local_date)
         parts = Content(_envelope(intent, person, sender, now, _digest_subject(digest)), "")
         return Outgoing(intent.key, None, label(intent), data, parts)
-    parts = content(intent, org, sender, now, upcoming, reports)
+    parts = content(intent, org, sender, now, upcoming, digest=digest)
     message = None if structured else parts.message()
     return Outgoing(intent.key, message, label(intent), None, parts)

@@ -16,6 +16,7 @@ from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.compose import Sender, compose
 from strides.integrations.outbox import OutboxTransport
 from strides.rules import Window, plan
+from strides.rules.digest import compose_digest
 
 from .conftest import at
 
@@ -121,7 +122,9 @@ def test_digest_and_notice_are_text_and_html(sample_org, builtin_rules):
     intents = plan(builtin_rules, sample_org, window).intents
     for kind in (Kind.DIGEST, Kind.EMAIL):
         intent = next(i for i in intents if i.kind is kind)
-        message = compose(intent, sample_org, SENDER, intent.send_at)
+        person = sample_org.people[intent.recipient]
+        digest = compose_digest(person, sample_org, intent.occurrence) if kind is Kind.DIGEST else None
+        message = compose(intent, sample_org, SENDER, intent.send_at, digest=digest)
         assert message.get_content_type() == "multipart/alternative"
         assert [p.get_content_type() for p in message.get_payload()] == ["text/plain", "text/html"]
 
@@ -133,6 +136,7 @@ def test_html_in_a_goal_title_is_escaped(sample_org, builtin_rules):
     goal = next(g for g in sample_org.goals.values() if g.owner == person.id and g.status.value == "active")
     evil = goal.model_copy(update={"title": "<script>alert(1)</script> & more"})
     org = sample_org.model_copy(update={"goals": {**sample_org.goals, goal.id: evil}})
-    message = compose(intent, org, SENDER, intent.send_at)
+    digest = compose_digest(org.people[person.id], org, intent.occurrence)
+    message = compose(intent, org, SENDER, intent.send_at, digest=digest)
     html = message.get_payload()[1].get_content()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html

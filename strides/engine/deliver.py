@@ -13,14 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from strides import speed
 from strides.domain.model import Organisation
-from strides.domain.schema import Kind, PausePolicy
+from strides.domain.schema import Kind
 from strides.integrations import DeliveryError
 from strides.integrations.compose import Sender, outgoing
 from strides.integrations.render import local_time
 from strides.integrations.transport import Outgoing, Transport, send_all
-from strides.rules.digest import DUE_SOON, WINS_SINCE, ReportFacts
+from strides.rules import delivery
+from strides.rules.digest import DUE_SOON, WINS_SINCE, ReportFacts, compose_digest
 from strides.rules.intents import Intent
-from strides.rules.pauses import after_pause
 from strides.store import Session, Store, invites, ledger, preferences, slices, suppressions
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
@@ -141,34 +141,26 @@ def deliver_due(
     for row, intent in zip(claim.rows, intents, strict=True):
         # None for a fixed address (not a person of the organisation): it is its own email.
         member = org.people.get(intent.recipient)
-        if member is None and "@" not in intent.recipient:
-            refused.append((row.key, "recipient left the organisation"))
-            continue
-        hold = held.get((row.recipient, row.kind))
-        if (
-            hold is not None
-            and hold.paused
-            and member is not None
-            and intent.on_pause == PausePolicy.SHIFT.value
-        ):
-            when = after_pause(intent.send_at, hold.until, now, member.tz)
-            shifted.append((row.key, when, f"shifted: {hold.reason}; due again {local_time(when, member)}"))
-            continue
-        if hold is not None:
-            refused.append((row.key, hold.reason))
-            continue
         stop = blocked.get((str(member.email) if member else intent.recipient).lower())
-        if stop is not None:
-            why = f"suppressed: {stop.reason} on {stop.created_at:%Y-%m-%d}" + (
-                f" ({stop.detail})" if stop.detail else ""
-            )
-            refused.append((row.key, why))
+        decided = delivery.verdict(
+            intent,
+            timezone=member.timezone if member is not None else None,
+            hold=held.get((row.recipient, row.kind)),
+            suppression=delivery.Suppression(stop.reason, stop.created_at, stop.detail) if stop else None,
+            now=now,
+        )
+        if isinstance(decided, delivery.Refuse):
+            refused.append((row.key, decided.reason))
+            continue
+        if isinstance(decided, delivery.Shift):
+            shifted.append((row.key, decided.at, decided.note))
             continue
         try:
-            upcoming, reports = None, None
-            if intent.kind is Kind.DIGEST:
+            upcoming, digest = None, None
+            if intent.kind is Kind.DIGEST and member is not None:
+                # A digest's contents are decided here; the edge only renders them.
                 upcoming = upcoming_of.get(intent.recipient)
-                reports = reports_of.get(intent.recipient, [])
+                digest = compose_digest(member, org, intent.occurrence, reports_of.get(intent.recipient, []))
             item = outgoing(
                 intent,
                 org,
@@ -177,7 +169,7 @@ def deliver_due(
                 upcoming,
                 with_data=with_data,
                 structured=structured,
-                reports=reports,
+                digest=digest,
             )
             size = item.size()
             if size > max_bytes:

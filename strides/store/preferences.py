@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from strides.rules.delivery import Hold, hold_for
 from strides.store.tables import EmailPreferenceRow
 
 
@@ -58,20 +58,11 @@ def get(session: Session, person_id: str) -> EmailPreferenceRow | None:
     return session.get(EmailPreferenceRow, person_id)
 
 
-@dataclass(frozen=True)
-class Hold:
-    """Why a person must not be mailed a category now. A pause says when it ends (None: when the
-    person resumes), so a rule whose policy is to shift can send after it instead of skipping."""
-
-    reason: str
-    paused: bool = False
-    until: datetime | None = None
-
-
 def held_back(
     session: Session, wanted: Iterable[tuple[str, str]], now: datetime
 ) -> dict[tuple[str, str], Hold]:
-    """For (person, category) pairs: why each one must not be mailed at `now`, if it must not."""
+    """For (person, category) pairs: why each one must not be mailed at `now`, if it must not
+    (strides.rules.delivery.hold_for decides from the person's choices)."""
     pairs = set(wanted)
     people = sorted({p for p, _ in pairs})
     rows: dict[str, EmailPreferenceRow] = {}
@@ -80,18 +71,12 @@ def held_back(
             EmailPreferenceRow.person_id.in_(people[start : start + 900])
         )
         rows.update((r.person_id, r) for r in session.scalars(query))
-    reasons: dict[tuple[str, str], Hold] = {}
+    holds: dict[tuple[str, str], Hold] = {}
     for person_id, category in pairs:
         row = rows.get(person_id)
         if row is None:
             continue
-        if category in row.opted_out:
-            reasons[(person_id, category)] = Hold(f"opted out of {category} ({row.opted_out[category]})")
-        elif (
-            row.paused_from is not None
-            and row.paused_from <= now
-            and (row.paused_until is None or now < row.paused_until)
-        ):
-            until = f"{row.paused_until:%Y-%m-%d %H:%M} UTC" if row.paused_until else "resumed"
-            reasons[(person_id, category)] = Hold(f"paused until {until}", True, row.paused_until)
-    return reasons
+        hold = hold_for(category, row.opted_out, row.paused_from, row.paused_until, now)
+        if hold is not None:
+            holds[(person_id, category)] = hold
+    return holds

@@ -20,6 +20,7 @@ from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.compose import Sender, outgoing
 from strides.integrations.mime import Envelope, invite_message
 from strides.integrations.transport import Outgoing
+from strides.rules.digest import Digest, compose_digest
 from strides.rules.intents import Intent, Meeting
 from strides.rules.keys import meeting_uid, message_key, occurrence_name
 
@@ -46,6 +47,13 @@ def intent(kind: Kind, recipient: str, rule: str, title: str, meeting: Meeting |
         body="Half an hour to look at your goals together." if kind is not Kind.DIGEST else "",
         meeting=meeting,
     )
+
+
+def composed(item: Intent, org: Organisation) -> Digest | None:
+    """What a digest intent shows, as the engine composes it before the edge renders it."""
+    if item.kind is not Kind.DIGEST:
+        return None
+    return compose_digest(org.people[item.recipient], org, item.occurrence)
 
 
 def meeting(org: Organisation) -> Meeting:
@@ -98,8 +106,11 @@ def outgoing_by_kind(sample_org: Organisation) -> dict[str, Outgoing]:
     invite = intent(Kind.INVITE, "p002", "mentor-checkin", "Check-in with Chen", meeting(sample_org))
     digest = intent(Kind.DIGEST, "p001", "weekly-digest", "Weekly digest")
     notice = intent(Kind.EMAIL, "p003", "review-reminder", "Your review is in two weeks")
-    rendered = outgoing(digest, sample_org, SENDER, NOW, ["Check-in: Thursday"])
-    as_data = outgoing(digest, sample_org, SENDER, NOW, ["Check-in: Thursday"], with_data=True)
+    contents = composed(digest, sample_org)
+    rendered = outgoing(digest, sample_org, SENDER, NOW, ["Check-in: Thursday"], digest=contents)
+    as_data = outgoing(
+        digest, sample_org, SENDER, NOW, ["Check-in: Thursday"], with_data=True, digest=contents
+    )
     return {
         # Rendered (MIME and content) and, for template modes, the same digest as data.
         "digest": replace(rendered, template_data=as_data.template_data),

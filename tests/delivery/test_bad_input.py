@@ -18,7 +18,7 @@ from strides.store import ledger, snapshot
 
 from ..conftest import at
 from .conftest import NOW as FIXED_NOW
-from .conftest import SENDER, intent
+from .conftest import SENDER, composed, intent
 
 NOW = at("2026-11-30 12:00")
 HOSTILE_TITLE = "<img src=x onerror=alert(1)> {{ 7*7 }} {% raw %}{{ config }}"
@@ -67,8 +67,9 @@ def test_a_line_break_in_a_name_kills_that_message_with_the_reason_and_sends_not
 def test_markup_and_template_syntax_in_a_goal_title_arrive_as_text(sample_org):
     org = hostile(sample_org)
     digest = intent(Kind.DIGEST, "p003", "weekly-digest", "x")
-    item = outgoing(digest, org, SENDER, FIXED_NOW)
-    data = outgoing(digest, org, SENDER, FIXED_NOW, with_data=True).template_data
+    contents = composed(digest, org)
+    item = outgoing(digest, org, SENDER, FIXED_NOW, digest=contents)
+    data = outgoing(digest, org, SENDER, FIXED_NOW, with_data=True, digest=contents).template_data
     html = item.message.get_body(("html",)).get_content()
     text = item.message.get_body(("plain",)).get_content()
     assert "&lt;img src=x onerror=alert(1)&gt; {{ 7*7 }} {% raw %}{{ config }}" in html

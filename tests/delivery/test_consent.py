@@ -20,7 +20,7 @@ from strides.store import ledger, preferences
 
 from ..conftest import at
 from .conftest import NOW as FIXED_NOW
-from .conftest import SENDER, intent
+from .conftest import SENDER, composed, intent
 
 SECRET = "unsubscribe-signing-secret"
 LINKS = UnsubscribeLinks("https://strides.example.com", SECRET)
@@ -49,18 +49,14 @@ def test_mailings_carry_one_click_headers_and_a_footer_link_but_invites_do_not(
 ):
     source = {Kind.DIGEST: "digest", Kind.EMAIL: "notification", Kind.INVITE: "invite"}[kind]
     original = outgoing_by_kind[source]
-    rebuilt = outgoing(
-        intent(
-            kind,
-            original.message["X-Strides-Person"],
-            original.message["X-Strides-Rule"],
-            "Hello",
-            meeting=_meeting_of(sample_org) if kind is Kind.INVITE else None,
-        ),
-        sample_org,
-        WITH_LINKS,
-        FIXED_NOW,
+    item = intent(
+        kind,
+        original.message["X-Strides-Person"],
+        original.message["X-Strides-Rule"],
+        "Hello",
+        meeting=_meeting_of(sample_org) if kind is Kind.INVITE else None,
     )
+    rebuilt = outgoing(item, sample_org, WITH_LINKS, FIXED_NOW, digest=composed(item, sample_org))
     message = rebuilt.message
     if not has_link:
         assert message["List-Unsubscribe"] is None

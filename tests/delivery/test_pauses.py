@@ -16,8 +16,8 @@ from strides.domain.model import Organisation
 from strides.domain.schema import Kind
 from strides.integrations.outbox import OutboxTransport
 from strides.rules import Window
+from strides.rules.delivery import after_pause
 from strides.rules.intents import Intent
-from strides.rules.pauses import after_pause
 from strides.store import Store, ledger, preferences
 
 from .conftest import SENDER, intent

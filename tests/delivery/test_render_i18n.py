@@ -118,7 +118,8 @@ def test_a_person_whose_locale_is_german_gets_the_digest_in_german(sample_org: O
         send_at=NOW,
         title="Weekly digest",
     )
-    parts = content(intent, org, Sender("growth@strides.example"), NOW, [])
+    digest = compose_digest(person, org, intent.occurrence)
+    parts = content(intent, org, Sender("growth@strides.example"), NOW, [], digest=digest)
     first = person.name.split(" ")[0]
     assert parts.envelope.subject.startswith("Deine Woche im Überblick: ")
     assert f"Deine Woche im Überblick, {first}" in parts.text

@@ -79,9 +79,10 @@ def test_a_digest_with_one_click_unsubscribe_and_an_unsubscribe_group_is_accepte
     from strides.integrations.compose import outgoing
     from strides.integrations.unsubscribe import UnsubscribeLinks
 
-    from .conftest import NOW, SENDER, intent
+    from .conftest import NOW, SENDER, composed, intent
 
     sender = replace(SENDER, links=UnsubscribeLinks("https://strides.example.com", "s"))
-    item = outgoing(intent(Kind.DIGEST, "p003", "weekly-digest", "Digest"), sample_org, sender, NOW)
+    digest = intent(Kind.DIGEST, "p003", "weekly-digest", "Digest")
+    item = outgoing(digest, sample_org, sender, NOW, digest=composed(digest, sample_org))
     grouped = SendGridTransport("SG.k", host=prism, options=Options(asm_groups=(("digest", 4242),)))
     assert grouped.send(item.key, item.message, item.label)
