@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from strides.domain.model import Person
 from strides.integrations.i18n import SOURCE_LANGUAGE, language, translations
+from strides.rules import calendar
 from strides.rules.digest import Digest
 
 # Jinja2 syntax in a template: set aside while css-inline parses the HTML around it.
@@ -172,8 +173,8 @@ def environment(locale: str = "en") -> Environment:
 
 
 def local_time(moment: datetime, person: Person) -> str:
-    local = moment.astimezone(person.tz)
-    return f"{local:%A %d %B %Y, %H:%M} ({person.timezone})"
+    """A moment on `person`'s clock, as the messages word it."""
+    return calendar.local_time(moment, person.timezone)
 
 
 def digest_context(

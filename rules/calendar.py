@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from strides.domain.model import Person
+from strides.domain.model import Person, zone
 from strides.domain.schema import Calendar, QuietHours, Shift
 
 _UTC = ZoneInfo("UTC")
@@ -27,6 +27,12 @@ def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime:
     # Round-trip through UTC: a wall time inside a spring-forward gap does not exist and
     # comes back shifted by the gap, which is what a person's calendar would do too.
     return aware.astimezone(_UTC).astimezone(tz)
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    """A moment as strides' messages word it for someone in `timezone`:
+    "Monday 04 January 2027, 10:00 (Europe/Berlin)"."""
+    return f"{moment.astimezone(zone(timezone)):%A %d %B %Y, %H:%M} ({timezone})"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from strides.domain.model import zone
 from strides.domain.schema import PausePolicy
-from strides.rules.calendar import local_moment
+from strides.rules.calendar import local_moment, local_time
 from strides.rules.intents import Intent
 
 LEFT = "recipient left the organisation"
@@ -106,9 +106,7 @@ def verdict(
         if hold.paused and timezone is not None and intent.on_pause == PausePolicy.SHIFT.value:
             tz = zone(timezone)
             when = after_pause(intent.send_at, hold.until, now, tz)
-            # Worded as the messages word a local time (integrations.render.local_time).
-            local = f"{when.astimezone(tz):%A %d %B %Y, %H:%M} ({timezone})"
-            return Shift(when, f"shifted: {hold.reason}; due again {local}")
+            return Shift(when, f"shifted: {hold.reason}; due again {local_time(when, timezone)}")
         return Refuse(hold.reason)
     if suppression is not None:
         detail = f" ({suppression.detail})" if suppression.detail else ""
