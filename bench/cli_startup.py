@@ -8,13 +8,14 @@ Each command runs as a new process, as a user at a terminal runs it (output to /
   install's path hooks): what any Python command pays before it does anything;
 - import: `python -c "import strides.cli"`: the Typer application and every command's registration;
 - `strides --help` and `strides rules --help` through the installed console script (a sub-command's
-  help runs the global options' callback, so it loads a little more).
+  help first runs the global options' callback, whose values Typer coerces with pydantic).
 
 One warm-up run of each first (not counted: it fills the page cache), then the rounds interleaved
 (floor, import, help, rules help; the next round in reverse order) so all see the same load. Reported:
 the median and best of each, the median as a ratio of the floor's, and what the help costs above the
-floor. The issue's target is `strides --help` under 0.5 s on a warm machine; tests/test_cli_startup.py
-checks what the CLI imports (never how long it takes).
+floor. The target is `strides --help` under 0.5 s on a warm machine (its median here); a busy machine
+shows in the load average printed first. tests/test_cli_startup.py checks what the CLI imports (never
+how long it takes).
 """
 
 from __future__ import annotations
@@ -81,9 +82,12 @@ def main() -> None:
             f"p90 {percentile(values, 0.9) * 1000:6.1f} ms; {median / floor:5.2f}x the floor "
             f"({(median - floor) * 1000:+.1f} ms)"
         )
-    worst = max(results["help"]["p90_s"], results["rules help"]["p90_s"])
-    verdict = "under" if worst < TARGET else "NOT under"
-    print(f"help p90 {worst * 1000:.0f} ms: {verdict} the {TARGET * 1000:.0f} ms target")
+    help_ = results["help"]
+    verdict = "under" if help_["median_s"] < TARGET else "NOT under"
+    print(
+        f"strides --help: median {help_['median_s'] * 1000:.0f} ms (p90 {help_['p90_s'] * 1000:.0f} ms), "
+        f"{verdict} the {TARGET * 1000:.0f} ms target"
+    )
     if args.out:
         args.out.write_text(json.dumps({"runs": args.runs, "target_s": TARGET, **results}, indent=2) + "\n")
 
