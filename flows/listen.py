@@ -41,7 +41,8 @@ from strides.store import Store, handled
 if TYPE_CHECKING:
     from prefect.events import Event
     from prefect.events.filters import EventFilter
-    from sqlalchemy.orm import Session
+
+    from strides.store import Session
 
 # The catch-up reads from this long before the newest handled event (events can arrive out of
 # order: an emitter that lost its connection sends them again later)...

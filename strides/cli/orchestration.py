@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from typing import Annotated
@@ -112,6 +111,8 @@ def emit(
         )
     os.environ["PREFECT_API_URL"] = url
     prepare_prefect(state.settings)
+    import asyncio
+
     from strides.flows.events import publish
 
     try:

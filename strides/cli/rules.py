@@ -113,7 +113,7 @@ def check(
         raise typer.Exit(1)
 
 
-def _test_rule_loader(base: Path) -> Callable[[Sequence[str]], RuleSet]:
+def rule_test_loader(base: Path) -> Callable[[Sequence[str]], RuleSet]:
     """Loads the `rule_files` a test names, relative to the test file (or `builtin`)."""
     from strides.domain.check import load_checked
     from strides.integrations.rule_files import builtin_rule_files
@@ -132,7 +132,7 @@ def _test_rule_loader(base: Path) -> Callable[[Sequence[str]], RuleSet]:
     return load
 
 
-def _test_files(folder: Path) -> list[Path]:
+def rule_test_files(folder: Path) -> list[Path]:
     """The test files of a folder: YAML files with a top-level `tests:` (rule files sit beside them)."""
     return [
         p for p in sorted(folder.rglob("*.yaml")) if re.search(r"(?m)^tests:", p.read_text(encoding="utf-8"))
@@ -146,12 +146,10 @@ def run_rule_tests(paths: list[Path]) -> tuple[list[str], bool]:
 
     lines: list[str] = []
     ok = True
-    files = [p for path in paths for p in (_test_files(path) if path.is_dir() else [path])]
+    files = [p for path in paths for p in (rule_test_files(path) if path.is_dir() else [path])]
     for path in files:
         try:
-            result = run_test_file(
-                path.read_text(encoding="utf-8"), str(path), _test_rule_loader(path.parent)
-            )
+            result = run_test_file(path.read_text(encoding="utf-8"), str(path), rule_test_loader(path.parent))
         except (RuleSetError, OSError, ValueError) as exc:
             lines.append(f"ERROR {path}:\n{exc}")
             ok = False

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from strides.cli.rules import _test_rule_loader
+from strides.cli.rules import rule_test_loader
 from strides.domain.check import check_files
 from strides.domain.schema import json_schema
 from strides.rules.testing import run_test_file
@@ -51,5 +51,5 @@ def test_every_rule_example_checks_clean(block: str) -> None:
 
 def test_the_rule_test_example_passes() -> None:
     [block] = [b for b in BLOCKS if b.startswith("rule_files:")]
-    result = run_test_file(block, "docs/rules.md", _test_rule_loader(DOC.parent))
+    result = run_test_file(block, "docs/rules.md", rule_test_loader(DOC.parent))
     assert result.ok, [c.diff() for c in result.cases]

@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from strides.cli import app
-from strides.cli.rules import _test_files, run_rule_tests
+from strides.cli.rules import rule_test_files, run_rule_tests
 
 HERE = Path(__file__).resolve().parent
-FILES = _test_files(HERE)
+FILES = rule_test_files(HERE)
 runner = CliRunner()
 
 
