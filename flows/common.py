@@ -53,9 +53,30 @@ def task_runner(settings: Settings) -> TaskRunner[Any]:
     return DaskTaskRunner(cluster_kwargs=local)  # type: ignore[no-any-return,unused-ignore]
 
 
+def sendgrid_api_key(settings: Settings) -> str:
+    """Settings (STRIDES_SENDGRID_API_KEY), then SENDGRID_API_KEY, then the Prefect Secret block named
+    by `sendgrid_api_key_block`: the edge reads the first two, only this layer talks to Prefect."""
+    from strides.integrations.sendgrid_mail import MISSING_KEY, configured_api_key
+
+    key = configured_api_key(settings)
+    if key is not None:
+        return key
+    if not settings.sendgrid_api_key_block:
+        raise ConfigError(MISSING_KEY)
+    from prefect.blocks.system import Secret
+
+    try:
+        block: Any = Secret.load(settings.sendgrid_api_key_block)
+        value = block.get()
+    except ValueError as exc:
+        raise ConfigError(f"no Prefect Secret block named {settings.sendgrid_api_key_block!r}") from exc
+    return str(value)
+
+
 def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.DeliveryOutcome:
     """Deliver what is due through the configured transport, chunk by chunk, then say so to Prefect."""
-    transport = build_transport(settings)
+    # The key is resolved only when SendGrid is the configured transport.
+    transport = build_transport(settings, sendgrid_api_key=lambda: sendgrid_api_key(settings))
     try:
         outcome = engine.drain(
             Store(settings.db_url),

@@ -161,7 +161,8 @@ def parts_from_content(content: Content) -> Parts:
     )
 
 
-def _parts(source: EmailMessage | Content | Parts) -> Parts:
+def to_parts(source: EmailMessage | Content | Parts) -> Parts:
+    """The parts of a MIME message or of structured content (a Parts is its own)."""
     if isinstance(source, Parts):
         return source
     if isinstance(source, EmailMessage):
@@ -190,7 +191,7 @@ def _settings(options: Options, *, invite: bool, category: str = "") -> dict[str
 
 def build_payload(source: EmailMessage | Content | Parts, options: Options) -> dict[str, Any]:
     """One rendered message (MIME or strides' structured content) as a `mail/send` request body."""
-    parts = _parts(source)
+    parts = to_parts(source)
     personalization: dict[str, Any] = {"to": [parts.to]}
     if parts.args:
         personalization["custom_args"] = parts.args
@@ -222,7 +223,7 @@ class TemplateItem:
 
 
 def template_item(source: EmailMessage | Content | Parts, data: Mapping[str, Any]) -> TemplateItem:
-    parts = _parts(source)
+    parts = to_parts(source)
     headers = {k: v for k, v in parts.headers.items() if k.lower() != "message-id"}
     return TemplateItem(parts.to, parts.args, {"subject": parts.subject, **data}, headers)
 

@@ -2,6 +2,8 @@
 
 `build_transport(settings)` is the only place that knows which transport is configured; the rest of
 strides calls `send` (one message) or `send_all` (a chunk, which a transport may batch or parallelise).
+Secrets kept elsewhere (SendGrid's API key in a Prefect Secret block) are resolved by the caller and
+handed in: the edges see no Prefect.
 """
 
 from __future__ import annotations
@@ -90,8 +92,13 @@ def send_all(
     return results
 
 
-def build_transport(settings: Settings) -> Transport:
-    """The transport `settings.transport` names, configured from the same settings."""
+def build_transport(settings: Settings, sendgrid_api_key: Callable[[], str] | None = None) -> Transport:
+    """The transport `settings.transport` names, configured from the same settings.
+
+    `sendgrid_api_key` resolves SendGrid's API key, called only when that transport is chosen (the
+    flows pass one that also reads a Prefect Secret block); without it, the key comes from settings
+    (STRIDES_SENDGRID_API_KEY), else SENDGRID_API_KEY.
+    """
     if settings.transport == "smtp":
         from strides.integrations.smtp import SMTPConfig, SMTPTransport
 
@@ -107,9 +114,15 @@ def build_transport(settings: Settings) -> Transport:
             )
         )
     if settings.transport == "sendgrid":
-        from strides.integrations.sendgrid_mail import SendGridTransport
+        from strides.config import ConfigError
+        from strides.integrations.sendgrid_mail import MISSING_KEY, SendGridTransport, configured_api_key
 
-        return SendGridTransport.from_settings(settings)
+        key = sendgrid_api_key() if sendgrid_api_key is not None else configured_api_key(settings)
+        if key is None:
+            # A Secret block named in the settings is read by the flows, which pass `sendgrid_api_key`.
+            only_flows = settings.sendgrid_api_key_block is not None
+            raise ConfigError(MISSING_KEY + (" (only the flows read a Secret block)" if only_flows else ""))
+        return SendGridTransport.from_settings(settings, key)
     from strides.integrations.outbox import OutboxTransport
 
     return OutboxTransport(settings.outbox)

@@ -38,6 +38,8 @@ class FaultyServer(ThreadingHTTPServer):
         self.accepted: list[dict[str, Any]] = []
         self.requests = 0
         self.connections = 0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server held at once
         self.authorizations: list[str | None] = []
         self.reset_at = 0.0
         self.slow_seconds = 1.0
@@ -88,6 +90,16 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self) -> None:
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        try:
+            self._post()
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
+
+    def _post(self) -> None:
         fault = self.server.next_fault()
         with self.server.lock:
             self.server.authorizations.append(self.headers.get("Authorization"))

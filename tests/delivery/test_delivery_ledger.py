@@ -88,6 +88,23 @@ def test_the_factory_picks_the_configured_transport(tmp_path, monkeypatch):
         build_transport(Settings(state_dir=tmp_path, transport="sendgrid", sendgrid_mode="dynamic-template"))
 
 
+def test_the_factory_asks_for_sendgrids_key_only_when_sendgrid_is_chosen(tmp_path, monkeypatch):
+    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+    asked: list[str] = []
+
+    def from_a_block() -> str:  # what the flows pass: it reads a Prefect Secret block
+        asked.append("key")
+        return "SG.from-a-block"
+
+    assert isinstance(build_transport(Settings(state_dir=tmp_path), from_a_block), OutboxTransport)
+    assert asked == []
+    settings = Settings(state_dir=tmp_path, transport="sendgrid", sendgrid_api_key_block="strides-sendgrid")
+    assert isinstance(build_transport(settings, from_a_block), SendGridTransport)
+    assert asked == ["key"]
+    with pytest.raises(ConfigError, match="only the flows read a Secret block"):
+        build_transport(settings)
+
+
 def test_secrets_survive_the_trip_through_flow_parameters_without_being_stored(tmp_path, monkeypatch):
     monkeypatch.setenv("STRIDES_SENDGRID_API_KEY", "SG.from-env")
     parameters = Settings(state_dir=tmp_path).model_dump(mode="json")
