@@ -12,7 +12,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from strides import engine
 from strides.config import ConfigError, Settings
 from strides.integrations.compose import Sender
-from strides.integrations.transport import build_transport
+from strides.integrations.transports import build_transport
 from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.store import Store
 

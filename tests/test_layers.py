@@ -24,10 +24,6 @@ CONTRACTS = [c["id"] for c in tomllib.loads(PYPROJECT.read_text())["tool"]["impo
 PENDING = {
     "layers": "store imports the edges: store/suppressions.py -> integrations/sendgrid_events.py "
     "(EmailEvent), store/invites.py -> integrations/itip_reply.py (Reply)",
-    "edges": "integrations/sendgrid_mail.py imports prefect (the Secret block)",
-    "prefect": "integrations/sendgrid_mail.py imports prefect (the Secret block)",
-    "acyclic": "integrations/transport.py <-> integrations/sendgrid_mail.py",
-    "module-cycles": "integrations/transport.py <-> integrations/sendgrid_mail.py",
 }
 
 

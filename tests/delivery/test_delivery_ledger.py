@@ -12,7 +12,7 @@ from strides.integrations.outbox import OutboxTransport
 from strides.integrations.sendgrid_mail import Retry, SendGridTransport
 from strides.integrations.sendgrid_payload import Options
 from strides.integrations.smtp import SMTPTransport
-from strides.integrations.transport import build_transport
+from strides.integrations.transports import build_transport
 from strides.rules import Window
 from strides.store import ledger
 

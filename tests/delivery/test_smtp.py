@@ -22,7 +22,8 @@ from cryptography.x509.oid import NameOID
 from strides.config import Settings
 from strides.integrations import DeliveryError
 from strides.integrations.smtp import SMTPConfig, SMTPTransport
-from strides.integrations.transport import Outgoing, build_transport
+from strides.integrations.transport import Outgoing
+from strides.integrations.transports import build_transport
 
 from .conftest import free_port
 
