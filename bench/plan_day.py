@@ -106,9 +106,11 @@ def read_everything(store: Store) -> Organisation:
     """
     with store.session() as session, mapped_reads(session):
         connection = session.connection()
-        people = {p.id: p for p in map(records.person, connection.scalars(select(PersonRow.data)))}
-        goals = {g.id: g for g in map(records.goal, connection.scalars(select(GoalRow.data)))}
-        milestones = {m.id: m for m in map(records.milestone, connection.scalars(select(MilestoneRow.data)))}
+        people = {i: records.person(t) for i, t in connection.execute(select(*records.stored(PersonRow)))}
+        goals = {i: records.goal(t) for i, t in connection.execute(select(*records.stored(GoalRow)))}
+        milestones = {
+            i: records.milestone(t) for i, t in connection.execute(select(*records.stored(MilestoneRow)))
+        }
     return Organisation.model_construct(people=people, goals=goals, milestones=milestones)
 
 

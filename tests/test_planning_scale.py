@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import select
 
 from strides import engine
-from strides.domain.model import GoalStatus, Organisation
+from strides.domain.model import GoalStatus, Milestone, Organisation, Person
 from strides.domain.parse import RuleSet
 from strides.integrations.org_changes import OrgChange, apply_change
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
 from strides.rules.index import ScanIndex
 from strides.rules.reconcile import Reason
-from strides.store import Store, snapshot
+from strides.store import Store, StoreError, snapshot
 from strides.store.shards import Shard
 from strides.store.tables import MentorshipRow, OrgChangeRow
 from strides.store.window import StoreView
@@ -287,23 +287,34 @@ def test_a_digest_recipient_is_busy_when_they_own_an_active_goal_or_manage_someo
 
 
 def test_records_read_back_trusted_equal_the_validated_ones(sample_org: Organisation) -> None:
+    import orjson
+
     from strides.store import records
 
     org = generate(Shape(people=60, goals_per_person=3, milestones_per_goal=4), seed=3)
     for source in (sample_org, org):
         for person in source.people.values():
-            assert records.person(person.model_dump(mode="json")) == person
+            assert records.person(person.model_dump_json()) == person
         for goal in source.goals.values():
-            assert records.goal(goal.model_dump(mode="json")) == goal
+            assert records.goal(goal.model_dump_json()) == goal
         for milestone in source.milestones.values():
-            assert records.milestone(milestone.model_dump(mode="json")) == milestone
+            assert records.milestone(milestone.model_dump_json()) == milestone
+        texts = [m.model_dump_json() for m in source.milestones.values()]
+        assert records.decode_all(Milestone, texts) == list(source.milestones.values())
     # A stored record with a key the model no longer has reads back without it.
     person = next(iter(org.people.values()))
-    assert records.person({**person.model_dump(mode="json"), "nickname": "x"}) == person
+    assert records.person(orjson.dumps({**person.model_dump(mode="json"), "nickname": "x"})) == person
+    hours = {**person.working_hours.model_dump(mode="json"), "lunch": "12:00"}
+    old = orjson.dumps({**person.model_dump(mode="json"), "working_hours": hours})
+    assert records.person(old) == person
+    assert records.decode_all(Person, [old.decode(), person.model_dump_json()]) == [person, person]
     # Every field is set; records share that set, and copying one with a change leaves it be.
-    first, second = (records.person(person.model_dump(mode="json")) for _ in range(2))
+    first, second = (records.person(person.model_dump_json()) for _ in range(2))
     assert first.model_copy(update={"name": "Someone Else"}).name == "Someone Else"
     assert second.model_fields_set == set(type(person).model_fields) == first.model_fields_set
+    # A record the model cannot read is the store's error, not a validation traceback.
+    with pytest.raises(StoreError, match="a stored person cannot be read"):
+        records.person(orjson.dumps({**person.model_dump(mode="json"), "name": ""}))
 
 
 def test_a_meeting_moved_later_by_working_hours_stays_wanted_until_it_starts(builtin_rules: RuleSet) -> None:
