@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from strides.integrations.itip_reply import Reply
+from strides.domain.responses import Reply
 from strides.rules.index import OrgLike
 from strides.rules.intents import Intent
 from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
