@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -191,45 +192,6 @@ def test_the_window_view_reads_a_part_of_the_organisation(synthetic_store: Store
     assert 0 < loaded < len(ORG.people)
 
 
-def test_the_migration_backfills_stores_made_before_it(tmp_path: Path, sample_org: Organisation) -> None:
-    """A store filled at revision 0003 gets the window columns (0004, 0006) from each row's JSON."""
-    from alembic import command
-    from sqlalchemy import JSON, column, insert, select, table
-
-    from strides.store.tables import GoalRow, MentorshipRow, PersonRow
-
-    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-    config = store.alembic_config()
-    command.upgrade(config, "0003")
-    person = next(p for p in sample_org.people.values() if p.mentors and sample_org.goals_of(p.id))
-    goal = sample_org.goals_of(person.id)[0]
-    row, goal_row = snapshot.person_row(person), snapshot.goal_row(goal)
-    with store.engine.begin() as connection:
-        # The columns of revision 0003 only.
-        people = table("people", *(column(c) for c in ("id", "email", "timezone", "country", "manager")))
-        people.append_column(column("data", JSON()))
-        goals = table(
-            "goals", *(column(c) for c in ("id", "owner", "status", "deadline")), column("data", JSON())
-        )
-        connection.execute(insert(people).values({c.name: row[c.name] for c in people.columns}))
-        connection.execute(insert(goals).values({c.name: goal_row[c.name] for c in goals.columns}))
-    store.migrate()
-    with store.session() as session:
-        stored = session.scalars(select(PersonRow)).one()
-        stored_goal = session.scalars(select(GoalRow)).one()
-        assert (stored.bucket, stored.digest_weekday, stored.hire_day, stored.mentors, stored.digest_at) == (
-            row["bucket"],
-            row["digest_weekday"],
-            row["hire_day"],
-            row["mentors"],
-            row["digest_at"],
-        )
-        assert stored_goal.created_at == goal.created_at
-        assert stored_goal.bucket == goal_row["bucket"]
-        pairs = session.execute(select(MentorshipRow.mentee, MentorshipRow.mentor)).all()
-        assert sorted(pairs) == sorted((person.id, m) for m in person.mentors)
-
-
 def test_a_changed_mentor_reaches_their_mentees_by_the_mentorships(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'strides.db'}")
     store.migrate()
@@ -259,14 +221,23 @@ def test_a_changed_mentor_reaches_their_mentees_by_the_mentorships(tmp_path: Pat
     assert (mentee.id, mentor) not in pairs
 
 
-def test_the_tables_match_the_migrations(store: Store) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_tables_match_the_migrations(database: str, tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
     from strides.store.tables import Base
 
-    with store.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    from .postgres import throwaway_store
+
+    with ExitStack() as stack:
+        if database == "sqlite":
+            migrated = Store(f"sqlite:///{tmp_path / 'strides.db'}")
+            migrated.migrate()
+        else:
+            migrated = stack.enter_context(throwaway_store())
+        with migrated.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
