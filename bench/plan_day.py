@@ -44,7 +44,7 @@ from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, select
 
@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import SERVER, throwaway_postgres
 from strides import engine
 from strides.config import Settings
-from strides.domain.model import GoalStatus, Organisation
+from strides.domain.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.domain.parse import RuleSet
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
@@ -64,6 +64,8 @@ from strides.store.shards import WHOLE, Shard
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 from tools.scan_view import ScanView
 from tools.synthetic import Shape, generate
+
+M = TypeVar("M", Person, Goal, Milestone)
 
 
 def timed(label: str, fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -119,14 +121,19 @@ def floor(store: Store, statements: Recorded) -> int:
 def read_everything(store: Store) -> Organisation:
     """Every record of the store, as a naive engine in a deployment reads them before it plans.
 
-    The same trusted decoding as the planner's window view (strides.store.records), rows fetched
-    with core statements: the cheapest honest way to read the whole organisation.
+    The store's decoding of stored records (strides.store.records), each table's as one list, rows
+    fetched with core statements: the cheapest honest way to read the whole organisation.
     """
     with store.session() as session, mapped_reads(session):
         connection = session.connection()
-        people = {p.id: p for p in map(records.person, connection.scalars(select(PersonRow.data)))}
-        goals = {g.id: g for g in map(records.goal, connection.scalars(select(GoalRow.data)))}
-        milestones = {m.id: m for m in map(records.milestone, connection.scalars(select(MilestoneRow.data)))}
+
+        def every(model: type[M], table: Any) -> dict[str, M]:
+            rows = connection.execute(select(*records.stored(table))).all()
+            found = records.decode_all(model, [text for _, text in rows])
+            return {ident: record for (ident, _), record in zip(rows, found, strict=True)}
+
+        people, goals = every(Person, PersonRow), every(Goal, GoalRow)
+        milestones = every(Milestone, MilestoneRow)
     return Organisation.model_construct(people=people, goals=goals, milestones=milestones)
 
 

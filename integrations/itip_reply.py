@@ -3,8 +3,8 @@
 Replies arrive as a whole email (an `.eml` file, or the `email` field SendGrid's Inbound Parse
 posts when "POST the raw, full MIME message" is on) or as Inbound Parse's parsed form, where
 the calendar travels as an attachment (`attachment1`..., described by `attachment-info`).
-This module only reads them; strides/store/invites.py decides whether a reply matches a
-meeting and records it.
+This module only reads them, into `Reply` (strides.domain.responses); strides/store/invites.py
+decides whether a reply matches a meeting and records it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import email
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
@@ -20,6 +19,7 @@ from email.utils import parseaddr
 
 from icalendar import Calendar
 
+from strides.domain.responses import Reply
 from strides.integrations import IntegrationError
 
 CALENDAR_TYPES = ("text/calendar", "application/ics")
@@ -33,20 +33,6 @@ class ReplyError(IntegrationError, ValueError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One attendee's answer about one meeting."""
-
-    uid: str
-    sequence: int
-    attendee: str  # email address, lower case
-    partstat: str
-    stamp: datetime  # DTSTAMP of the reply, UTC
-    sender: str  # the From address of the email, lower case ("" when unknown)
-    source: str
-    comment: str = ""
 
 
 def _mailto(value: object) -> str:

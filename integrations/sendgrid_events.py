@@ -1,7 +1,8 @@
 """SendGrid's Event Webhook: verify the signature over the raw body, then parse events into ours.
 
-SendGrid's event names map onto strides' own through one table (as django-anymail does); the raw
-event is kept alongside. Messages are found again by the `strides_key` custom arg every payload carries.
+SendGrid's event names map onto strides' own through one table (as django-anymail does), into an
+`EmailEvent` (strides.domain.responses) that keeps the raw event alongside. Messages are found
+again by the `strides_key` custom arg every payload carries.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from sendgrid.helpers.eventwebhook import EventWebhook
 
+from strides.domain.responses import EmailEvent
 from strides.integrations import IntegrationError
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -36,30 +37,10 @@ EVENTS = {
     "open": "opened",
     "click": "clicked",
 }
-# Events after which strides stops mailing the address.
-SUPPRESSING = {"bounced": "bounce", "complained": "spamreport", "unsubscribed": "unsubscribe"}
 
 
 class WebhookError(IntegrationError, ValueError):
     """A webhook request that is not SendGrid's, is too old, or cannot be read."""
-
-
-@dataclass(frozen=True)
-class EmailEvent:
-    event_id: str
-    event: str
-    provider_event: str
-    email: str
-    message_key: str | None
-    occurred_at: datetime
-    reason: str | None
-    provider_message_id: str | None
-    raw: dict[str, Any]
-
-    @property
-    def suppresses(self) -> str | None:
-        """The suppression reason this event sets, if any."""
-        return SUPPRESSING.get(self.event)
 
 
 class Verifier:

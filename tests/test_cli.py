@@ -32,6 +32,21 @@ def test_outbox_without_a_store_says_what_to_do(tmp_path):
     assert "run `strides run` or `strides demo` first" in result.output
 
 
+def test_a_store_from_a_development_version_says_how_to_start_afresh(tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(tmp_path / "strides.db")) as connection, connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('0012')")
+    result = invoke("--state-dir", str(tmp_path), "outbox")
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "made by an unreleased development version of strides" in said
+    assert "strides.db in the state folder" in said
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.flow
 def test_run_reports_bad_records_processes_the_rest_and_never_sends_twice(prefect_harness, tmp_path):
     state = str(tmp_path / "state")

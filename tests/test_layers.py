@@ -19,18 +19,6 @@ PYPROJECT = ROOT / "pyproject.toml"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 CONTRACTS = [c["id"] for c in tomllib.loads(PYPROJECT.read_text())["tool"]["importlinter"]["contracts"]]
 
-# Violations in files other branches are changing; the lead deletes each entry once they are merged
-# (strict: a contract that starts holding fails here until its entry goes).
-PENDING = {
-    "layers": "store imports the edges: store/suppressions.py -> integrations/sendgrid_events.py "
-    "(EmailEvent), store/invites.py -> integrations/itip_reply.py (Reply)",
-}
-
-
-def pending(check: str) -> pytest.MarkDecorator:
-    """Expected to fail while PENDING names the check, and to hold once its entry is gone."""
-    return pytest.mark.xfail(check in PENDING, reason=PENDING.get(check, ""), strict=True)
-
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -38,7 +26,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(tmp_path_factory.mktemp("import-linter-cache"))
 
 
-@pytest.mark.parametrize("contract", [pytest.param(c, marks=pending(c)) for c in CONTRACTS])
+@pytest.mark.parametrize("contract", CONTRACTS)
 def test_contract_holds(contract: str, cache_dir: str) -> None:
     command = [LINT_IMPORTS, PYPROJECT, "--contract", contract, "--cache-dir", cache_dir, "--no-logo"]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -97,7 +85,6 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     return sorted(found)
 
 
-@pending("module-cycles")
 def test_no_import_cycles_between_modules(graph: grimp.ImportGraph) -> None:
     """Every import counts, inside functions and under TYPE_CHECKING too; a package's __init__ is a module
     (which the acyclic_siblings contract, looking at siblings only, does not see)."""

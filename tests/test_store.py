@@ -14,7 +14,7 @@ from strides.integrations import DeliveryError
 from strides.integrations.compose import Sender
 from strides.integrations.outbox import OutboxTransport
 from strides.rules import Window, plan
-from strides.store import Store, ledger, snapshot
+from strides.store import Store, StoreError, ledger, snapshot
 
 from .conftest import at
 
@@ -27,6 +27,34 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store):
     assert store.is_current()
     tables = set(inspect(store.engine).get_table_names())
     assert {"people", "goals", "milestones", "messages", "ticks", "alembic_version"} <= tables
+
+
+@pytest.mark.parametrize("revision", ["0012", "0004"])
+def test_a_store_made_by_a_development_version_is_refused_with_how_to_start_afresh(tmp_path, revision):
+    """The development revisions before 0.1.0 were squashed into one baseline; their stores are
+    not upgraded, and the error says so instead of Alembic's traceback."""
+    path = tmp_path / "strides.db"
+    store = Store(f"sqlite:///{path}")
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.exec_driver_sql(f"INSERT INTO alembic_version VALUES ('{revision}')")
+    with pytest.raises(StoreError) as refused:
+        store.migrate()
+    message = str(refused.value)
+    assert "made by an unreleased development version of strides" in message
+    assert f"schema revision {revision}" in message
+    assert f"remove {path} (strides.db in the state folder)" in message
+    assert "run strides again" in message
+    assert not store.is_current()
+
+
+def test_a_store_made_by_a_newer_strides_is_refused(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'strides.db'}")
+    store.migrate()
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'f00dcafe'")
+    with pytest.raises(StoreError, match=r"made by a newer version of strides \(schema revision f00dcafe\)"):
+        store.migrate()
 
 
 def test_the_snapshot_round_trips(loaded_store: Store, sample_org):

@@ -10,7 +10,8 @@ import functools
 from collections.abc import Mapping, Sequence
 from datetime import date, time
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Protocol
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -20,10 +21,26 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    WithJsonSchema,
     model_validator,
+    validate_email,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+STORED: Final[Mapping[str, bool]] = MappingProxyType({"stored": True})
+"""Validation context for records strides stored itself (`Person.model_validate_json(text,
+context=STORED)`): they were validated, with the whole organisation, when they were saved, so
+the checks that cost most (email syntax, the timezone, country and subdivision registries) are
+not made again. Everything else (types, lengths, patterns) is validated as ever."""
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return info.context is STORED
 
 
 @functools.cache
@@ -42,7 +59,9 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _check_timezone(name: str) -> str:
+def _check_timezone(name: str, info: ValidationInfo) -> str:
+    if _stored(info):
+        return name
     if name not in _known_timezones():
         raise ValueError(f"unknown IANA timezone {name!r} (for example 'Europe/Berlin')")
     try:
@@ -52,7 +71,9 @@ def _check_timezone(name: str) -> str:
     return name
 
 
-def _check_country(code: str) -> str:
+def _check_country(code: str, info: ValidationInfo) -> str:
+    if _stored(info):
+        return code
     code = code.upper()
     if code not in _known_countries():
         raise ValueError(f"unknown country code {code!r} (ISO 3166-1 alpha-2, for example 'DE')")
@@ -72,9 +93,38 @@ def _weekday(value: object) -> object:
     return value
 
 
+def _check_email(address: str, info: ValidationInfo) -> str:
+    """pydantic's `EmailStr` (the address normalised), unless the record is a stored one."""
+    return address if _stored(info) else validate_email(address)[1]
+
+
+class _NumbersFirstInJson:
+    """In JSON, a weekday that is a number from 1 to 7 is taken as it is, without the call into
+    Python that reads names: stored records hold numbers, a person six of them (together 2.2 µs
+    of the 8.2 µs a stored person took). Other JSON gets the whole validation (and, when it fails,
+    the union's two errors); Python input (files, constructors) is validated exactly as before."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        number = core_schema.int_schema(strict=True, ge=1, le=7)
+        choices: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]]
+        choices = [(number, "number"), (schema, "weekday")]
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.union_schema(choices, mode="left_to_right"), python_schema=schema
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "integer", "minimum": 1, "maximum": 7}
+
+
+Email = Annotated[str, AfterValidator(_check_email), WithJsonSchema({"type": "string", "format": "email"})]
 TimezoneName = Annotated[str, AfterValidator(_check_timezone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
-Weekday = Annotated[int, BeforeValidator(_weekday), Field(ge=1, le=7)]
+Weekday = Annotated[int, BeforeValidator(_weekday), Field(ge=1, le=7), _NumbersFirstInJson()]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
@@ -92,7 +142,9 @@ class WorkingHours(Strict):
     def _ordered(self) -> WorkingHours:
         if self.end <= self.start:
             raise ValueError("working hours must end after they start")
-        if not self.days or any(d < 1 or d > 7 for d in self.days):
+        # Each day is 1 to 7 already (`Weekday`); checking them again here cost a fifth of
+        # validating working hours.
+        if not self.days:
             raise ValueError("working days are ISO weekdays 1 (Monday) to 7 (Sunday)")
         return self
 
@@ -108,7 +160,7 @@ class DigestPreferences(Strict):
 class Person(Strict):
     id: Identifier
     name: str = Field(min_length=1)
-    email: EmailStr
+    email: Email
     timezone: TimezoneName
     country: CountryCode
     subdivision: str | None = None
@@ -120,8 +172,8 @@ class Person(Strict):
     hired_on: date | None = None
 
     @model_validator(mode="after")
-    def _subdivision_known(self) -> Person:
-        if self.subdivision is not None:
+    def _subdivision_known(self, info: ValidationInfo) -> Person:
+        if self.subdivision is not None and not _stored(info):
             known = _known_countries()[self.country]
             if self.subdivision not in known:
                 raise ValueError(

@@ -29,6 +29,10 @@ class StoreError(StridesError, RuntimeError):
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
+# The schema revisions of development versions before 0.1.0, squashed into its baseline: no release
+# made a store with them, and none is upgraded (`Store.migrate` says how to start afresh).
+DEVELOPMENT_REVISIONS = frozenset(f"{n:04d}" for n in range(1, 13))
+
 
 # Ids bound in one statement: under SQLite's bound-parameter limit (999 before SQLite 3.32).
 BATCH = 900
@@ -130,10 +134,40 @@ class Store:
         try:
             with self.engine.begin() as connection:
                 config = self.alembic_config()
+                self._check_made_by_us(connection, config)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except OperationalError as exc:
             raise StoreError(f"cannot migrate {self.safe_url}: {exc.orig}") from exc
+
+    def _check_made_by_us(self, connection: Connection, config: Config) -> None:
+        """A StoreError, not Alembic's traceback, for a store whose schema revision this version
+        does not know: one made by a development version before 0.1.0, or by a newer strides."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+        for revision in MigrationContext.configure(connection).get_current_heads():
+            if revision in DEVELOPMENT_REVISIONS:
+                raise StoreError(
+                    f"the store at {self.safe_url} was made by an unreleased development version of "
+                    f"strides (schema revision {revision}), which this version cannot upgrade. Start "
+                    f"afresh: {self._afresh()}, then run strides again; it makes a new store and fills "
+                    "it from the organisation files. The old store's ledger goes with it, so messages "
+                    "it already sent may be sent again."
+                )
+            if revision not in known:
+                raise StoreError(
+                    f"the store at {self.safe_url} was made by a newer version of strides (schema "
+                    f"revision {revision}); upgrade strides to use it"
+                )
+
+    def _afresh(self) -> str:
+        """How to remove this store."""
+        path = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and path and path != ":memory:":
+            return f"remove {path} (strides.db in the state folder)"
+        return "drop the database and create it again, empty"
 
     def is_current(self) -> bool:
         from alembic.runtime.migration import MigrationContext

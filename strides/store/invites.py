@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from strides.domain.model import OrgLike
-from strides.integrations.itip_reply import Reply
+from strides.domain.responses import Reply
 from strides.rules.intents import Intent
 from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger

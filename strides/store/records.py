@@ -1,33 +1,30 @@
-"""Records as stored (JSON of `model_dump(mode="json")`) back into models, trusting them.
+"""Records as stored (JSON of `model_dump(mode="json")`) back into models: the store's one way to
+decode them, and the statements that read them as text.
 
 Every record was validated, with the whole organisation, when the snapshot was saved; the
-planner's window view reads thousands of them per tick, and full validation (email syntax
-above all) would cost more than the planning. These build the same models without it;
+planner's window view reads thousands of them per tick, and validating each again in full
+(email syntax above all) would cost more than the planning. So records are validated from their
+JSON text by pydantic (in Rust) with the `STORED` context, under which the model skips the checks
+against registries and the email syntax: a person takes about 7 µs instead of 34 µs, a goal
+5.5 µs, a milestone 3 µs (2.4 µs each when a list of them is validated at once, `decode_all`).
 `tests/test_planning_scale.py` holds them equal to validation on the sample organisation.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, time
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Boolean, Select, Text, any_, bindparam, cast, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from strides.domain.model import (
-    DigestPreferences,
-    Goal,
-    GoalStatus,
-    Horizon,
-    Metric,
-    Milestone,
-    Person,
-    WorkingHours,
-)
+from strides.domain.model import STORED, Goal, Milestone, Person
+from strides.store.db import StoreError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -76,108 +73,63 @@ def stored_by(table: Any, column: Any) -> Select[Any]:
     return select(*stored(table)).where(in_values(column))
 
 
-# A model's four slots, set through their descriptors (half the cost of `object.__setattr__`).
-_new = object.__new__
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+def decode(model: type[M], text: str | bytes) -> M:
+    """A stored record of `model` from its JSON text.
 
-
-def _build(cls: type[M], **values: Any) -> M:
-    """`cls.model_construct(**values)` for values that name every field, without its per-field loop."""
-    model = _new(cls)
-    _set_dict(model, values)
-    _set_fields(model, set(values))
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
-
-
-# Working hours and digest preferences repeat across people (a handful of shapes in an
-# organisation), and the models are frozen: each shape is built once and shared.
-_HOURS: dict[tuple[str, str, tuple[int, ...]], WorkingHours] = {}
-_DIGESTS: dict[tuple[bool, int, str, bool], DigestPreferences] = {}
-
-
-def _hours(data: dict[str, Any]) -> WorkingHours:
-    key = (data["start"], data["end"], tuple(data["days"]))
-    found = _HOURS.get(key)
-    if found is None:
-        found = _HOURS[key] = _build(
-            WorkingHours, start=time.fromisoformat(key[0]), end=time.fromisoformat(key[1]), days=key[2]
-        )
-    return found
-
-
-def _digest(data: dict[str, Any]) -> DigestPreferences:
-    key = (data["enabled"], data["weekday"], data["at"], data["send_empty"])
-    found = _DIGESTS.get(key)
-    if found is None:
-        at = time.fromisoformat(key[2])
-        found = _DIGESTS[key] = _build(
-            DigestPreferences, enabled=key[0], weekday=key[1], at=at, send_empty=key[3]
-        )
-    return found
-
-
-def _day(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
-
-
-def _moment(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _adopt(cls: type[M], data: dict[str, Any], fields: set[str]) -> M:
-    """The decoded record itself as the model's fields, its typed values converted in place (no
-    copy): stored records carry exactly the model's fields, anything else is left out.
-
-    Every field is set, so all records of a model share one set of set fields (the models are
-    frozen: pydantic copies that set before changing it, in `model_copy`).
+    A key the model no longer has (a field removed since the record was stored) is left out; a
+    record the model cannot read at all is a StoreError.
     """
-    if data.keys() != fields:
-        data = {name: data[name] for name in cls.model_fields}
-    model = _new(cls)
-    _set_dict(model, data)
-    _set_fields(model, fields)
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
+    try:
+        return model.model_validate_json(text, context=STORED)
+    except ValidationError as exc:
+        return _again(model, text, exc)
 
 
-_PERSON = set(Person.model_fields)
-_GOAL = set(Goal.model_fields)
-_MILESTONE = set(Milestone.model_fields)
-_HORIZONS = {h.value: h for h in Horizon}
-_STATUSES = {s.value: s for s in GoalStatus}
+def person(text: str | bytes) -> Person:
+    """A stored person, from its JSON text."""
+    return decode(Person, text)
 
 
-def person(data: dict[str, Any]) -> Person:
-    """A stored person (the decoded JSON, which becomes the model's fields)."""
-    data["mentors"] = tuple(data["mentors"])
-    data["working_hours"] = _hours(data["working_hours"])
-    data["digest"] = _digest(data["digest"])
-    data["hired_on"] = _day(data["hired_on"])
-    return _adopt(Person, data, _PERSON)
+def goal(text: str | bytes) -> Goal:
+    """A stored goal, from its JSON text."""
+    return decode(Goal, text)
 
 
-def goal(data: dict[str, Any]) -> Goal:
-    """A stored goal (the decoded JSON, which becomes the model's fields)."""
-    metric = data["metric"]
-    if metric is not None:
-        data["metric"] = _build(Metric, **metric)
-    data["deadline"] = _day(data["deadline"])
-    data["horizon"] = _HORIZONS[data["horizon"]]
-    data["status"] = _STATUSES[data["status"]]
-    data["tags"] = tuple(data["tags"])
-    data["created_at"] = datetime.fromisoformat(data["created_at"])
-    data["completed_at"] = _moment(data["completed_at"])
-    return _adopt(Goal, data, _GOAL)
+def milestone(text: str | bytes) -> Milestone:
+    """A stored milestone, from its JSON text."""
+    return decode(Milestone, text)
 
 
-def milestone(data: dict[str, Any]) -> Milestone:
-    """A stored milestone (the decoded JSON, which becomes the model's fields)."""
-    data["due"] = date.fromisoformat(data["due"])
-    data["completed_at"] = _moment(data["completed_at"])
-    return _adopt(Milestone, data, _MILESTONE)
+@functools.cache
+def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def decode_all(model: type[M], texts: Sequence[str]) -> list[M]:
+    """Stored records of `model` from their JSON texts, as `decode` reads each: validated as one
+    list, one call into pydantic's core instead of one a record."""
+    if not texts:
+        return []
+    try:
+        return _list_of(model).validate_json("[" + ",".join(texts) + "]", context=STORED)
+    except ValidationError:
+        return [decode(model, text) for text in texts]
+
+
+def _again(model: type[M], text: str | bytes, error: ValidationError) -> M:
+    """`decode` for a record that did not validate as it is: without the keys the model does not
+    know, if that is all that was wrong."""
+    problems = error.errors(include_url=False, include_context=False, include_input=False)
+    if any(p["type"] != "extra_forbidden" for p in problems):
+        raise StoreError(f"a stored {model.__name__.lower()} cannot be read: {error}") from error
+    data = orjson.loads(text)
+    for problem in problems:
+        *path, key = problem["loc"]
+        parent = data
+        for step in path:
+            parent = parent[step]
+        parent.pop(key, None)
+    try:
+        return model.model_validate_json(orjson.dumps(data), context=STORED)
+    except ValidationError as again:
+        raise StoreError(f"a stored {model.__name__.lower()} cannot be read: {again}") from again

@@ -8,17 +8,20 @@ subjects whose inputs changed (strides.engine.plan_window).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from strides.domain.model import Goal, Milestone, Organisation, Person
+from strides.store import records
 from strides.store.db import BATCH
 from strides.store.shards import bucket
 from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
 
 ALL = "all"
+M = TypeVar("M", bound=BaseModel)
 
 
 def person_row(person: Person) -> dict[str, Any]:
@@ -198,7 +201,12 @@ def count_people(session: Session) -> int:
 
 
 def load_organisation(session: Session) -> Organisation:
-    people = {row.id: Person.model_validate(row.data) for row in session.scalars(select(PersonRow))}
-    goals = {row.id: Goal.model_validate(row.data) for row in session.scalars(select(GoalRow))}
-    milestones = {row.id: Milestone.model_validate(row.data) for row in session.scalars(select(MilestoneRow))}
-    return Organisation(people=people, goals=goals, milestones=milestones)
+    """The whole snapshot, its references checked again (each record is decoded as stored)."""
+
+    def every(model: type[M], table: Any) -> dict[str, M]:
+        rows = session.execute(select(*records.stored(table))).all()
+        found = records.decode_all(model, [text for _, text in rows])
+        return {ident: record for (ident, _), record in zip(rows, found, strict=True)}
+
+    people, goals = every(Person, PersonRow), every(Goal, GoalRow)
+    return Organisation(people=people, goals=goals, milestones=every(Milestone, MilestoneRow))

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from strides.integrations.sendgrid_events import EmailEvent
+from strides.domain.responses import EmailEvent
 from strides.store.tables import EmailEventRow, SuppressionRow
 
 

@@ -19,7 +19,6 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-import orjson
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -186,19 +185,19 @@ class StoreView:
     def _person(self, ident: str, text: str) -> Person:
         found = self._people.get(ident)
         if found is None:
-            found = self._people[ident] = records.person(orjson.loads(text))
+            found = self._people[ident] = records.person(text)
         return found
 
     def _goal(self, ident: str, text: str) -> Goal:
         found = self._goals.get(ident)
         if found is None:
-            found = self._goals[ident] = records.goal(orjson.loads(text))
+            found = self._goals[ident] = records.goal(text)
         return found
 
     def _milestone(self, ident: str, text: str) -> Milestone:
         found = self._milestones.get(ident)
         if found is None:
-            found = self._milestones[ident] = records.milestone(orjson.loads(text))
+            found = self._milestones[ident] = records.milestone(text)
         return found
 
     def _with_owners(self, rows: Iterable[Any]) -> list[Goal]:
