@@ -12,45 +12,22 @@ hold them equal, and the planning benchmark's naive peer is the planner over thi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 
 from strides.domain.model import Goal, GoalStatus, Milestone, Organisation, Person
-from strides.rules.planning.view import Audience, Dues, Moment, Quiet, Quieted, ZoneDays
+from strides.rules.planning.view import Audience, Dues, Moment, OrgRecords, Quiet, Quieted, ZoneDays
 
 
-class ScanView:
+class ScanView(OrgRecords):
+    """Records by id and relationship from the organisation's own lookups; every window question
+    below is a scan."""
+
     def __init__(self, org: Organisation) -> None:
-        self.org = org
+        super().__init__(org)
         self._by_zone: dict[str, list[Person]] = defaultdict(list)
         for person in org.people.values():
             self._by_zone[person.timezone].append(person)
-
-    # -- records -----------------------------------------------------------------------------------
-
-    @property
-    def people(self) -> Mapping[str, Person]:
-        return self.org.people
-
-    @property
-    def goals(self) -> Mapping[str, Goal]:
-        return self.org.goals
-
-    @property
-    def milestones(self) -> Mapping[str, Milestone]:
-        return self.org.milestones
-
-    # By id and relationship, through the organisation's own lookups: only the window questions
-    # below are scans.
-
-    def goals_of(self, person_id: str) -> Sequence[Goal]:
-        return self.org.goals_of(person_id)
-
-    def milestones_of(self, goal_id: str) -> Sequence[Milestone]:
-        return self.org.milestones_of(goal_id)
-
-    def reports_of(self, person_id: str) -> Sequence[Person]:
-        return self.org.reports_of(person_id)
 
     # -- people ------------------------------------------------------------------------------------
 

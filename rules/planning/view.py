@@ -226,15 +226,11 @@ class _Indexes:
         return index
 
 
-@dataclass(frozen=True)
-class MemoryView:
-    """An `OrgView` of an organisation held in memory, through its date indexes (built once per
-    snapshot: `memory_view`)."""
+class OrgRecords:
+    """Records by id and relationship, from an organisation held in memory."""
 
-    org: Organisation
-    index: _Indexes
-
-    # -- records (the organisation's own) ---------------------------------------------------
+    def __init__(self, org: Organisation) -> None:
+        self.org = org
 
     @property
     def people(self) -> Mapping[str, Person]:
@@ -256,6 +252,15 @@ class MemoryView:
 
     def reports_of(self, person_id: str) -> Sequence[Person]:
         return self.org.reports_of(person_id)
+
+
+class MemoryView(OrgRecords):
+    """An `OrgView` of an organisation held in memory, through its date indexes (built once per
+    snapshot: `memory_view`)."""
+
+    def __init__(self, org: Organisation, index: _Indexes) -> None:
+        super().__init__(org)
+        self.index = index
 
     # -- people ------------------------------------------------------------------------------
 
