@@ -3,7 +3,7 @@
     .venv/bin/python bench/event_latency.py [--events 50]
 
 A local Prefect server (started here) and one serving process, set up as `strides serve` sets
-itself up: the listener (strides/listen.py) subscribed to Prefect's event stream, running the
+itself up: the listener (flows/listen.py) subscribed to Prefect's event stream, running the
 `on-event` flow in-process for each strides event. In the same process, for the floors:
 
 - trigger floor: a served `floor` deployment with a deployment trigger on `bench.floor-trigger`

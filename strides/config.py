@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     event_path: Literal["listen", "trigger"] = Field(
         default="listen",
         description="How `strides serve` reacts to events: `listen` runs the on-event flow inside the "
-        "serving process for each event from Prefect's event stream (strides/listen.py); `trigger` "
+        "serving process for each event from Prefect's event stream (flows/listen.py); `trigger` "
         "serves on-event with a deployment trigger (a new process per event)",
     )
     runner_poll_seconds: int = Field(

@@ -9,9 +9,9 @@ docs/benchmark.md and docs/email.md):
   core plans only in a second process. A prepared 100,000-person steady day: PostgreSQL 2.13 s in
   one process to 1.74 s in two, SQLite 1.87 to 1.01 s.
 - **threads** (`rule_runner`): on PostgreSQL two rules are planned at once in threads, one
-  planning while the other waits for the server's answer (which does not hold Python's lock):
-  3.77 s against 3.86 s for a pool of two threads, and 4.3 s one rule after another. On SQLite,
-  which runs in this process, two threads measured slower, so it plans one rule at a time.
+  planning while the other waits for the server's answer (which does not hold Python's lock). On
+  SQLite, which runs in this process, two threads measured slower (a prepared 100,000-person
+  steady day: best 3.04 s against 2.51 s one at a time), so it plans one rule at a time.
 - **the collector** (`collector_paused`, `fewer_collections`): planning and delivery make hundreds of
   thousands of short-lived acyclic objects; Python's cyclic collector walked them again and again
   (a third of a large tick's planning, 40% of a dynamic-template digest's CPU time).

@@ -265,7 +265,7 @@ class EmailPreferenceRow(Base):
 
 
 class HandledEventRow(Base):
-    """A Prefect event the listener has reacted to (strides/listen.py): catch-up skips it."""
+    """A Prefect event the listener has reacted to (flows/listen.py): catch-up skips it."""
 
     __tablename__ = "handled_events"
 

@@ -1,4 +1,4 @@
-"""The listener (strides/listen.py): each event handled once, a failed one tried again, the
+"""The listener (flows/listen.py): each event handled once, a failed one tried again, the
 catch-up resuming where the store says; and with the real on-event flow, the same completion
 announced by two events is one message. The stream and the catch-up against a real Prefect
 server are in test_serve_e2e.py."""

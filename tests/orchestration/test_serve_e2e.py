@@ -82,7 +82,7 @@ def congratulations(outbox: Path, person: str = "*") -> list[Path]:
 
 def stop(server: subprocess.Popen[bytes], log: Path) -> None:
     """SIGTERM, handled by strides' own handler (not the one Prefect's runner installs), and the
-    process ends: gracefully, or forced once the grace is over (strides/shutdown.py)."""
+    process ends: gracefully, or forced once the grace is over (flows/shutdown.py)."""
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=60)
     assert "strides: SIGTERM received" in log.read_text(errors="replace"), log.read_text()[-3000:]

@@ -1,4 +1,4 @@
-"""SIGTERM in `strides serve` and `strides listen` (strides/shutdown.py): a graceful stop when it
+"""SIGTERM in `strides serve` and `strides listen` (flows/shutdown.py): a graceful stop when it
 can be, an exit anyway when it cannot.
 
 The failure these reproduce, seen in CI: the KeyboardInterrupt (or Prefect's SystemExit) raised by
