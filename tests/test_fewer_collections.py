@@ -55,3 +55,24 @@ def test_planning_inside_a_tick_freezes_what_it_leaves_and_the_tick_hands_it_bac
     engine.plan_window(loaded_store, builtin_rules, window, window.end, basis=basis)
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+def test_planning_alone_moves_what_it_leaves_to_the_oldest_generation_unwalked(
+    loaded_store, builtin_rules
+) -> None:
+    """Outside a tick, the plan's objects are not left young (the collector's next pass would
+    walk every one of them): they go to the oldest generation, and nothing stays frozen."""
+    from strides import engine
+    from strides.rules import Window
+
+    from .conftest import at
+
+    window = Window(at("2026-11-30 00:00"), at("2026-12-01 00:00"))
+    basis = engine.plan_basis(loaded_store, builtin_rules)
+    frozen = gc.get_freeze_count()
+    with loaded_store.session() as session:
+        decided = engine.decide(session, builtin_rules, window, window.end, basis)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+    assert not any(o is decided.result for o in gc.get_objects(generation=0))
+    assert any(o is decided.result for o in gc.get_objects(generation=2))
