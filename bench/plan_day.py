@@ -11,7 +11,8 @@ The three ways:
 - peer: a naive evaluation of every rule over every record: every record read from the store
   (timed apart, with the store's own decoding), then the planner over `tools/scan_view.py`,
   where every window question is a scan of all of them and every narrowing hint is ignored
-  (every cadence walks every person of every timezone), every meeting still ahead planned again
+  (every cadence walks every person of every timezone, every recurrence parsed and walked from its
+  start per record with dateutil), every meeting still ahead planned again
   and compared with all the upcoming meetings of the ledger (read in the timing). Reported
   twice: from the store (read + evaluate, what a naive engine in a deployment pays) and in
   memory (the evaluation alone, as if handed the organisation);
@@ -45,7 +46,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from unittest.mock import patch
 
+from dateutil.rrule import rrulestr
 from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,6 +60,7 @@ from strides.domain.model import Goal, GoalStatus, Milestone, Organisation, Pers
 from strides.domain.parse import RuleSet
 from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
+from strides.rules.planning.kinds import cadence
 from strides.rules.reconcile import reconcile
 from strides.speed import at_once, collector_paused, mapped_reads
 from strides.store import Store, invites, ledger, records, snapshot
@@ -137,8 +141,21 @@ def read_everything(store: Store) -> Organisation:
     return Organisation.model_construct(people=people, goals=goals, milestones=milestones)
 
 
+def naive_days(rrule: str, starts: date, first: date, last: date) -> tuple[date, ...]:
+    """Every recurrence parsed and walked from its start, per record, no cache."""
+    rule = rrulestr(rrule, dtstart=datetime.combine(starts, datetime.min.time()))
+    begin = datetime.combine(max(first, starts), datetime.min.time())
+    return tuple(d.date() for d in rule.between(begin, datetime.combine(last, datetime.min.time()), inc=True))
+
+
 def naive(store: Store, rules: RuleSet, org: Organisation, window: Window) -> tuple[list[str], list[str]]:
-    with store.session() as session, mapped_reads(session):
+    # The peer walks recurrences as a naive engine does (dateutil, from the start, every record):
+    # the cadence kind's walk is swapped for the time of the peer's run only.
+    with (
+        patch.object(cadence, "recurrence_days", naive_days),
+        store.session() as session,
+        mapped_reads(session),
+    ):
         already = ledger.keys_between(
             session, window.start - timedelta(days=1), window.end + engine.lookahead(rules), notices=True
         )
