@@ -26,6 +26,14 @@ def test_help_lists_the_commands():
         assert command in result.output
 
 
+def test_version_prints_the_version_without_a_command():
+    from strides import __version__
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"strides {__version__}"
+
+
 def test_outbox_without_a_store_says_what_to_do(tmp_path):
     result = invoke("--state-dir", str(tmp_path), "outbox")
     assert result.exit_code == 1

@@ -58,6 +58,13 @@ class State:
 state = State()
 
 
+def _print_version(value: bool) -> None:
+    """Print the version and exit, before any command is looked for (an eager option)."""
+    if value:
+        out.print(f"strides {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     state_dir: Annotated[
@@ -65,12 +72,12 @@ def main_options(
     ] = None,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's own logs.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
     """Configuration comes from options, then STRIDES_* variables, then strides.toml."""
-    if version:
-        out.print(f"strides {__version__}")
-        raise typer.Exit()
     state.reset()
     if state_dir is not None:
         state.overrides["state_dir"] = state_dir
