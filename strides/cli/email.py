@@ -11,6 +11,8 @@ from strides.cli.app import app, open_store
 from strides.cli.output import EXIT_USAGE, Column, fail, minute, say, show
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from strides.store import Store
 
 email_app = typer.Typer(
@@ -23,6 +25,24 @@ app.add_typer(email_app)
 
 def _store() -> Store:
     return open_store(offer_demo=False)
+
+
+def _address(value: str) -> str:
+    """An email address as given, refused as bad usage when it is not one."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise typer.BadParameter(f"{value!r} is not an email address: {exc}") from None
+    return value
+
+
+def _known_person(session: Session, person: str) -> None:
+    from strides.store import snapshot
+
+    if not snapshot.has_person(session, person):
+        raise fail(f"unknown person {person!r} (see the organisation's people file)", EXIT_USAGE)
 
 
 @email_app.command("suppressions")
@@ -62,7 +82,7 @@ def list_suppressions(
 
 @email_app.command()
 def suppress(
-    address: Annotated[str, typer.Argument(help="The email address to stop mailing.")],
+    address: Annotated[str, typer.Argument(help="The email address to stop mailing.", callback=_address)],
     note: Annotated[str | None, typer.Option(help="Why (kept with the entry).")] = None,
 ) -> None:
     """Stop mailing an address (reason 'manual')."""
@@ -91,10 +111,12 @@ def events(
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
 ) -> None:
     """What the provider reported about one message: processed, delivered, bounced..."""
-    from strides.store import suppressions
+    from strides.store import ledger, suppressions
 
     with _store().session() as session:
         rows = suppressions.events_of(session, key)
+        if not rows and not ledger.has_message(session, key):
+            raise fail(f"no message has the key {key!r} (see `strides outbox --json`)", EXIT_USAGE)
     records = [
         {"at": r.occurred_at.isoformat(), "event": r.event, "email": r.email, "reason": r.reason}
         for r in rows
@@ -129,6 +151,7 @@ def opt_out_command(
     from strides.store import preferences
 
     with _store().session() as session:
+        _known_person(session, person)
         changed = preferences.opt_out(session, person, category, datetime.now(UTC), "admin")
     say(f"{person}: {'opted out of' if changed else 'already opted out of'} {category}")
 
@@ -142,6 +165,7 @@ def opt_in_command(
     from strides.store import preferences
 
     with _store().session() as session:
+        _known_person(session, person)
         changed = preferences.opt_in(session, person, category, datetime.now(UTC))
     say(f"{person}: {'opted in to' if changed else 'was not opted out of'} {category}")
 
@@ -163,6 +187,7 @@ def pause(
         if begin.tzinfo is None or end.tzinfo is None:
             raise ValueError("dates need a timezone, for example 2026-12-24T00:00:00+01:00")
         with _store().session() as session:
+            _known_person(session, person)
             preferences.pause(session, person, begin, end, now)
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
@@ -175,5 +200,6 @@ def resume(person: Annotated[str, typer.Argument(help="Person id.")]) -> None:
     from strides.store import preferences
 
     with _store().session() as session:
+        _known_person(session, person)
         preferences.resume(session, person, datetime.now(UTC))
     say(f"{person}: mail resumed")

@@ -12,6 +12,15 @@ import typer
 from strides.cli.app import app, open_store, state
 from strides.cli.output import EXIT_USAGE, Column, DemoOption, JsonOption, aware, fail, minute, say, show
 
+
+def _status(value: str | None) -> str | None:
+    from strides.store.ledger import STATUSES
+
+    if value is not None and value not in STATUSES:
+        raise typer.BadParameter(f"{value!r} is not a status; one of {', '.join(STATUSES)}")
+    return value
+
+
 CAUSES = ("missing", "late", "inhibited", "no-overlap", "empty-digest", "condition", "other")
 
 
@@ -20,7 +29,8 @@ def outbox(
     rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
     to: Annotated[str | None, typer.Option(help="Only this recipient (person id or email).")] = None,
     status: Annotated[
-        str | None, typer.Option(help="pending, sending, sent, failed, dead, superseded or cancelled.")
+        str | None,
+        typer.Option(help="pending, sending, sent, failed, dead, superseded or cancelled.", callback=_status),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
     demo: DemoOption = False,

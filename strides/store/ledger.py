@@ -33,6 +33,7 @@ PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "
 CANCELLED = "cancelled"
 # An invite message not yet sent when a newer SEQUENCE of the same meeting replaced it.
 SUPERSEDED = "superseded"
+STATUSES = (PENDING, SENDING, SENT, FAILED, DEAD, SUPERSEDED, CANCELLED)
 MAX_ATTEMPTS = 5
 
 
@@ -355,6 +356,10 @@ def messages(
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def has_message(session: Session, key: str) -> bool:
+    return session.scalar(select(MessageRow.id).where(MessageRow.key == key).limit(1)) is not None
 
 
 def count_due(session: Session, now: datetime) -> int:

@@ -160,3 +160,26 @@ def test_admins_list_suppressed_addresses(client, signer, settings):
     assert runner.invoke(app, [*state, "email", "unsuppress", "p006@example.com"]).exit_code == 1
     events = runner.invoke(app, [*state, "email", "events", "k-invite-p002", "--json"])
     assert [e["event"] for e in json.loads(events.output)] == ["bounced"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("email", "events", "no-such-key"), "no message has the key 'no-such-key'"),
+        (("email", "opt-out", "nobody", "digest"), "unknown person 'nobody'"),
+        (("email", "opt-in", "nobody", "digest"), "unknown person 'nobody'"),
+        (("email", "pause", "nobody", "--until", "2027-01-01T00:00:00+00:00"), "unknown person 'nobody'"),
+        (("email", "resume", "nobody"), "unknown person 'nobody'"),
+        (("email", "suppress", "not-an-email"), "is not an email address"),
+        (("outbox", "--status", "bogus"), "is not a status"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else "says",
+)
+def test_admin_commands_refuse_what_does_not_exist_as_bad_usage(settings, loaded_store, args, said):
+    from typer.testing import CliRunner
+
+    from strides.cli import app
+
+    result = CliRunner().invoke(app, ["--state-dir", str(settings.state_dir), *args])
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())
