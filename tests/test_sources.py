@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,18 @@ def test_a_record_rejected_now_keeps_its_last_good_version():
     assert merged.people["ben"].mentors == (), "Cara left: the kept record no longer points at her"
     assert set(merged.goals) == {"g-ben"}
     assert set(merged.milestones) == {"m-outline", "m-dry-run"}
+
+
+def test_unquoted_times_in_yaml_are_times_of_day(tmp_path: Path):
+    # YAML 1.1 reads 12:00 as the base-60 number 720: a time field must not take it as 00:12.
+    (tmp_path / "people.yaml").write_text(
+        "people:\n"
+        "  - id: a\n    name: A\n    email: a@example.com\n    timezone: Europe/Berlin\n    country: DE\n"
+        "    working_hours: {start: 10:30, end: 17:00}\n"
+        "    digest: {weekday: fri, at: 12:00}\n",
+        encoding="utf-8",
+    )
+    loaded = load_organisation(tmp_path, base=tmp_path)
+    person = loaded.organisation.people["a"]
+    assert (person.working_hours.start, person.working_hours.end) == (time(10, 30), time(17, 0))
+    assert person.digest.at == time(12, 0)

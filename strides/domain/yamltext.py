@@ -133,7 +133,19 @@ def load(text: str, filename: str) -> Any:
                 )
         return result
 
+    def construct_number(loader: _Loader, node: Node) -> Any:
+        # YAML 1.1 reads an unquoted 12:00 as the base-60 number 720 (which a time field would
+        # take as 00:12): a number written with colons is kept as written, a time of day.
+        assert isinstance(node, ScalarNode)
+        if ":" in node.value:
+            return node.value
+        if node.tag.endswith(":int"):
+            return loader.construct_yaml_int(node)
+        return loader.construct_yaml_float(node)
+
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    _Loader.add_constructor("tag:yaml.org,2002:int", construct_number)
+    _Loader.add_constructor("tag:yaml.org,2002:float", construct_number)
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

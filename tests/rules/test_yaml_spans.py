@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from strides.domain.parse import parse_rules
 from strides.domain.yamltext import LocatedDict, load
 
 # Words start with a letter: a plain scalar may not start with YAML's indicators (! * > ...).
@@ -48,3 +51,20 @@ def test_every_character_of_a_scalar_is_located_where_it_is_written(
     # In reading order, each character on its own spot.
     assert seen == sorted(set(seen))
     assert seen[0][0] == (3 if style.startswith(("|", ">")) else 2)
+
+
+def test_a_time_of_day_written_without_quotes_is_read_as_written() -> None:
+    # YAML 1.1 would read 12:00 as the base-60 number 720, and a rule's `at: 12:00` as 00:12.
+    rules = parse_rules(
+        "rules:\n"
+        "  - id: noon-review\n"
+        "    trigger:\n"
+        "      every: FREQ=WEEKLY;BYDAY=FR\n"
+        "      at: 12:00\n"
+        "    action:\n"
+        "      kind: email\n"
+        "      to: [owner]\n"
+        "      title: Review\n",
+        "noon.yaml",
+    )
+    assert rules[0].trigger.at == time(12, 0)  # type: ignore[union-attr]
