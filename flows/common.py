@@ -141,10 +141,13 @@ def utc(moment: datetime | None) -> datetime:
     return moment.astimezone(UTC)
 
 
-def sent_markdown(title: str, notes: Sequence[str], sent: Iterable[engine.Sent], failed: int = 0) -> str:
+def sent_markdown(
+    title: str, notes: Sequence[str], sent: Iterable[engine.Sent], failed: int = 0, held_back: int = 0
+) -> str:
     """A markdown table of what went out and why: rule, recipient, occurrence."""
     rows = list(sent)
-    lines = [f"### {title}", *notes, "", f"Sent {len(rows)}, failed {failed}.", ""]
+    counts = f"Sent {len(rows)}, held back by preferences {held_back}, failed {failed}."
+    lines = [f"### {title}", *notes, "", counts, ""]
     lines += ["| rule | kind | recipient | occurrence (UTC) |", "|---|---|---|---|"]
     lines += [
         f"| {s.rule_id} | {s.kind} | {s.recipient} | {s.occurrence:%Y-%m-%d %H:%M} |"

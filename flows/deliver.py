@@ -44,7 +44,18 @@ def deliver(
         total.merge(future.result())
     artifact(
         "strides-deliver",
-        sent_markdown(f"strides delivery at {moment:%Y-%m-%d %H:%M} UTC", [], total.sent, len(total.failed)),
+        sent_markdown(
+            f"strides delivery at {moment:%Y-%m-%d %H:%M} UTC",
+            [],
+            total.sent,
+            len(total.failed),
+            len(total.held_back),
+        ),
         "What the delivery sent",
     )
-    return {"claimed": total.claimed, "sent": len(total.sent), "failed": len(total.failed)}
+    return {
+        "claimed": total.claimed,
+        "sent": len(total.sent),
+        "failed": len(total.failed),
+        "held_back": len(total.held_back),
+    }

@@ -61,7 +61,11 @@ def on_event(
     artifact(
         "strides-on-event",
         sent_markdown(
-            f"strides reaction at {moment:%Y-%m-%d %H:%M} UTC", notes, delivery.sent, len(delivery.failed)
+            f"strides reaction at {moment:%Y-%m-%d %H:%M} UTC",
+            notes,
+            delivery.sent,
+            len(delivery.failed),
+            len(delivery.held_back),
         ),
         "What the event brought",
     )

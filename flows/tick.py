@@ -119,13 +119,14 @@ def tick(
     counts = f"Planned {planned}, skipped {skipped} ({new_skips} new; `strides skips` lists them)."
     artifact(
         "strides-tick",
-        sent_markdown(title, [span, counts], delivery.sent, len(delivery.failed)),
+        sent_markdown(title, [span, counts], delivery.sent, len(delivery.failed), len(delivery.held_back)),
         "What the tick sent",
     )
     return {
         "planned": planned,
         "sent": len(delivery.sent),
         "failed": len(delivery.failed),
+        "held_back": len(delivery.held_back),
         "skipped": skipped,
         "skipped_new": new_skips,
     }

@@ -51,8 +51,15 @@ class Row:
         return data
 
 
+def _in_time_order(row: Row) -> tuple[datetime, str, str]:
+    return (row.intent.occurrence, row.intent.rule_id, row.intent.recipient)
+
+
 def rows(plan: Plan, person: str | None = None) -> list[Row]:
-    return [Row("", i) for i in plan.intents if person is None or i.recipient == person]
+    """The plan's messages (one person's, if given) in time order."""
+    return sorted(
+        (Row("", i) for i in plan.intents if person is None or i.recipient == person), key=_in_time_order
+    )
 
 
 def compare(before: Plan, after: Plan, person: str | None = None) -> list[Row]:
@@ -81,4 +88,4 @@ def compare(before: Plan, after: Plan, person: str | None = None) -> list[Row]:
         else:
             result.append(Row("added", intent))
     result += [Row("removed", i) for i in removed]
-    return sorted(result, key=lambda r: (r.intent.occurrence, r.intent.rule_id, r.intent.recipient))
+    return sorted(result, key=_in_time_order)

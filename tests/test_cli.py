@@ -77,6 +77,9 @@ def test_run_reports_bad_records_processes_the_rest_and_never_sends_twice(prefec
     assert second.exit_code == EXIT_REJECTED
     assert json.loads(second.stdout[second.stdout.index("{") :])["sent"] == 0
 
+    said = " ".join(invoke(*args).stdout.split())
+    assert "sent 0, held back by preferences 0, failed 0, skipped" in said and "(outbox: " in said
+
     listed = invoke("--state-dir", state, "outbox", "--json")
     rows = json.loads(listed.stdout)
     assert len(rows) == report["sent"]

@@ -150,9 +150,15 @@ def run(
         result = {"now": moment.isoformat(), **report, "rejected": [str(r) for r in loaded.rejected]}
         typer.echo(json.dumps(result, indent=2))
     else:
+        where = (
+            f" (outbox: {settings.outbox})"
+            if settings.transport == "outbox"
+            else f" (via {settings.transport})"
+        )
         say(
             f"tick at {moment:%Y-%m-%d %H:%M} UTC: planned {report['planned']}, sent {report['sent']}, "
-            f"failed {report['failed']} (outbox: {settings.outbox})"
+            f"held back by preferences {report['held_back']}, failed {report['failed']}, "
+            f"skipped {report['skipped']}{where}"
         )
     if loaded.rejected:
         raise typer.Exit(EXIT_REJECTED)

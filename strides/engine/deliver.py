@@ -40,6 +40,9 @@ class Sent:
 class DeliveryOutcome:
     sent: list[Sent] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # Not sent because of the recipient's preferences or address: opted out, paused, suppressed,
+    # left the organisation (each marked dead with its reason, as a failure is).
+    held_back: list[tuple[str, str]] = field(default_factory=list)
     claimed: int = 0
     # Due inside the recipient's pause under a `pause: shift` rule: (key, when it is due again).
     shifted: list[tuple[str, datetime]] = field(default_factory=list)
@@ -47,6 +50,7 @@ class DeliveryOutcome:
     def merge(self, other: DeliveryOutcome) -> None:
         self.sent.extend(other.sent)
         self.failed.extend(other.failed)
+        self.held_back.extend(other.held_back)
         self.claimed += other.claimed
         self.shifted.extend(other.shifted)
 
@@ -137,6 +141,7 @@ def deliver_due(
     structured = bool(getattr(transport, "wants_structured", False))
     ready: list[tuple[ledger.ClaimedRow, Outgoing]] = []
     refused: list[tuple[str, str]] = []
+    held_back: list[tuple[str, str]] = []
     shifted: list[tuple[str, datetime, str]] = []
     for row, intent in zip(claim.rows, intents, strict=True):
         # None for a fixed address (not a person of the organisation): it is its own email.
@@ -150,7 +155,7 @@ def deliver_due(
             now=now,
         )
         if isinstance(decided, delivery.Refuse):
-            refused.append((row.key, decided.reason))
+            held_back.append((row.key, decided.reason))
             continue
         if isinstance(decided, delivery.Shift):
             shifted.append((row.key, decided.at, decided.note))
@@ -184,6 +189,9 @@ def deliver_due(
         for key, reason in refused:
             ledger.mark_failed(session, key, claim.token, reason, permanent=True)
             outcome.failed.append((key, reason))
+        for key, reason in held_back:
+            ledger.mark_failed(session, key, claim.token, reason, permanent=True)
+            outcome.held_back.append((key, reason))
         for key, when, note in shifted:
             if ledger.reschedule(session, key, claim.token, when, note):
                 outcome.shifted.append((key, when))

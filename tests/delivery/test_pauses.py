@@ -64,7 +64,7 @@ def test_a_rule_with_pause_shift_sends_once_after_the_pause_at_the_planned_local
 
     back = datetime(2027, 1, 4, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # first day back, 10:00 local
     assert during.shifted == [(shift.key, back)]
-    assert during.failed == [(skip.key, "paused until 2027-01-03 23:00 UTC")]
+    assert during.held_back == [(skip.key, "paused until 2027-01-03 23:00 UTC")] and during.failed == []
     assert during.sent == []
     row = _row(loaded_store, shift.key)
     assert (row.status, row.send_at, row.attempts) == ("pending", back, 0)

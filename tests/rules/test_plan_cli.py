@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from icalendar import Calendar
@@ -55,3 +56,10 @@ def test_broken_rules_are_reported_not_planned(tmp_path: Path) -> None:
     result = runner.invoke(app, ["plan", "--org", str(ORG), "--from", "2026-12-01", "--rules", str(tmp_path)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+def test_the_plan_lists_messages_in_time_order() -> None:
+    messages = _plan("--days", "14")["messages"]
+    assert len({m["rule"] for m in messages}) > 1
+    moments = [m["occurrence"] for m in messages]
+    assert moments == sorted(moments, key=datetime.fromisoformat)
