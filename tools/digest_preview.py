@@ -136,15 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render sample digests to HTML, text and pictures.")
     parser.add_argument("--org", type=Path, default=Path("examples/org"), help="organisation folder")
     parser.add_argument("--at", required=True, help="the digest's moment, ISO 8601 with a timezone")
-    parser.add_argument("--out", type=Path, default=Path("docs/email"), help="folder for the previews")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the previews (default: a new temporary folder)"
+    )
     parser.add_argument("--no-pictures", action="store_true", help="skip the Chromium screenshots")
     args = parser.parse_args(argv)
     moment = datetime.fromisoformat(args.at)
     if moment.tzinfo is None:
         parser.error("--at needs a timezone, for example 2026-11-30T07:00:00+00:00")
     loaded = load_organisation(args.org)
+    out = args.out or Path(tempfile.mkdtemp(prefix="strides-digest-preview-"))
     try:
-        written = write_previews(loaded.organisation, moment, args.out, pictures=not args.no_pictures)
+        written = write_previews(loaded.organisation, moment, out, pictures=not args.no_pictures)
     except StridesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

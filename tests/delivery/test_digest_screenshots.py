@@ -9,6 +9,7 @@ from PIL import Image, ImageStat
 
 from tools.digest_preview import chromium, samples, screenshot, write_previews
 
+from ..conftest import ROOT
 from ..tools import require
 from .conftest import NOW
 
@@ -72,3 +73,13 @@ def test_a_missing_browser_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(PreviewError, match="apt-get install chromium"):
         screenshot(tmp_path / "x.html", tmp_path / "x.png", 375)
+
+
+def test_the_preview_tool_writes_to_a_new_temporary_folder_unless_told(capsys):
+    from tools.digest_preview import main
+
+    assert main(["--org", str(ROOT / "examples" / "org"), "--at", NOW.isoformat(), "--no-pictures"]) == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    assert written and all(p.exists() for p in written)
+    (folder,) = {p.parent for p in written}
+    assert folder.name.startswith("strides-digest-preview-") and not folder.is_relative_to(ROOT)
