@@ -1,33 +1,129 @@
 """`strides rules check`: every problem of a set of rule files in one pass, located.
 
 Per file: YAML syntax, duplicate keys, the strict schema, RRULEs, durations, CEL conditions,
-timezones and countries, escalation ladders (rules.parse and rules.schema). Across files:
-duplicate rule ids, inhibitions of rules that do not exist, and inhibitions that loop.
+timezones and countries, escalation ladders (rules.parse and rules.schema). On the file as written,
+whether or not its rules passed the schema: every unknown field of every condition, every
+template placeholder checked against the model, duplicate rule ids (at the later definition) and
+inhibitions of rules that do not exist, across files. Then inhibitions that loop.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from strides.domain.conditions import field_problem, path_problems, suggest
 from strides.domain.errors import RuleError, RuleSetError
 from strides.domain.parse import RuleSet, parse_rules
 from strides.domain.schema import Rule
+from strides.domain.templates import TEMPLATE_NAMES, placeholders, template_fields
 from strides.domain.yamltext import LocatedDict, Location, YamlError
 from strides.domain.yamltext import load as load_yaml
 
 
-def _rule_locations(text: str, filename: str) -> dict[str, Location]:
+@dataclass(frozen=True)
+class _Written:
+    """A rule as written in its file (whatever the schema made of it)."""
+
+    item: LocatedDict
+    text: str
+
+    @property
+    def id(self) -> str | None:
+        value = self.item.get("id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def file(self) -> str:
+        return self.item.file
+
+    def at(self, node: LocatedDict, key: str, offset: int) -> Location:
+        """Where character `offset` of the scalar `node[key]` is written."""
+        value = node[key]
+        span = node.value_spans.get(key)
+        found = span.locate(self.text, value, offset, node.file) if span is not None else None
+        return found or node.where(key)
+
+
+def _written(text: str, filename: str) -> list[_Written]:
     try:
         document = load_yaml(text, filename)
     except YamlError:
-        return {}
-    found: dict[str, Location] = {}
+        return []
     rules = document.get("rules") if isinstance(document, LocatedDict) else None
-    for item in rules if isinstance(rules, list) else []:
-        if isinstance(item, LocatedDict) and isinstance(item.get("id"), str):
-            found.setdefault(item["id"], item.where("id"))
-    return found
+    return (
+        [_Written(item, text) for item in rules if isinstance(item, LocatedDict)]
+        if isinstance(rules, list)
+        else []
+    )
+
+
+def _texts(item: LocatedDict) -> Iterator[tuple[LocatedDict, str]]:
+    """The templates of a rule as written: the action's title and body, each ladder step's."""
+    places: list[Any] = [item.get("action")]
+    trigger = item.get("trigger")
+    if isinstance(trigger, LocatedDict) and isinstance(trigger.get("steps"), list):
+        places += trigger["steps"]
+    for node in places:
+        if isinstance(node, LocatedDict):
+            for key in ("title", "body"):
+                if isinstance(node.get(key), str):
+                    yield node, key
+
+
+def _template_problems(rule: _Written) -> Iterator[RuleError]:
+    for node, key in _texts(rule.item):
+        for offset, path in placeholders(node[key]):
+            root, *parts = path
+            if root not in TEMPLATE_NAMES:
+                hint = suggest(root, sorted(TEMPLATE_NAMES)) or f"use one of: {', '.join(TEMPLATE_NAMES)}"
+                message = f"unknown name '{{{'.'.join(path)}}}' in {key}"
+                yield RuleError(rule.at(node, key, offset), rule.id, message, hint)
+                continue
+            problem = field_problem(TEMPLATE_NAMES[root], root, parts, key, template_fields)
+            if problem is not None:
+                yield RuleError(rule.at(node, key, offset), rule.id, *problem)
+
+
+def _condition_problems(rule: _Written) -> Iterator[RuleError]:
+    when = rule.item.get("when")
+    if isinstance(when, str):
+        for problem in path_problems(when):
+            where = rule.at(rule.item, "when", problem.offset)
+            yield RuleError(where, rule.id, f"when: {problem.message}", problem.hint)
+
+
+def _written_problems(written: Sequence[_Written]) -> list[RuleError]:
+    """What the rules as written get wrong, whether or not the schema accepted them."""
+    errors: list[RuleError] = []
+    first: dict[str, Location] = {}
+    for rule in written:
+        errors += _condition_problems(rule)
+        errors += _template_problems(rule)
+        if rule.id is None:
+            continue
+        here = rule.item.where("id")
+        if rule.id in first:
+            errors.append(RuleError(here, rule.id, f"duplicate rule id (first defined at {first[rule.id]})"))
+        else:
+            first[rule.id] = here
+    ids = sorted(first)
+    for rule in written:
+        inhibits = rule.item.get("inhibits")
+        for target in inhibits if isinstance(inhibits, list) else []:
+            if isinstance(target, str) and target not in first:
+                close = difflib.get_close_matches(target, ids, n=1)
+                errors.append(
+                    RuleError(
+                        rule.item.where("inhibits"),
+                        rule.id,
+                        f"inhibits unknown rule '{target}'",
+                        f"did you mean '{close[0]}'?" if close else f"known rules: {', '.join(ids)}",
+                    )
+                )
+    return errors
 
 
 def _loops(rules: Sequence[Rule]) -> list[list[str]]:
@@ -55,40 +151,24 @@ def check_files(files: Iterable[tuple[str, str]]) -> tuple[RuleSet | None, list[
     """Check (filename, text) pairs; the rule set only when there is no problem at all."""
     errors: list[RuleError] = []
     rules: list[Rule] = []
-    where: dict[str, Location] = {}
+    written: list[_Written] = []
     for filename, text in files:
-        locations = _rule_locations(text, filename)
+        written += _written(text, filename)
         try:
-            parsed = parse_rules(text, filename)
+            rules += parse_rules(text, filename)
         except RuleSetError as exc:
             errors.extend(exc.errors)
-            continue
-        for rule in parsed:
-            here = locations.get(rule.id, Location(filename, 1))
-            if rule.id in where:
-                errors.append(
-                    RuleError(here, rule.id, f"duplicate rule id (first defined at {where[rule.id]})")
-                )
-                continue
-            where[rule.id] = here
-            rules.append(rule)
-    ids = sorted(where)
-    for rule in rules:
-        for target in rule.inhibits:
-            if target not in where:
-                close = difflib.get_close_matches(target, ids, n=1)
-                errors.append(
-                    RuleError(
-                        where[rule.id],
-                        rule.id,
-                        f"inhibits unknown rule '{target}'",
-                        f"did you mean '{close[0]}'?" if close else f"known rules: {', '.join(ids)}",
-                    )
-                )
-    for cycle in _loops(rules):
+    found = _written_problems(written)
+    # The schema reports a condition's first unknown field too, with its hint inline: the same
+    # problem is said once, with the hint apart.
+    again = {(e.location, e.message) for e in found}
+    errors = [e for e in errors if (e.location, e.message.split(" (")[0]) not in again] + found
+    where = {r.id: r.item.where("id") for r in reversed(written) if r.id is not None}
+    unique = {rule.id: rule for rule in rules}
+    for cycle in _loops(list(unique.values())):
         errors.append(
             RuleError(
-                where[cycle[0]],
+                where.get(cycle[0]),
                 cycle[0],
                 f"inhibitions loop: {' -> '.join(cycle)}",
                 "an escalation inhibits plain reminders, never the other way round",

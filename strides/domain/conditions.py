@@ -15,6 +15,7 @@ import difflib
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Any
@@ -68,13 +69,25 @@ def fields_of(model: type[Any]) -> dict[str, type[Any] | None]:
     return names
 
 
-def _suggest(word: str, choices: list[str]) -> str | None:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+def suggest(word: str, choices: list[str]) -> str | None:
+    """`did you mean 'x'?` for a close choice, else None."""
+    # 0.75: a typo (contry, titel, nam) is close; a different word (colour/country, 0.62) is not.
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
     return f"did you mean '{close[0]}'?" if close else None
 
 
-def check_paths(expression: str) -> None:
-    """Raise ConditionError for the first unknown variable or field path, with a suggestion."""
+@dataclass(frozen=True)
+class PathProblem:
+    """An unknown variable or field in an expression, at `offset` (0-based) in its text."""
+
+    offset: int
+    message: str
+    hint: str | None
+
+
+def path_problems(expression: str) -> list[PathProblem]:
+    """Every unknown variable and field path of a condition, in order, each with a suggestion."""
+    problems: list[PathProblem] = []
     bound = set(_MACROS.findall(expression))
     # Blank out string literals so that text inside quotes is never read as a path.
     code = _STRING.sub(lambda m: " " * len(m.group(0)), expression)
@@ -88,23 +101,35 @@ def check_paths(expression: str) -> None:
         if root in _KEYWORDS or root in bound:
             continue
         if root not in ROOTS:
-            raise ConditionError(
-                f"unknown variable '{root}' in condition",
-                _suggest(root, list(ROOTS)) or f"use one of: {', '.join(ROOTS)}",
-            )
-        model = ROOTS[root]
-        path = root
-        for part in parts:
-            if model is None:
-                break  # a scalar or a list: CEL itself checks what follows
-            known = fields_of(model)
-            if part not in known:
-                raise ConditionError(
-                    f"unknown field '{path}.{part}' in condition",
-                    _suggest(part, sorted(known)) or f"{path} has: {', '.join(sorted(known))}",
-                )
-            path = f"{path}.{part}"
-            model = known[part]
+            hint = suggest(root, list(ROOTS)) or f"use one of: {', '.join(ROOTS)}"
+            problems.append(PathProblem(match.start(), f"unknown variable '{root}' in condition", hint))
+            continue
+        problem = field_problem(ROOTS[root], root, parts, "condition")
+        if problem is not None:
+            problems.append(PathProblem(match.start(), *problem))
+    return problems
+
+
+def field_problem(
+    model: type[Any] | None, path: str, parts: list[str], where: str, fields: Any = None
+) -> tuple[str, str | None] | None:
+    """The first unknown field of `path.parts...` on `model` (message, hint), or None."""
+    for part in parts:
+        if model is None:
+            return None  # a scalar or a list: CEL itself checks what follows
+        known = (fields or fields_of)(model)
+        if part not in known:
+            hint = suggest(part, sorted(known)) or f"{path} has: {', '.join(sorted(known))}"
+            return f"unknown field '{path}.{part}' in {where}", hint
+        path = f"{path}.{part}"
+        model = known[part]
+    return None
+
+
+def check_paths(expression: str) -> None:
+    """Raise ConditionError for the first unknown variable or field path, with a suggestion."""
+    for problem in path_problems(expression):
+        raise ConditionError(problem.message, problem.hint)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -78,7 +78,8 @@ def _check_condition(text: str) -> str:
 
 def _local_time(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 16:00 as the number 960: refuse rather than guess.
+        # A plain number (960) is not a time of day; an unquoted 16:00 is read as written
+        # (strides.domain.yamltext).
         raise ValueError('write times in quotes, for example at: "16:00"')
     return value
 

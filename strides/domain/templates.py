@@ -8,8 +8,41 @@ from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any
 
+from strides.domain.conditions import fields_of
+from strides.domain.model import Goal, Milestone, Person
+
 _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
 _MISSING = object()
+
+
+# The names a rule's title and body may use (rules.planning.messages builds them), with the model
+# of those that have fields.
+TEMPLATE_NAMES: dict[str, type[Any] | None] = {
+    "person": Person,
+    "owner": Person,
+    "goal": Goal,
+    "milestone": Milestone,
+    "manager": Person,
+    "mentor": Person,
+    "days_left": None,
+    "days_late": None,
+    "date": None,
+}
+
+
+def template_fields(model: type[Any]) -> dict[str, type[Any] | None]:
+    """The fields a placeholder may read on a model: its own fields and properties (the fields
+    only conditions see, such as a goal's `progress`, are not on the model)."""
+    return {
+        name: nested
+        for name, nested in fields_of(model).items()
+        if name in getattr(model, "model_fields", {}) or isinstance(getattr(model, name, None), property)
+    } | {name: None for name, value in vars(model).items() if isinstance(value, property)}
+
+
+def placeholders(template: str) -> list[tuple[int, tuple[str, ...]]]:
+    """Each placeholder of a template: where it starts (0-based) and its path."""
+    return [(match.start(), tuple(match.group(1).split("."))) for match in _PLACEHOLDER.finditer(template)]
 
 
 # A piece of a template: literal text (no path), or a placeholder's own text, its path and, when

@@ -40,9 +40,9 @@ def test_every_problem_of_a_file_is_reported_in_one_run_with_its_location() -> N
     assert _problems("many-problems.yaml") == [
         "many-problems.yaml:4:7: rule one: trigger.every: an RRULE may not have both COUNT and UNTIL"
         " (RFC 5545 3.3.10)",
-        'many-problems.yaml:5:7: rule one: trigger.at: write times in quotes, for example at: "16:00"',
         "many-problems.yaml:6:37: rule one: action.to: unknown recipient 'ownr'",
         "many-problems.yaml:8:11: rule two: when: unknown field 'goal.stauts' in condition",
+        "many-problems.yaml:8:38: rule two: when: unknown field 'person.level' in condition",
         "many-problems.yaml:9:38: rule two: trigger.offsets: bad duration '-3x'",
         "many-problems.yaml:10:37: rule two: unknown key 'colour'",
         "many-problems.yaml:12:24: rule three: when: CEL syntax error at 1:14: Syntax error: mismatched input"
@@ -88,8 +88,8 @@ def test_a_misspelt_field_gets_a_did_you_mean_hint() -> None:
         (
             "inhibits.yaml",
             [
-                "inhibits.yaml:2:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'",
                 "inhibits.yaml:2:5: rule ladder-a: inhibitions loop: ladder-a -> ladder-b -> ladder-a",
+                "inhibits.yaml:7:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'",
             ],
         ),
     ],
@@ -103,7 +103,7 @@ def test_check_exits_non_zero_and_prints_file_line_col_without_a_traceback() -> 
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert (
-        f"{BAD / 'inhibits.yaml'}:2:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'"
+        f"{BAD / 'inhibits.yaml'}:7:5: rule ladder-a: inhibits unknown rule 'deadline-remindr'"
         in result.stdout
     )
     assert "    hint: did you mean 'deadline-reminder'?" in result.stdout
@@ -146,6 +146,11 @@ def test_problems_inside_multi_line_conditions_point_at_their_own_line_and_colum
             "when: unknown field 'goal.metric.progres' in condition",
         ),
         ("multiline-conditions.yaml:12:20", "folded-block", "when: CEL syntax error at 1:67"),
+        (
+            "multiline-conditions.yaml:19:10",
+            "literal-syntax",
+            "when: unknown field 'person.level' in condition",
+        ),
         ("multiline-conditions.yaml:19:27", "literal-syntax", "when: CEL syntax error at 3:21"),
         ("multiline-conditions.yaml:24:10", "plain-multiline", "when: unknown variable 'mentr' in condition"),
         (
@@ -153,4 +158,49 @@ def test_problems_inside_multi_line_conditions_point_at_their_own_line_and_colum
             "quoted-multiline",
             "when: unknown field 'person.timezon' in condition",
         ),
+    ]
+
+
+def test_one_pass_finds_what_a_newcomer_would_otherwise_find_in_three() -> None:
+    # Template fields, a second unknown field in one condition, an unknown inhibited rule in a
+    # file whose other rules fail the schema, and a duplicate id, located at the later definition.
+    path = BAD / "first-pass.yaml"
+    _, errors = check_files([(path.name, path.read_text())])
+    assert [(str(e.location), e.message, e.hint) for e in errors] == [
+        (
+            "first-pass.yaml:7:11",
+            "when: unknown field 'person.contry' in condition",
+            "did you mean 'country'?",
+        ),
+        ("first-pass.yaml:7:36", "when: unknown field 'goal.titel' in condition", "did you mean 'title'?"),
+        ("first-pass.yaml:11:22", "unknown field 'milestone.titel' in title", "did you mean 'title'?"),
+        ("first-pass.yaml:12:20", "unknown field 'owner.nam' in body", "did you mean 'name'?"),
+        ("first-pass.yaml:14:5", "an escalation names recipients per step; remove action.to", None),
+        (
+            "first-pass.yaml:22:5",
+            "inhibits unknown rule 'no-such-rule'",
+            "known rules: finish-reminder, overdue-ladder",
+        ),
+        ("first-pass.yaml:28:5", "duplicate rule id (first defined at first-pass.yaml:2:5)", None),
+        (
+            "first-pass.yaml:33:11",
+            "when: unknown field 'person.colour' in condition",
+            "person has: country, digest, email, hired_on, id, locale, manager, mentors, name, reports,"
+            " subdivision, timezone, working_hours",
+        ),
+    ]
+
+
+def test_template_placeholders_are_checked_against_what_a_message_can_show() -> None:
+    text = (
+        "rules:\n"
+        "  - id: r\n"
+        "    trigger: {anchor: goal.deadline, offsets: [-3d]}\n"
+        '    action: {kind: email, title: "{goal.title} {goal.is_smart} {days_left} {mentor.email}",'
+        ' body: "{goal.progress} {colleague.name}"}\n'
+    )
+    _, errors = check_files([("t.yaml", text)])
+    assert [e.message for e in errors] == [
+        "unknown field 'goal.progress' in body",
+        "unknown name '{colleague.name}' in body",
     ]
