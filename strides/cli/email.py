@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,8 +11,6 @@ from strides.cli.app import app, open_store
 from strides.cli.output import EXIT_USAGE, Column, fail, minute, say, show
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from strides.store import Store
 
 email_app = typer.Typer(
@@ -38,7 +36,8 @@ def _address(value: str) -> str:
     return value
 
 
-def _known_person(session: Session, person: str) -> None:
+def _known_person(session: Any, person: str) -> None:
+    """Refuse, as bad usage, a person id the store does not know (`session`: the store's)."""
     from strides.store import snapshot
 
     if not snapshot.has_person(session, person):
