@@ -88,7 +88,12 @@ RRule = Annotated[
     str,
     AfterValidator(_check_rrule),
     WithJsonSchema(
-        {"type": "string", "examples": ["FREQ=WEEKLY;BYDAY=FR", "FREQ=MONTHLY;BYDAY=TU;BYSETPOS=1"]}
+        {
+            "type": "string",
+            # So that a digest's `every: digest-preference` matches one trigger of the oneOf only.
+            "not": {"const": "digest-preference"},
+            "examples": ["FREQ=WEEKLY;BYDAY=FR", "FREQ=MONTHLY;BYDAY=TU;BYSETPOS=1"],
+        }
     ),
 ]
 LocalTime = Annotated[

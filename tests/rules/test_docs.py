@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from strides.cli.rules import rule_test_loader
 from strides.domain.check import check_files
@@ -53,3 +56,27 @@ def test_the_rule_test_example_passes() -> None:
     [block] = [b for b in BLOCKS if b.startswith("rule_files:")]
     result = run_test_file(block, "docs/rules.md", rule_test_loader(DOC.parent))
     assert result.ok, [c.diff() for c in result.cases]
+
+
+class _EditorLoader(yaml.SafeLoader):
+    """YAML as an editor's language server reads it (YAML 1.2: a date is text, as strides reads it)."""
+
+
+_EditorLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SCHEMA = jsonschema.Draft202012Validator(json.loads((DOC.parent / "rules.schema.json").read_text()))
+RULE_BLOCKS = [b for b in BLOCKS if b.startswith("rules:")]
+SHIPPED = sorted((DOC.parents[1] / "rules" / "builtin").glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [p.read_text() for p in SHIPPED] + [b for b in BLOCKS if b.startswith("rules:")],
+    ids=[p.name for p in SHIPPED]
+    + [b.split("id: ")[1].split("\n")[0] for b in BLOCKS if b.startswith("rules:")],
+)
+def test_shipped_rules_and_every_example_validate_against_the_published_json_schema(text: str) -> None:
+    document = yaml.load(text, Loader=_EditorLoader)
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in SCHEMA.iter_errors(document)] == []
