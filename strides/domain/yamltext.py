@@ -149,8 +149,20 @@ def load(text: str, filename: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename, 1)
-        raise YamlError(loc, f"YAML syntax error: {exc.problem or exc.context}") from exc
+        raise _syntax_error(exc, filename) from exc
     except yaml.YAMLError as exc:  # pragma: no cover - non-marked errors are rare
         raise YamlError(Location(filename, 1), f"YAML error: {exc}") from exc
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, filename: str) -> YamlError:
+    """A syntax error where it was made: an unclosed bracket or quote is noticed lines later (at
+    the next key or the end of the file), so it is located where the unclosed part begins."""
+    problem, context = exc.problem or exc.context or "not YAML", exc.context
+    at, began = exc.problem_mark, exc.context_mark
+    if at is not None and began is not None and context and began.line < at.line:
+        noticed = f"line {at.line + 1}, column {at.column + 1}"
+        where = Location(filename, began.line + 1, began.column + 1)
+        return YamlError(where, f"YAML syntax error: {problem} ({noticed}) {context} that starts here")
+    mark = at or began
+    where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename, 1)
+    return YamlError(where, f"YAML syntax error: {problem}")

@@ -74,7 +74,14 @@ def test_a_misspelt_field_gets_a_did_you_mean_hint() -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("syntax.yaml", ["syntax.yaml:4:11: YAML syntax error: expected ',' or '}', but got ':'"]),
+        (
+            # The unclosed brace of line 3 is where the mistake is, not line 4 where YAML noticed it.
+            "syntax.yaml",
+            [
+                "syntax.yaml:3:14: YAML syntax error: expected ',' or '}', but got ':' (line 4, column 11)"
+                " while parsing a flow mapping that starts here"
+            ],
+        ),
         ("duplicate-key.yaml", ["duplicate-key.yaml:5:5: duplicate key 'action' (first defined on line 4)"]),
         (
             "organiser.yaml",
@@ -204,3 +211,17 @@ def test_template_placeholders_are_checked_against_what_a_message_can_show() -> 
         "unknown field 'goal.progress' in body",
         "unknown name '{colleague.name}' in body",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('rules:\n  - id: a\n    title: "abc\n  - id: b\n', "f.yaml:3:12"),  # unclosed quote
+        ("rules:\n  - {id: a, title: x\n  - id: b\n", "f.yaml:2:5"),  # unclosed brace
+        ("rules:\n  - id: a\n    title: Review: weekly\n", "f.yaml:3:18"),  # a colon in a plain value
+    ],
+    ids=["quote", "brace", "colon"],
+)
+def test_a_yaml_syntax_error_is_located_on_the_line_where_it_was_made(text: str, where: str) -> None:
+    _, errors = check_files([("f.yaml", text)])
+    assert [str(e.location) for e in errors] == [where]
