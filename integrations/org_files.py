@@ -7,7 +7,7 @@ still loads. A record that points at a rejected record is rejected too, saying w
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,9 @@ class Rejection:
     record_id: str | None
     field: str | None
     message: str
+    # The record loaded without the refused value (a link to a manager or mentor that does not
+    # resolve): only that value was rejected.
+    kept: bool = False
 
     def __str__(self) -> str:
         who = f"{self.kind} {self.record_id}" if self.record_id else self.kind
@@ -43,8 +46,11 @@ class Rejection:
 @dataclass
 class LoadResult:
     organisation: Organisation
+    # Records, and links of records, that were refused (each located).
     rejected: list[Rejection] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # What was read past without loss to strides: columns or keys it does not know.
+    warnings: list[Rejection] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -115,7 +121,18 @@ def _read_yaml(path: Path, label: str, kind: str) -> Iterator[_Raw]:
         yield _Raw(label, item.line, dict(item), lines)
 
 
-def _read(folder: Path, kind: str, base: Path) -> tuple[list[_Raw], Path | None]:
+def _renamed(raw: _Raw, mapping: Mapping[str, str]) -> _Raw:
+    """The record with its source columns named as strides names them (`--map`)."""
+    if not mapping:
+        return raw
+    data = {mapping.get(key, key): value for key, value in raw.data.items()}
+    lines = {mapping.get(key, key): line for key, line in raw.field_lines.items()}
+    return _Raw(raw.file, raw.line, data, lines, raw.flat)
+
+
+def _read(
+    folder: Path, kind: str, base: Path, mapping: Mapping[str, str] | None = None
+) -> tuple[list[_Raw], Path | None]:
     path = find_source_file(folder, kind)
     if path is None:
         return [], None
@@ -124,9 +141,8 @@ def _read(folder: Path, kind: str, base: Path) -> tuple[list[_Raw], Path | None]
     except ValueError:
         label = str(path)
     try:
-        if path.suffix == ".csv":
-            return list(_read_csv(path, label)), path
-        return list(_read_yaml(path, label, kind)), path
+        raws = list(_read_csv(path, label)) if path.suffix == ".csv" else list(_read_yaml(path, label, kind))
+        return [_renamed(raw, mapping or {}) for raw in raws], path
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SourceError(f"{label}: cannot read: {exc}") from exc
 
@@ -201,6 +217,39 @@ def _column_name(loc: tuple[int | str, ...], columns: dict[str, tuple[str, str]]
 # --- validation ------------------------------------------------------------------------------
 
 
+@dataclass
+class _Unknown:
+    """Columns or keys strides does not read: refused under `strict`, else one warning each."""
+
+    strict: bool
+    warnings: list[Rejection]
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def drop(self, raw: _Raw, known: Iterable[str], kind: str) -> _Raw:
+        extra = set(raw.data) - set(known)
+        if self.strict or not extra:
+            return raw
+        for name in sorted(extra):
+            if (raw.file, name) not in self.seen:
+                self.seen.add((raw.file, name))
+                what = "column" if raw.flat else "key"
+                line = 1 if raw.flat else raw.line_of(name)
+                self.warnings.append(
+                    Rejection(
+                        raw.file,
+                        line,
+                        kind,
+                        None if raw.flat else raw.record_id,
+                        name,
+                        f"unknown {what}, ignored (read it as a strides field with --map {name}=FIELD;"
+                        " refuse it with --strict)",
+                        kept=True,
+                    )
+                )
+        data = {k: v for k, v in raw.data.items() if k not in extra}
+        return _Raw(raw.file, raw.line, data, raw.field_lines, raw.flat)
+
+
 def _validate(
     raws: Iterable[_Raw],
     model: type[M],
@@ -208,10 +257,13 @@ def _validate(
     prepare: Callable[[_Raw], dict[str, Any]],
     columns: dict[str, tuple[str, str]],
     rejected: list[Rejection],
+    unknown: _Unknown,
 ) -> dict[str, tuple[M, _Raw]]:
     valid: dict[str, tuple[M, _Raw]] = {}
     first_line: dict[str, tuple[str, int]] = {}
+    known = [*model.model_fields, *(columns if columns else ())]
     for raw in raws:
+        raw = unknown.drop(raw, known, kind)
         rid = raw.record_id
         if rid is not None and rid in first_line:
             where = first_line[rid]
@@ -263,61 +315,68 @@ def _manager_cycles(people: dict[str, Person]) -> list[list[str]]:
 def _resolve_people(
     people: dict[str, tuple[Person, _Raw]], rejected: list[Rejection], all_raw_ids: dict[str, _Raw]
 ) -> dict[str, Person]:
+    """The people, each link to a manager or mentor that does not resolve dropped (and located):
+    a bad link costs the link, not the person."""
+
     def describe(ref: str) -> str:
         raw = all_raw_ids.get(ref)
         if raw is None:
             return f"unknown person {ref!r}"
         return f"person {ref!r} was rejected (see {raw.file}:{raw.line})"
 
+    def drop(pid: str, name: str, message: str, update: dict[str, Any]) -> None:
+        person, raw = alive[pid]
+        rejected.append(Rejection(raw.file, raw.line_of(name), "person", pid, name, message, kept=True))
+        alive[pid] = (person.model_copy(update=update), raw)
+
     alive = dict(people)
+    for pid, (person, _) in list(alive.items()):
+        if person.manager and person.manager not in alive:
+            drop(pid, "manager", f"{describe(person.manager)}; loaded without a manager", {"manager": None})
+        missing = [m for m in person.mentors if m not in alive]
+        for ref in missing:
+            drop(pid, "mentors", f"{describe(ref)}; loaded without this mentor", {})
+        if missing:
+            kept = tuple(m for m in person.mentors if m in alive)
+            alive[pid] = (alive[pid][0].model_copy(update={"mentors": kept}), alive[pid][1])
     for cycle in _manager_cycles({pid: p for pid, (p, _) in alive.items()}):
         chain = " → ".join([*cycle, cycle[0]])
         for pid in cycle:
-            person, raw = alive.pop(pid)
-            rejected.append(
-                Rejection(
-                    raw.file, raw.line_of("manager"), "person", pid, "manager", f"manager cycle: {chain}"
-                )
-            )
-            all_raw_ids[pid] = raw
-    changed = True
-    while changed:
-        changed = False
-        for pid, (person, raw) in list(alive.items()):
-            bad = [("manager", person.manager)] if person.manager and person.manager not in alive else []
-            bad += [("mentors", m) for m in person.mentors if m not in alive]
-            if bad:
-                for name, ref in bad:
-                    rejected.append(
-                        Rejection(raw.file, raw.line_of(name), "person", pid, name, describe(ref))
-                    )
-                del alive[pid]
-                changed = True
+            drop(pid, "manager", f"manager cycle: {chain}; loaded without a manager", {"manager": None})
     return {pid: person for pid, (person, _) in alive.items()}
 
 
-def load_organisation(folder: Path, base: Path | None = None) -> LoadResult:
-    """Read people, goals and milestones from `folder`; reject bad records, keep the rest."""
+def load_organisation(
+    folder: Path, base: Path | None = None, *, strict: bool = False, mapping: Mapping[str, str] | None = None
+) -> LoadResult:
+    """Read people, goals and milestones from `folder`; reject bad records, keep the rest.
+
+    `mapping` names source columns as strides fields (`{"work_email": "email"}`); columns strides
+    does not know are warnings, or rejections when `strict`.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SourceError(f"{folder}: organisation folder not found")
     base = base or Path.cwd()
     rejected: list[Rejection] = []
-    raw_people, people_file = _read(folder, "people", base)
+    unknown = _Unknown(strict, [])
+    raw_people, people_file = _read(folder, "people", base, mapping)
     if people_file is None:
         raise SourceError(f"{folder}: no people.csv or people.yaml")
-    raw_goals, goals_file = _read(folder, "goals", base)
-    raw_milestones, milestones_file = _read(folder, "milestones", base)
+    raw_goals, goals_file = _read(folder, "goals", base, mapping)
+    raw_milestones, milestones_file = _read(folder, "milestones", base, mapping)
 
     people_raw_by_id = {rid: r for r in raw_people if (rid := r.record_id) is not None}
     people = _resolve_people(
-        _validate(raw_people, Person, "person", _person_input, _PERSON_COLUMNS, rejected),
+        _validate(raw_people, Person, "person", _person_input, _PERSON_COLUMNS, rejected, unknown),
         rejected,
         dict(people_raw_by_id),
     )
 
     goals: dict[str, Goal] = {}
-    for gid, (goal, raw) in _validate(raw_goals, Goal, "goal", _goal_input, _GOAL_COLUMNS, rejected).items():
+    for gid, (goal, raw) in _validate(
+        raw_goals, Goal, "goal", _goal_input, _GOAL_COLUMNS, rejected, unknown
+    ).items():
         if goal.owner not in people:
             known = goal.owner in people_raw_by_id
             why = f"person {goal.owner!r} was rejected" if known else f"unknown person {goal.owner!r}"
@@ -328,7 +387,7 @@ def load_organisation(folder: Path, base: Path | None = None) -> LoadResult:
     goal_raw_ids = {r.record_id for r in raw_goals if r.record_id}
     milestones: dict[str, Milestone] = {}
     for mid, (milestone, raw) in _validate(
-        raw_milestones, Milestone, "milestone", lambda raw: dict(raw.data), {}, rejected
+        raw_milestones, Milestone, "milestone", lambda raw: dict(raw.data), {}, rejected, unknown
     ).items():
         goal_of = goals.get(milestone.goal)
         if goal_of is None:
@@ -354,4 +413,5 @@ def load_organisation(folder: Path, base: Path | None = None) -> LoadResult:
     rejected.sort(key=lambda r: (r.file, r.line))
     organisation = Organisation(people=people, goals=goals, milestones=milestones)
     files = [p for p in (people_file, goals_file, milestones_file) if p is not None]
-    return LoadResult(organisation, rejected, files)
+    unknown.warnings.sort(key=lambda r: (r.file, r.line))
+    return LoadResult(organisation, rejected, files, unknown.warnings)

@@ -108,3 +108,24 @@ def test_demo_piped_keeps_each_scripted_change_on_one_line(prefect_harness, tmp_
     assert len(changed) == 1
     assert changed[0].rstrip().endswith("is updated to Dec 23)")
     assert any(line.startswith("strides demo: ") and line.endswith("/demo)") for line in lines)
+
+
+def test_org_check_names_every_problem_and_exits_3_without_sending(tmp_path):
+    result = invoke("--state-dir", str(tmp_path), "org", "check", str(FIXTURES / "org-hr-export"), "--json")
+    assert result.exit_code == EXIT_REJECTED
+    report = json.loads(result.stdout)
+    assert report["loaded"] == {"people": 5, "goals": 0, "milestones": 0}
+    assert [(r["record_id"], r["field"], r["kept"]) for r in report["rejected"]] == [
+        ("ada", "manager", True),
+        ("ben", "manager", True),
+        ("dee", "mentors", True),
+    ]
+    assert [w["field"] for w in report["warnings"]] == ["department", "work_email"]
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_org_check_of_a_clean_folder_says_ok_and_a_bad_mapping_is_bad_usage(tmp_path):
+    clean = invoke("--state-dir", str(tmp_path), "org", "check", str(ROOT / "examples" / "org"))
+    assert clean.exit_code == 0 and "48 people, 100 goals, 303 milestones loaded; OK" in clean.stdout
+    bad = invoke("org", "check", str(FIXTURES / "org-hr-export"), "--map", "work_email")
+    assert bad.exit_code == 2 and "write SOURCE=FIELD" in bad.output

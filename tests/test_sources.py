@@ -55,7 +55,11 @@ def test_messages_say_what_is_wrong(bad):
 
 def test_valid_records_still_load(bad):
     org = bad.organisation
-    assert set(org.people) == {"alice", "hana"}
+    # A bad link (unknown manager or mentor, a manager cycle) costs the link, not the person.
+    assert set(org.people) == {"alice", "dan", "erin", "fay", "gus", "hana"}
+    assert [org.people[p].manager for p in ("dan", "erin", "fay", "gus")] == [None, "alice", None, None]
+    assert org.people["erin"].mentors == ()
+    assert {r.record_id for r in bad.rejected if r.kept} == {"dan", "erin", "fay", "gus"}
     assert set(org.goals) == {"g1", "g2"}
     assert set(org.milestones) == {"m1", "m4"}
     assert not bad.ok
@@ -132,3 +136,61 @@ def test_unquoted_times_in_yaml_are_times_of_day(tmp_path: Path):
     person = loaded.organisation.people["a"]
     assert (person.working_hours.start, person.working_hours.end) == (time(10, 30), time(17, 0))
     assert person.digest.at == time(12, 0)
+
+
+HR_EXPORT = FIXTURES / "org-hr-export"
+
+
+def test_an_hr_export_loads_everyone_it_can_and_names_each_problem():
+    loaded = load_organisation(HR_EXPORT, base=FIXTURES)
+    assert sorted(loaded.organisation.people) == ["ada", "ben", "cy", "dee", "eve"]
+    assert [str(r) for r in loaded.rejected] == [
+        "org-hr-export/people.csv:2: person ada: field 'manager': manager cycle: ada → ben → ada;"
+        " loaded without a manager",
+        "org-hr-export/people.csv:3: person ben: field 'manager': manager cycle: ada → ben → ada;"
+        " loaded without a manager",
+        "org-hr-export/people.csv:5: person dee: field 'mentors': unknown person 'cyy';"
+        " loaded without this mentor",
+    ]
+    assert [str(w) for w in loaded.warnings] == [
+        "org-hr-export/people.csv:1: person: field 'department': unknown column, ignored (read it as a"
+        " strides field with --map department=FIELD; refuse it with --strict)",
+        "org-hr-export/people.csv:1: person: field 'work_email': unknown column, ignored (read it as a"
+        " strides field with --map work_email=FIELD; refuse it with --strict)",
+    ]
+
+
+def test_strict_refuses_unknown_columns_and_a_mapping_reads_them():
+    strict = load_organisation(HR_EXPORT, base=FIXTURES, strict=True)
+    assert {r.message for r in strict.rejected if r.field == "department"} == {"unknown field"}
+    assert strict.organisation.people == {}
+
+    mapped = load_organisation(
+        HR_EXPORT, base=FIXTURES, mapping={"work_email": "email", "email": "home_email"}
+    )
+    assert str(mapped.organisation.people["ada"].email) == "ada@work.example.com"
+    assert {w.field for w in mapped.warnings} == {"department", "home_email"}
+
+
+def test_a_link_refused_now_keeps_its_last_good_value(tmp_path: Path):
+    from strides.engine.intake import keep_last_good
+
+    source = FIXTURES / "org-small"
+    yesterday = load_organisation(source, base=FIXTURES).organisation
+    # Today's export makes Ana and Ben each other's manager and misspells Ben's mentor.
+    for path in source.iterdir():
+        (tmp_path / path.name).write_text(path.read_text())
+    people = tmp_path / "people.yaml"
+    text = people.read_text().replace("    subdivision: BE\n", "    subdivision: BE\n    manager: ben\n", 1)
+    people.write_text(text.replace("mentors: [cara]", "mentors: [carra]"))
+    loaded = load_organisation(tmp_path, base=tmp_path)
+    assert sorted((r.record_id, r.field) for r in loaded.rejected) == [
+        ("ana", "manager"),
+        ("ben", "manager"),
+        ("ben", "mentors"),
+    ]
+    merged = keep_last_good(yesterday, loaded.organisation, loaded.rejected)
+    assert {p: merged.people[p].manager for p in merged.people} == {
+        p: yesterday.people[p].manager for p in yesterday.people
+    }
+    assert merged.people["ben"].mentors == yesterday.people["ben"].mentors == ("cara",)

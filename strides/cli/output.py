@@ -78,10 +78,14 @@ def show(
     out.print(table)
 
 
-def print_rejections(rejected: Sequence[object]) -> None:
-    """Input records that were rejected, one located line each, on stderr."""
-    if not rejected:
-        return
-    err.print(f"[yellow]{len(rejected)} record(s) rejected; the rest was processed:[/]")
-    for rejection in rejected:
-        say(f"  {rejection}", to_err=True)
+def print_rejections(rejected: Sequence[object], warnings: Sequence[object] = ()) -> None:
+    """What loading refused (records, or links of records kept without them) and what it read past,
+    one located line each, on stderr."""
+    if rejected:
+        err.print(f"[yellow]{len(rejected)} problem(s) rejected; the rest was processed:[/]")
+        for rejection in rejected:
+            say(f"  {rejection}", to_err=True)
+    if warnings:
+        err.print(f"[yellow]{len(warnings)} warning(s):[/]")
+        for warning in warnings:
+            say(f"  {warning}", to_err=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from strides.cli.app import app, state
-from strides.cli.output import EXIT_USAGE, err, out
+from strides.cli.output import EXIT_USAGE, err, out, print_rejections
 
 if TYPE_CHECKING:
     from strides.domain.parse import RuleSet
@@ -225,8 +225,7 @@ def plan_command(
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     organisation = loaded.organisation
-    if loaded.rejected:
-        err.print(f"[yellow]{len(loaded.rejected)} record(s) rejected; planning the rest[/]", highlight=False)
+    print_rejections(loaded.rejected, loaded.warnings)
     if person is not None and person not in organisation.people:
         err.print(f"[bold red]error:[/] no person {person!r} in the organisation", highlight=False)
         raise typer.Exit(EXIT_USAGE)

@@ -134,7 +134,7 @@ def run(
     prepare_prefect(settings)
     try:
         loaded = load_organisation(settings.organisation)
-        print_rejections(loaded.rejected)
+        print_rejections(loaded.rejected, loaded.warnings)
         store = Store(settings.db_url)
         store.migrate()
         # Nothing is lost: a record rejected now keeps its last good version.

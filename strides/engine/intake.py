@@ -39,6 +39,15 @@ def keep_last_good(
             if i in previous.milestones
         }
     )
+    # A link refused now (an unknown manager or mentor, a manager cycle) keeps its last good value:
+    # a typo in today's export does not cancel anyone's meetings.
+    for rejection in rejected:
+        before = previous.people.get(rejection.record_id or "")
+        link = rejection.field if rejection.kept and rejection.kind == "person" else None
+        if before is not None and before.id in people and link in ("manager", "mentors"):
+            value = before.manager if link == "manager" else before.mentors
+            people[before.id] = people[before.id].model_copy(update={link: value})
+    _break_manager_cycles(people)
     # A kept record may point at someone who left for good: drop that link, and drop goals and
     # milestones whose owner or goal is gone.
     people = {
@@ -53,6 +62,19 @@ def keep_last_good(
     goals = {i: g for i, g in goals.items() if g.owner in people}
     milestones = {i: m for i, m in milestones.items() if m.goal in goals}
     return Organisation(people=people, goals=goals, milestones=milestones)
+
+
+def _break_manager_cycles(people: dict[str, Person]) -> None:
+    """Drop the manager links of any cycle that restored links and today's links make together."""
+    for start in list(people):
+        seen: list[str] = []
+        node: str | None = start
+        while node is not None and node in people and node not in seen:
+            seen.append(node)
+            node = people[node].manager
+        if node is not None and node in seen:
+            for pid in seen[seen.index(node) :]:
+                people[pid] = people[pid].model_copy(update={"manager": None})
 
 
 def store_organisation(store: Store, loaded: LoadResult) -> Organisation:
