@@ -18,6 +18,24 @@ from strides.rules.reactions import Change, Happening
 NOTIFICATION_SENT = "strides.notification.sent"
 EVENT_NAMES = frozenset({*(c.value for c in Change), NOTIFICATION_SENT})
 RESOURCE_KINDS = ("goal", "person")
+# Earlier spellings, still read: the name each is now.
+DEPRECATED_NAMES = {
+    "strides.goal.updated": "strides.goal.changed",
+    "strides.goal.deadline_moved": "strides.goal.deadline-moved",
+}
+
+
+def event_name(name: str) -> tuple[str, str | None]:
+    """The full name of an event given with or without `strides.`, and a deprecation note when it
+    is an earlier spelling; EventError when strides does not know it."""
+    full = name if name.startswith("strides.") else f"strides.{name}"
+    if full in DEPRECATED_NAMES:
+        new = DEPRECATED_NAMES[full]
+        return new, f"event {name!r} is now called {new.removeprefix('strides.')!r}; the old name still works"
+    if full not in EVENT_NAMES:
+        known = ", ".join(sorted(n.removeprefix("strides.") for n in EVENT_NAMES))
+        raise EventError(f"unknown event {name!r}; known: {known}")
+    return full, None
 
 
 class EventError(IntegrationError, ValueError):

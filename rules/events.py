@@ -18,7 +18,7 @@ class Event:
     at: datetime
     goal: str
     milestone: str | None = None
-    # goal.deadline_moved: the deadline before the move.
+    # goal.deadline-moved: the deadline before the move.
     previous_deadline: date | None = None
 
     def __post_init__(self) -> None:

@@ -61,12 +61,14 @@ def listen(
 
 
 def _event_name(name: str) -> str:
-    from strides.integrations.events import EVENT_NAMES
+    from strides.integrations.events import EventError, event_name
 
-    full = name if name.startswith("strides.") else f"strides.{name}"
-    if full not in EVENT_NAMES:
-        known = ", ".join(sorted(n.removeprefix("strides.") for n in EVENT_NAMES))
-        raise fail(f"unknown event {name!r}; known: {known}", EXIT_USAGE)
+    try:
+        full, note = event_name(name)
+    except EventError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    if note:
+        say(f"warning: {note}", to_err=True)
     return full
 
 

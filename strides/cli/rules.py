@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from strides.cli.app import app, state
-from strides.cli.output import EXIT_USAGE, err, out, print_rejections
+from strides.cli.output import EXIT_USAGE, err, out, print_rejections, say
 
 if TYPE_CHECKING:
     from strides.domain.parse import RuleSet
@@ -79,11 +79,12 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,
 ) -> None:
     """Check rule files statically; report every problem as file:line:col: rule NAME: message."""
-    from strides.domain.check import check_files
+    from strides.domain.check import check_files, check_warnings
 
     unreadable: list[str] = []
     files = _files(paths, unreadable)
     ruleset, errors = check_files(files)
+    warnings = check_warnings(files)
     if as_json:
         problems = [
             {
@@ -97,7 +98,8 @@ def check(
             for e in errors
         ]
         problems += [{"message": u} for u in unreadable]
-        typer.echo(json.dumps({"files": len(files), "problems": problems}, indent=2))
+        cautions = [{"at": str(w.location), "rule": w.rule_id, "message": w.message} for w in warnings]
+        typer.echo(json.dumps({"files": len(files), "problems": problems, "warnings": cautions}, indent=2))
     else:
         for problem in unreadable:
             out.print(problem, highlight=False, soft_wrap=True, markup=False)
@@ -105,6 +107,8 @@ def check(
             out.print(str(error), highlight=False, soft_wrap=True, markup=False)
             if error.hint:
                 out.print(f"    hint: {error.hint}", highlight=False, soft_wrap=True, markup=False)
+        for warning in warnings:
+            say(f"{warning.location}: warning: rule {warning.rule_id}: {warning.message} ({warning.hint})")
         if ruleset is not None and not unreadable:
             out.print(f"{len(files)} file(s), {len(ruleset)} rule(s): OK", highlight=False)
         else:

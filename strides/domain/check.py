@@ -17,7 +17,7 @@ from typing import Any
 from strides.domain.conditions import field_problem, path_problems, suggest
 from strides.domain.errors import RuleError, RuleSetError
 from strides.domain.parse import RuleSet, parse_rules
-from strides.domain.schema import Rule
+from strides.domain.schema import DEPRECATED_EVENT_NAMES, Rule
 from strides.domain.templates import TEMPLATE_NAMES, placeholders, template_fields
 from strides.domain.yamltext import LocatedDict, Location, YamlError
 from strides.domain.yamltext import load as load_yaml
@@ -178,6 +178,23 @@ def check_files(files: Iterable[tuple[str, str]]) -> tuple[RuleSet | None, list[
         key=lambda e: (e.location.file, e.location.line, e.location.column) if e.location else ("", 0, 0)
     )
     return (None if errors else RuleSet(tuple(rules))), errors
+
+
+def check_warnings(files: Iterable[tuple[str, str]]) -> list[RuleError]:
+    """What still works but should be written differently: event names with an older spelling."""
+    warnings: list[RuleError] = []
+    for filename, text in files:
+        for rule in _written(text, filename):
+            trigger = rule.item.get("trigger")
+            event = trigger.get("event") if isinstance(trigger, LocatedDict) else None
+            if isinstance(event, str) and event in DEPRECATED_EVENT_NAMES:
+                assert isinstance(trigger, LocatedDict)
+                new = DEPRECATED_EVENT_NAMES[event]
+                message = f"event '{event}' is now called '{new}'"
+                warnings.append(
+                    RuleError(rule.at(trigger, "event", 0), rule.id, message, "the old name still works")
+                )
+    return warnings
 
 
 def load_checked(files: Iterable[tuple[str, str]]) -> RuleSet:

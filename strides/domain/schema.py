@@ -123,12 +123,25 @@ class CadenceAnchor(StrEnum):
 
 
 class EventKind(StrEnum):
+    """What an event rule fires on: the names `strides emit`, the HR intake and Prefect's event bus
+    use (without their `strides.` prefix)."""
+
     GOAL_CREATED = "goal.created"
-    GOAL_UPDATED = "goal.updated"
-    GOAL_DEADLINE_MOVED = "goal.deadline_moved"
+    GOAL_UPDATED = "goal.changed"
+    GOAL_DEADLINE_MOVED = "goal.deadline-moved"
     GOAL_COMPLETED = "goal.completed"
     MILESTONE_COMPLETED = "milestone.completed"
     MILESTONE_OVERDUE = "milestone.overdue"
+
+    @classmethod
+    def _missing_(cls, value: object) -> EventKind | None:
+        # Earlier spellings still read (the checker warns about them).
+        new = DEPRECATED_EVENT_NAMES.get(str(value))
+        return cls(new) if new is not None else None
+
+
+# Event names rules once used, and the name each is now.
+DEPRECATED_EVENT_NAMES = {"goal.updated": "goal.changed", "goal.deadline_moved": "goal.deadline-moved"}
 
 
 class AnchorTrigger(_Strict):

@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from strides.config import Settings
-from strides.integrations.events import EVENT_NAMES, EventError, StridesEvent
+from strides.integrations.events import EventError, StridesEvent, event_name
 
 SIGNATURE_PREFIX = "sha256="
 MAX_CHANGES = 1000
@@ -75,10 +75,11 @@ class HRChange(BaseModel):
     def _one_subject(self) -> HRChange:
         if (self.goal is None) == (self.person is None):
             raise ValueError("a change concerns exactly one of goal and person")
-        name = self.event if self.event.startswith("strides.") else f"strides.{self.event}"
-        if name not in EVENT_NAMES:
-            raise ValueError(f"unknown event {self.event!r}")
-        self.event = name
+        try:
+            # An earlier spelling is read as the name it is now.
+            self.event, _ = event_name(self.event)
+        except EventError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     def as_event(self) -> StridesEvent:

@@ -50,3 +50,12 @@ def test_listen_to_a_server_that_is_not_there_fails_plainly():
     result = runner.invoke(app, ["listen", "--api-url", "http://127.0.0.1:9/api"], catch_exceptions=False)
     assert result.exit_code == 1
     assert "no healthy Prefect server" in result.output
+
+
+def test_an_earlier_event_spelling_is_accepted_with_a_warning():
+    # Past the name check: it then refuses only for want of a Prefect server.
+    result = emit("goal.deadline_moved", "--goal", "g1")
+    assert "event 'goal.deadline_moved' is now called 'goal.deadline-moved'" in " ".join(
+        result.output.split()
+    )
+    assert "PREFECT_API_URL" in result.output

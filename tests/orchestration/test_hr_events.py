@@ -99,3 +99,11 @@ def test_a_signed_but_invalid_change_is_422_and_emits_nothing(client, published)
 def test_without_a_secret_the_intake_is_off(tmp_path: Path):
     answer = TestClient(create_app(Settings(state_dir=tmp_path))).post("/hr/events", content=BODY)
     assert answer.status_code == 503
+
+
+def test_an_earlier_event_spelling_is_read_as_the_name_it_is_now(client, published):
+    body = (
+        b'{"changes": [{"event": "goal.deadline_moved", "goal": "g2", "data": {"deadline": "2027-01-31"}}]}'
+    )
+    assert client.post("/hr/events", content=body, headers=headers(body)).status_code == 202
+    assert [e.name for e in published] == ["strides.goal.deadline-moved"]

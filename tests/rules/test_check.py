@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from strides.cli import app
-from strides.domain.check import check_files
-from strides.domain.schema import json_schema
+from strides.domain.check import check_files, check_warnings
+from strides.domain.schema import EventKind, json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "fixtures" / "rules-bad"
@@ -225,3 +225,20 @@ def test_template_placeholders_are_checked_against_what_a_message_can_show() -> 
 def test_a_yaml_syntax_error_is_located_on_the_line_where_it_was_made(text: str, where: str) -> None:
     _, errors = check_files([("f.yaml", text)])
     assert [str(e.location) for e in errors] == [where]
+
+
+def test_an_earlier_event_spelling_still_works_and_the_checker_warns_where_it_is() -> None:
+    text = (
+        "rules:\n"
+        "  - id: moved\n"
+        "    trigger: {event: goal.deadline_moved}\n"
+        "    action: {kind: email, to: [manager], title: Moved}\n"
+    )
+    ruleset, errors = check_files([("old.yaml", text)])
+    assert errors == [] and ruleset is not None
+    assert ruleset.rules[0].trigger.event is EventKind.GOAL_DEADLINE_MOVED  # type: ignore[union-attr]
+    (warning,) = check_warnings([("old.yaml", text)])
+    assert (
+        str(warning)
+        == "old.yaml:3:22: rule moved: event 'goal.deadline_moved' is now called 'goal.deadline-moved'"
+    )

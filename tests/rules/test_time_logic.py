@@ -110,7 +110,7 @@ rules:
     trigger: {event: goal.completed, delay: 7d}
     action: {kind: email, to: [owner, manager], title: "What did {goal.title} teach you?"}
   - id: deadline-moved
-    trigger: {event: goal.deadline_moved}
+    trigger: {event: goal.deadline-moved}
     action: {kind: email, to: [manager], title: "{goal.title} moved"}
 """,
         )

@@ -26,7 +26,7 @@ def derived_events(
 ) -> Iterator[Event]:
     """The events the state itself records in [start, end): creations, completions, overdue.
 
-    goal.updated and goal.deadline_moved leave no trace in a snapshot; they come only from the
+    goal.changed and goal.deadline-moved leave no trace in a snapshot; they come only from the
     event transport (plan_event). Keys are the same either way, so nothing is sent twice.
     Milestones become overdue only while their goal is active. With `kinds`, only the events of
     those kinds are looked for (the milestones due around the window are read only for
