@@ -147,7 +147,7 @@ class Texts:
         if self.built is None:
             occasion = self.occasion
             title = occasion.title or occasion.rule.action.title or "Your weekly strides digest"
-            body = occasion.rule.action.body
+            body = occasion.body if occasion.body is not None else occasion.rule.action.body
             if "{" in title or "{" in body:
                 context = _template_context(self.planner, occasion, self.moment, _reads(title, body))
                 title, body = render_text(title, context), render_text(body, context)

@@ -24,9 +24,10 @@ class Occasion:
     offset_days: int | None = None
     # An exact moment (events without `at`) instead of `at` on `moment_day`.
     moment: datetime | None = None
-    # Escalation steps name their own recipients and may have their own title.
+    # Escalation steps name their own recipients and may have their own title and body.
     to: tuple[str, ...] | None = None
     title: str | None = None
+    body: str | None = None
     at: time | None = None
 
     @property

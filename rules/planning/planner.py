@@ -213,13 +213,18 @@ class Planner:
         return milestone.completed_at is not None and milestone.completed_at <= self.now
 
     def prefetch_related(
-        self, rule: Rule, to: Sequence[str], owners: Iterable[Person | None], title: str | None = None
+        self,
+        rule: Rule,
+        to: Sequence[str],
+        owners: Iterable[Person | None],
+        title: str | None = None,
+        body: str | None = None,
     ) -> None:
         """Read the managers and mentors of these owners in one go, those the rule reads: as
         recipients or organiser, in its texts or its condition, and the managers of those without
         a mentor a message to the mentor goes to (else none are read for it; anything not read
         here is read when used)."""
-        texts = (title or "", rule.action.title or "", rule.action.body or "")
+        texts = (title or "", body or "", rule.action.title or "", rule.action.body or "")
         organiser = rule.action.organiser if rule.action.kind is Kind.INVITE else None
         targets = {*to, *([organiser] if organiser else ())}
         roles: set[str] = set()

@@ -293,6 +293,8 @@ class Step(_Strict):
     after: Duration
     to: tuple[Recipient, ...] = Field(min_length=1)
     title: str | None = None
+    # This rung's own text (the mentor or manager is told something else than the owner).
+    body: str | None = None
 
 
 class EscalationTrigger(_Strict):

@@ -57,3 +57,29 @@ def test_each_trigger_says_what_it_fires_for_when_on_whose_clock_and_how_late() 
     # An escalation plans each rung, and its repeats, as a part of its own.
     assert kind_of(rules["ladder"]).parts(rules["ladder"]) == 3
     assert {kind_of(rule).parts(rule) for rule_id, rule in rules.items() if rule_id != "ladder"} == {1}
+
+
+def test_each_rung_of_the_built_in_ladder_tells_its_recipient_its_own_text() -> None:
+    from pathlib import Path
+
+    from strides.domain.model import Organisation
+    from strides.integrations.rule_files import load_rules
+    from strides.rules.testing import parse_test_file, simulate
+
+    path = Path(__file__).parent / "pack" / "ladder.yaml"
+    test = parse_test_file(path.read_text(), path.name)
+    org = Organisation(
+        people={p.id: p for p in test.org.people},
+        goals={g.id: g for g in test.org.goals},
+        milestones={m.id: m for m in test.org.milestones},
+    )
+    intents, _ = simulate(load_rules(), org, test.tests[0])
+    bodies = {i.recipient: i.body for i in intents if i.rule_id == "overdue-milestone-ladder"}
+    assert bodies["ada"].startswith(
+        "Milestone “First draft” of “Ship the playbook” was due on 2026-12-04. Finish it"
+    )
+    assert bodies["cy"].startswith(
+        "Ada's milestone “First draft” of “Ship the playbook” was due on 2026-12-04."
+    )
+    assert "A word from you may help" in bodies["cy"] and "Finish it," not in bodies["cy"]
+    assert "Talk it through with Ada" in bodies["bob"]

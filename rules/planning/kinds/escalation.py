@@ -43,7 +43,7 @@ class EscalationKind(TriggerKind):
                 continue
             milestones = list(view.milestones_due(low, high, by_zone, open_at=planner.now, audience=audience))
             owners = (planner.owner(view.goals[m.goal]) for m in milestones)
-            planner.prefetch_related(rule, step.to, owners, step.title)
+            planner.prefetch_related(rule, step.to, owners, step.title, step.body)
             for milestone in milestones:
                 goal = view.goals[milestone.goal]
                 owner = planner.owner(goal)
@@ -59,6 +59,7 @@ class EscalationKind(TriggerKind):
                     milestone,
                     to=step.to,
                     title=step.title,
+                    body=step.body,
                 )
         if trigger.repeat is None or part not in (None, len(trigger.steps)):
             return
@@ -82,6 +83,7 @@ class EscalationKind(TriggerKind):
                     milestone,
                     to=last.to,
                     title=last.title,
+                    body=last.body,
                 )
                 day += timedelta(days=every)
 
