@@ -1,15 +1,56 @@
 """What the rules would produce over a horizon, as rows, and what a rule change would alter. Pure.
 
-The preview behind `strides plan`: the CLI reads files and prints, these compare and format.
+The preview behind `strides plan`: the CLI reads files and prints, these plan, compare and format.
+The horizon is planned as a deployment's ticks plan it (`ticked`), so the preview lists what they
+would send and skip, with the same causes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from strides.domain.model import Organisation
-from strides.rules import Intent, Plan
+from strides.domain.parse import RuleSet
+from strides.rules import Intent, Plan, Window, plan
+from strides.rules.intents import Skip
+from strides.rules.planning.view import memory_view
+
+# A deployment's tick (the `tick_every` default of deploy/prefect.yaml and `strides serve`).
+TICK = timedelta(minutes=15)
+
+
+def ticked(
+    rules: RuleSet,
+    org: Organisation,
+    window: Window,
+    *,
+    step: timedelta = TICK,
+    progress: Callable[[int, int], None] | None = None,
+) -> Plan:
+    """What ticks every `step` over `window` would plan, from an empty ledger: each tick plans its
+    own stretch at its own end, sees what earlier ticks planned, and after the first plans only
+    what the previous one had not settled (as the engine's ticks do). `progress(done, total)`."""
+    view = memory_view(org)
+    planned: dict[str, Intent] = {}
+    skips: dict[tuple[str, str, datetime, str], Skip] = {}
+    fallbacks: dict[tuple[str, str, datetime, str], Skip] = {}
+    total = -(-(window.end - window.start) // step)
+    moment, settled, done = window.start, None, 0
+    while moment < window.end:
+        end = min(moment + step, window.end)
+        result = plan(rules, view, Window(moment, end), planned, settled=settled)
+        for intent in result.intents:
+            planned.setdefault(intent.key, intent)
+        for skip in result.skips:
+            skips.setdefault((skip.rule_id, skip.subject, skip.occurrence, skip.reason), skip)
+        for note in result.fallbacks:
+            fallbacks.setdefault((note.rule_id, note.subject, note.occurrence, note.reason), note)
+        moment, settled, done = end, end, done + 1
+        if progress is not None:
+            progress(done, total)
+    return Plan(tuple(planned.values()), tuple(skips.values()), tuple(fallbacks.values()))
 
 
 @dataclass(frozen=True)
@@ -89,3 +130,17 @@ def compare(before: Plan, after: Plan, person: str | None = None) -> list[Row]:
             result.append(Row("added", intent))
     result += [Row("removed", i) for i in removed]
     return sorted(result, key=_in_time_order)
+
+
+def change_summary(rows: list[Row]) -> list[str]:
+    """Per rule, what the proposed rules add, remove and move: one line each."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row.intent.rule_id, {}).setdefault(row.change, 0)
+        counts[row.intent.rule_id][row.change] += 1
+    if not counts:
+        return ["The proposed rules change nothing in this span."]
+    return [
+        f"{rule}: " + ", ".join(f"{n} {change}" for change, n in sorted(changes.items()))
+        for rule, changes in sorted(counts.items())
+    ]

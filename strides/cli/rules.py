@@ -15,7 +15,11 @@ from strides.cli.app import app, state
 from strides.cli.output import EXIT_USAGE, err, out, print_rejections, say
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from strides.domain.model import Organisation
     from strides.domain.parse import RuleSet
+    from strides.rules import Plan, Window
 
 rules_app = typer.Typer(
     name="rules",
@@ -192,6 +196,27 @@ def _load_rule_dir(folder: Path | None) -> RuleSet:
         raise typer.Exit(1) from None
 
 
+def _ticked(
+    sides: list[tuple[str, RuleSet]], organisation: Organisation, window: Window, *, quiet: bool
+) -> dict[str, Plan]:
+    """Each side's rules planned as ticks every 15 minutes would plan them, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from strides.rules.preview import ticked
+
+    plans: dict[str, Plan] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=quiet) as progress:
+        for name, ruleset in sides:
+            task = progress.add_task(f"planning the {name} rules tick by tick", total=None)
+
+            def advance(done: int, total: int, task: TaskID = task) -> None:
+                progress.update(task, completed=done, total=total)
+
+            plans[name] = ticked(ruleset, organisation, window, progress=advance)
+    return plans
+
+
 @app.command("plan")
 def plan_command(
     start: Annotated[
@@ -217,8 +242,8 @@ def plan_command(
     from strides.domain.errors import StridesError
     from strides.integrations.calendar_feed import planned_meetings_ics
     from strides.integrations.org_files import load_organisation
-    from strides.rules import Window, plan
-    from strides.rules.preview import compare, rows
+    from strides.rules import Window
+    from strides.rules.preview import change_summary, compare, rows
 
     settings = state.settings
     moment = start if start.tzinfo else start.replace(tzinfo=UTC)
@@ -233,11 +258,13 @@ def plan_command(
     if person is not None and person not in organisation.people:
         err.print(f"[bold red]error:[/] no person {person!r} in the organisation", highlight=False)
         raise typer.Exit(EXIT_USAGE)
-    current = plan(_load_rule_dir(rules or settings.rules_dir), organisation, window)
+    sides = [("current", _load_rule_dir(rules or settings.rules_dir))]
     if against is not None:
-        listed = compare(plan(_load_rule_dir(against), organisation, window), current, person)
-    else:
-        listed = rows(current, person)
+        sides.append(("proposed", _load_rule_dir(against)))
+    plans = _ticked(sides, organisation, window, quiet=as_json)
+    current = plans["current"]
+    # With --against: what the proposed rules would change compared with the current ones.
+    listed = compare(current, plans["proposed"], person) if against is not None else rows(current, person)
     if ics is not None:
         data = planned_meetings_ics([r.intent for r in listed if r.change != "removed"], organisation, moment)
         ics.write_bytes(data)
@@ -257,7 +284,9 @@ def plan_command(
         }
         typer.echo(json.dumps(payload, indent=2))
         return
-    title = f"Plan {window.start:%Y-%m-%d} + {days} days" + (f" vs {against}" if against else "")
+    title = f"Plan {window.start:%Y-%m-%d} + {days} days"
+    if against is not None:
+        title += f": proposed {against} against current {rules or settings.rules_dir or 'built-in'} rules"
     table = Table(title=title)
     columns = (["change"] if against else []) + ["local time", "kind", "rule", "to", "title"]
     for column in columns:
@@ -271,6 +300,9 @@ def plan_command(
             *cells, when, row.intent.kind.value, row.intent.rule_id, row.intent.recipient, row.intent.title
         )
     out.print(table)
+    if against is not None:
+        for line in change_summary(listed):
+            say(line)
     kinds = {k: sum(1 for r in listed if r.intent.kind.value == k) for k in ("invite", "email", "digest")}
     out.print(
         f"{len(listed)} message(s): {kinds['invite']} invites, {kinds['email']} emails, "

@@ -34,11 +34,30 @@ def test_json_lists_every_message_of_the_horizon_for_one_person() -> None:
 def test_against_other_rules_shows_what_moves_and_what_is_added() -> None:
     messages = _plan("--days", "7", "--person", "p001", "--against", str(CHANGED))["messages"]
     changes = sorted((m["change"], m["rule"], m["local_time"]) for m in messages)
+    # The folder given is the proposed change: it moves the self-review to Thursdays and drops
+    # the digest.
     assert changes == [
-        ("added", "weekly-digest", "2026-12-07 08:00 CET"),
-        ("moved", "weekly-self-review", "2026-12-04 16:00 CET"),
-        ("moved", "weekly-self-review", "2026-12-11 16:00 CET"),
+        ("moved", "weekly-self-review", "2026-12-03 16:00 CET"),
+        ("moved", "weekly-self-review", "2026-12-10 16:00 CET"),
+        ("removed", "weekly-digest", "2026-12-07 08:00 CET"),
     ]
+    text = runner.invoke(
+        app,
+        [
+            "plan",
+            "--org",
+            str(ORG),
+            "--from",
+            "2026-12-01",
+            "--days",
+            "7",
+            "--person",
+            "p001",
+            "--against",
+            str(CHANGED),
+        ],
+    ).stdout
+    assert "weekly-digest: 1 removed\nweekly-self-review: 2 moved\n" in text
 
 
 def test_ics_holds_one_event_per_planned_meeting(tmp_path: Path) -> None:
