@@ -29,8 +29,9 @@ Wave = Callable[[int, int], list[engine.DeliveryOutcome]]
 def sender(settings: Settings) -> Sender:
     """Who mails; with a public URL and a secret, every message carries one-click unsubscribe links."""
     links = None
-    if settings.public_url and settings.unsubscribe_secret:
-        links = UnsubscribeLinks(settings.public_url, settings.unsubscribe_secret.get_secret_value())
+    key = settings.unsubscribe_key
+    if settings.public_url and key:
+        links = UnsubscribeLinks(settings.public_url, key)
     return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location, links)
 
 

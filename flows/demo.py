@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from strides.config import Settings
+from strides.config import UNSUBSCRIBE_KEY_FILE, Settings
 from strides.integrations.org_changes import OrgChange, apply_change
 from strides.integrations.org_files import Rejection, load_organisation
 from strides.integrations.rule_files import load_rules
@@ -47,6 +48,11 @@ def prepare(settings: Settings, *, keep: bool) -> Store:
         # Only the demo's own folder: never the user's real state.
         shutil.rmtree(settings.state_dir)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    key = settings.state_dir / UNSUBSCRIBE_KEY_FILE
+    if settings.unsubscribe_secret is None and not key.exists():
+        # Signs the demo's unsubscribe links; `strides http --demo` reads it to check them.
+        key.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        key.chmod(0o600)
     store = Store(settings.db_url)
     store.migrate()
     return store

@@ -47,6 +47,11 @@ class _Unmasked(PydanticBaseSettingsSource):
         return {k: v for k, v in self.inner().items() if v != MASKED}
 
 
+# Where `strides http --demo` listens by default: the demo's links point there.
+DEMO_URL = "http://127.0.0.1:8765"
+UNSUBSCRIBE_KEY_FILE = "unsubscribe.key"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STRIDES_", extra="forbid", toml_file=CONFIG_FILE)
 
@@ -196,11 +201,24 @@ class Settings(BaseSettings):
 
     def for_demo(self) -> Settings:
         """The demo's settings: its own store and outbox in a `demo` folder of the state folder,
-        and Prefect's home shared with these settings."""
+        Prefect's home shared with these settings, and (unless configured) `strides http --demo`'s
+        local address as the public URL: with the key the demo writes (`unsubscribe_key`), its
+        emails carry one-click unsubscribe links."""
         folder = self.state_dir / "demo"
         return self.derived(
             state_dir=folder,
             database_url=None,
             outbox_dir=folder / "outbox",
             prefect_home=self.prefect_dir,
+            public_url=self.public_url or DEMO_URL,
         )
+
+    @property
+    def unsubscribe_key(self) -> str | None:
+        """The secret that signs unsubscribe links: `unsubscribe_secret`, else the key file the
+        demo keeps in its state folder (`UNSUBSCRIBE_KEY_FILE`); secrets never travel as a flow
+        run's parameters, so both are read where the links are made and checked."""
+        if self.unsubscribe_secret is not None:
+            return self.unsubscribe_secret.get_secret_value()
+        path = self.state_dir / UNSUBSCRIBE_KEY_FILE
+        return path.read_text(encoding="utf-8").strip() if path.is_file() else None

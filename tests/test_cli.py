@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -98,6 +101,15 @@ def test_demo_runs_the_sample_and_prints_a_summary(prefect_harness, tmp_path):
     assert summary["files"] == sum(line["messages"] for line in summary["rules"])
     assert summary["outbox"].startswith(str(tmp_path))
     assert not (ROOT / "tmp").exists()
+    # Every digest and reminder carries one-click unsubscribe, pointing at `strides http --demo`
+    # (invites are meetings, not mailings: integrations/compose.py).
+    outbox = Path(summary["outbox"]).glob("*.eml")
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox]
+    mailings = [m for m in messages if "text/calendar" not in {part.get_content_type() for part in m.walk()}]
+    assert mailings
+    for message in mailings:
+        assert message["List-Unsubscribe"].strip().startswith("<http://127.0.0.1:8765/"), message["Subject"]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", message["Subject"]
 
 
 def test_demo_piped_keeps_each_scripted_change_on_one_line(prefect_harness, tmp_path):

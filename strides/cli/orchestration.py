@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from strides.cli.app import app, prepare_prefect, state
-from strides.cli.output import EXIT_USAGE, err, fail, say
+from strides.cli.output import EXIT_USAGE, DemoOption, err, fail, say
 
 
 @app.command()
@@ -132,10 +132,12 @@ def emit(
 def http(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    demo: DemoOption = False,
 ) -> None:
-    """Serve strides' HTTP endpoints (calendar feeds, webhooks, event intake)."""
+    """Serve strides' HTTP endpoints (calendar feeds, webhooks, event intake, unsubscribe links)."""
     import uvicorn
 
     from strides.http.app import create_app
 
-    uvicorn.run(create_app(state.settings), host=host, port=port, log_level="info")
+    settings = state.settings.for_demo() if demo else state.settings
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

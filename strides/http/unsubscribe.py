@@ -27,9 +27,10 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 
 def _links(request: Request) -> UnsubscribeLinks:
     settings: Settings = request.app.state.settings
-    if not (settings.public_url and settings.unsubscribe_secret):
+    key = settings.unsubscribe_key
+    if not (settings.public_url and key):
         raise HTTPException(503, "unsubscribe links are not configured (public_url, unsubscribe_secret)")
-    return UnsubscribeLinks(settings.public_url, settings.unsubscribe_secret.get_secret_value())
+    return UnsubscribeLinks(settings.public_url, key)
 
 
 def _read(request: Request, token: str) -> tuple[str, str]:

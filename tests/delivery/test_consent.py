@@ -123,3 +123,23 @@ def test_opted_out_and_paused_people_are_skipped_with_the_reason(loaded_store, b
     assert all(r.status == "sent" for r in others)
     paused = [r for r in rows if r.recipient == on_leave]
     assert paused and {r.last_error for r in paused} == {"paused until 2026-12-14 12:00 UTC"}
+
+
+def test_the_demo_signs_its_links_with_a_key_in_its_folder_that_strides_http_demo_checks(settings):
+    from strides.config import DEMO_URL, UNSUBSCRIBE_KEY_FILE
+    from strides.flows.demo import prepare
+    from strides.integrations.unsubscribe import UnsubscribeLinks
+
+    demo = settings.for_demo()
+    store = prepare(demo, keep=False)
+    key = (demo.state_dir / UNSUBSCRIBE_KEY_FILE).read_text()
+    assert demo.public_url == DEMO_URL and demo.unsubscribe_key == key and len(key) >= 32
+    app = create_app(settings.for_demo())
+    app.state.clock = lambda: NOW
+    path = "/unsubscribe/" + UnsubscribeLinks(DEMO_URL, key).token("p003", "email")
+    done = TestClient(app).post(path, content="List-Unsubscribe=One-Click")
+    assert done.status_code == 200
+    with store.session() as session:
+        assert "email" in preferences.get(session, "p003").opted_out
+    forged = "/unsubscribe/" + UnsubscribeLinks(DEMO_URL, "another key").token("p003", "digest")
+    assert TestClient(app).post(forged).status_code == 404
