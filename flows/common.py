@@ -14,6 +14,7 @@ from strides.config import ConfigError, Settings
 from strides.integrations.compose import Sender
 from strides.integrations.transports import build_transport
 from strides.integrations.unsubscribe import UnsubscribeLinks
+from strides.rules.retries import Retry
 from strides.store import Store
 
 ARTIFACT_ROWS = 500
@@ -88,6 +89,7 @@ def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.D
             settings.claim_timeout,
             max_chunks,
             settings.max_message_bytes,
+            Retry(lifetime=settings.retry_lifetime),
         )
     finally:
         close = getattr(transport, "close", None)

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     claim_timeout: timedelta = Field(
         default=timedelta(minutes=10), description="A delivery claim older than this is taken over"
     )
+    retry_lifetime: timedelta = Field(
+        default=timedelta(days=1),
+        description="How long a message that failed for now is tried again (waits of 5 min doubling to 1 h)",
+    )
     task_runner: Literal["thread", "dask"] = Field(
         default="thread", description="Prefect task runner of the flows: threads, or a Dask cluster"
     )

@@ -141,3 +141,26 @@ def test_org_check_of_a_clean_folder_says_ok_and_a_bad_mapping_is_bad_usage(tmp_
     assert clean.exit_code == 0 and "48 people, 100 goals, 303 milestones loaded; OK" in clean.stdout
     bad = invoke("org", "check", str(FIXTURES / "org-hr-export"), "--map", "work_email")
     assert bad.exit_code == 2 and "write SOURCE=FIELD" in bad.output
+
+
+def test_retry_brings_dead_messages_back_and_asks_which(tmp_path, sample_org, builtin_rules):
+    from datetime import UTC, datetime, timedelta
+
+    from strides import engine
+    from strides.rules import Window
+    from strides.store import Store, ledger, snapshot
+
+    store = Store(f"sqlite:///{tmp_path / 'strides.db'}")
+    store.migrate()
+    with store.session() as session:
+        snapshot.save_organisation(session, sample_org)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    engine.plan_window(store, builtin_rules, Window(now - timedelta(days=1), now), now)
+    with store.session() as session:
+        (row,) = ledger.messages(session, limit=1)
+        row.status, row.last_error = ledger.DEAD, "421 gave up after 27 tries"
+    assert invoke("--state-dir", str(tmp_path), "retry").exit_code == 2
+    result = invoke("--state-dir", str(tmp_path), "retry", "--rule", row.rule_id)
+    assert result.exit_code == 0 and result.stdout.startswith("1 dead message(s) due again")
+    with store.session() as session:
+        assert ledger.messages(session, status=ledger.DEAD) == []

@@ -147,3 +147,28 @@ def status(demo: DemoOption = False, as_json: JsonOption = False) -> None:
         say(f"{title}: {shown}")
     if report["skips"]:
         say("See `strides skips` for what was skipped and why.")
+
+
+@app.command("retry")
+def retry_command(
+    key: Annotated[str | None, typer.Option(help="Only the message with this key.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule's messages.")] = None,
+    to: Annotated[str | None, typer.Option(help="Only this recipient (person id or email).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every dead message.")] = False,
+    demo: DemoOption = False,
+) -> None:
+    """Send dead messages again from the next tick, their tries counted afresh (after an outage).
+
+    A message is dead after a permanent failure or once its tries ran out (`retry_lifetime`);
+    `strides outbox --status dead` lists them with the reason. What the recipient's preferences
+    hold back (opted out, paused, suppressed) is held back again when it comes due.
+    """
+    from datetime import UTC
+
+    from strides.store import ledger
+
+    if not (key or rule or to or every):
+        raise fail("say which dead messages: --key, --rule, --to, or --all", EXIT_USAGE)
+    with open_store(demo).session() as session:
+        revived = ledger.revive(session, datetime.now(UTC), key=key, rule=rule, recipient=to)
+    say(f"{revived} dead message(s) due again; the next tick sends them")

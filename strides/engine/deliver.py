@@ -21,9 +21,13 @@ from strides.integrations.transport import Outgoing, Transport, send_all
 from strides.rules import delivery
 from strides.rules.digest import DUE_SOON, WINS_SINCE, ReportFacts, compose_digest
 from strides.rules.intents import Intent
+from strides.rules.retries import Retry
 from strides.store import Session, Store, invites, ledger, preferences, slices, suppressions
 
 DIGEST_LOOKAHEAD = timedelta(days=14)
+
+
+DEFAULT_RETRY = Retry()
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class DeliveryOutcome:
     claimed: int = 0
     # Due inside the recipient's pause under a `pause: shift` rule: (key, when it is due again).
     shifted: list[tuple[str, datetime]] = field(default_factory=list)
+    # Failed for now (also in `failed`): (key, when it is tried again).
+    retrying: list[tuple[str, datetime]] = field(default_factory=list)
 
     def merge(self, other: DeliveryOutcome) -> None:
         self.sent.extend(other.sent)
@@ -53,6 +59,7 @@ class DeliveryOutcome:
         self.held_back.extend(other.held_back)
         self.claimed += other.claimed
         self.shifted.extend(other.shifted)
+        self.retrying.extend(other.retrying)
 
 
 def upcoming_meetings(
@@ -110,6 +117,7 @@ def deliver_due(
     limit: int,
     stale_after: timedelta = timedelta(minutes=10),
     max_bytes: int = 10_000_000,
+    retry: Retry = DEFAULT_RETRY,
 ) -> DeliveryOutcome:
     """Claim up to `limit` due messages, build them all, send them as one chunk, record each outcome.
 
@@ -117,6 +125,7 @@ def deliver_due(
     anything is sent; nothing goes out half-built. A claim older than `stale_after` belongs to a
     worker presumed dead and is taken over. Only the slice of the organisation the chunk needs is
     loaded (strides.store.slices), so a chunk costs the same in a large organisation as in a small one.
+    A message that failed for now is due again later, as `retry` says (strides.rules.retries).
     """
     outcome = DeliveryOutcome()
     with store.session() as session:
@@ -187,10 +196,10 @@ def deliver_due(
     # What cannot be built is recorded before anything is sent; so is what waits for a pause to end.
     with store.session() as session:
         for key, reason in refused:
-            ledger.mark_failed(session, key, claim.token, reason, permanent=True)
+            ledger.mark_failed(session, key, claim.token, reason)
             outcome.failed.append((key, reason))
         for key, reason in held_back:
-            ledger.mark_failed(session, key, claim.token, reason, permanent=True)
+            ledger.mark_failed(session, key, claim.token, reason)
             outcome.held_back.append((key, reason))
         for key, when, note in shifted:
             if ledger.reschedule(session, key, claim.token, when, note):
@@ -203,9 +212,16 @@ def deliver_due(
         if isinstance(result, DeliveryError):
             with store.session() as session:
                 for row in rows:
-                    ledger.mark_failed(
-                        session, row.key, claim.token, result.answer, permanent=result.permanent
-                    )
+                    again = None if result.permanent else retry.next_try(row.attempts, row.key, now)
+                    note = result.answer
+                    if again is not None:
+                        note += (
+                            f" (try {row.attempts} of {retry.attempts}; again at {again:%Y-%m-%d %H:%M} UTC)"
+                        )
+                        outcome.retrying.append((row.key, again))
+                    elif not result.permanent:
+                        note += f" (gave up after {row.attempts} tries)"
+                    ledger.mark_failed(session, row.key, claim.token, note, retry_at=again)
                     outcome.failed.append((row.key, result.answer))
             return
         refs = [(row.key, result) for row in rows]
@@ -233,12 +249,13 @@ def drain(
     stale_after: timedelta = timedelta(minutes=10),
     max_chunks: int = 1000,
     max_bytes: int = 10_000_000,
+    retry: Retry = DEFAULT_RETRY,
 ) -> DeliveryOutcome:
     """Deliver chunk after chunk until nothing due is left (or `max_chunks` were done)."""
     total = DeliveryOutcome()
     with speed.fewer_collections():
         for _ in range(max_chunks):
-            chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after, max_bytes)
+            chunk = deliver_due(store, transport, sender, now, chunk_size, stale_after, max_bytes, retry)
             total.merge(chunk)
             if chunk.claimed < chunk_size:
                 break

@@ -34,7 +34,6 @@ CANCELLED = "cancelled"
 # An invite message not yet sent when a newer SEQUENCE of the same meeting replaced it.
 SUPERSEDED = "superseded"
 STATUSES = (PENDING, SENDING, SENT, FAILED, DEAD, SUPERSEDED, CANCELLED)
-MAX_ATTEMPTS = 5
 
 
 def _payload(intent: Intent) -> dict[str, Any]:
@@ -283,14 +282,38 @@ def reschedule(session: Session, key: str, token: str, send_at: datetime, note: 
     return bool(getattr(result, "rowcount", 0))
 
 
-def mark_failed(session: Session, key: str, token: str, error: str, *, permanent: bool) -> None:
-    row = session.scalars(select(MessageRow).where(MessageRow.key == key)).one()
-    dead = permanent or row.attempts >= MAX_ATTEMPTS
+def mark_failed(
+    session: Session, key: str, token: str, error: str, *, retry_at: datetime | None = None
+) -> None:
+    """Record a failed try: due again at `retry_at` (failed), or never (dead) when it is None."""
+    values: dict[str, Any] = {"status": DEAD, "last_error": error[:2000]}
+    if retry_at is not None:
+        values.update(status=FAILED, send_at=retry_at, claimed_by=None, claimed_at=None)
     session.execute(
-        update(MessageRow)
-        .where(MessageRow.key == key, MessageRow.claimed_by == token)
-        .values(status=DEAD if dead else FAILED, last_error=error[:2000])
+        update(MessageRow).where(MessageRow.key == key, MessageRow.claimed_by == token).values(**values)
     )
+
+
+def revive(
+    session: Session,
+    now: datetime,
+    *,
+    key: str | None = None,
+    rule: str | None = None,
+    recipient: str | None = None,
+) -> int:
+    """Dead messages due again now, with their tries counted afresh (after an outage); how many."""
+    query = update(MessageRow).where(MessageRow.status == DEAD)
+    if key:
+        query = query.where(MessageRow.key == key)
+    if rule:
+        query = query.where(MessageRow.rule_id == rule)
+    if recipient:
+        query = query.where(or_(MessageRow.recipient == recipient, MessageRow.recipient_email == recipient))
+    result = session.execute(
+        query.values(status=PENDING, send_at=now, attempts=0, claimed_by=None, claimed_at=None)
+    )
+    return int(getattr(result, "rowcount", 0))
 
 
 def pending_about(session: Session, subjects: Iterable[str]) -> list[MessageRow]:

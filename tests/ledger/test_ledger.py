@@ -139,18 +139,29 @@ def test_a_stale_claim_is_taken_over_after_the_timeout_and_not_before(
         assert ledger.mark_sent(session, rescue.rows[0].key, rescue.token, NOW, "outbox", "ref")
 
 
-def test_a_failed_message_is_retried_until_it_is_dead(any_loaded_store: Store, sample_org: Organisation):
+def test_a_failed_message_waits_for_its_next_try_and_a_dead_one_can_be_revived(
+    any_loaded_store: Store, sample_org: Organisation
+):
     with any_loaded_store.session() as session:
         ledger.record(session, intents(1), sample_org, NOW)
-    for attempt in range(1, ledger.MAX_ATTEMPTS + 1):
-        with any_loaded_store.session() as session:
-            claim = ledger.claim(session, NOW, limit=1)
-        assert len(claim.rows) == 1, f"attempt {attempt}"
-        with any_loaded_store.session() as session:
-            ledger.mark_failed(session, claim.rows[0].key, claim.token, "421 try later", permanent=False)
+    with any_loaded_store.session() as session:
+        claim = ledger.claim(session, NOW, limit=1)
+        ledger.mark_failed(
+            session, claim.rows[0].key, claim.token, "421 try later", retry_at=NOW + timedelta(minutes=5)
+        )
+    with any_loaded_store.session() as session:
+        assert ledger.claim(session, NOW, limit=1).rows == [], "not again in the same tick"
+        claim = ledger.claim(session, NOW + timedelta(minutes=5), limit=1)
+    assert len(claim.rows) == 1 and claim.rows[0].attempts == 2
+    with any_loaded_store.session() as session:
+        ledger.mark_failed(session, claim.rows[0].key, claim.token, "550 no such user")
     assert count(any_loaded_store, status=ledger.DEAD) == 1
     with any_loaded_store.session() as session:
-        assert ledger.claim(session, NOW, limit=1).rows == []
+        assert ledger.claim(session, NOW + timedelta(days=9), limit=1).rows == []
+        assert ledger.revive(session, NOW + timedelta(days=9), rule="no-such-rule") == 0
+        assert ledger.revive(session, NOW + timedelta(days=9)) == 1
+        claim = ledger.claim(session, NOW + timedelta(days=9), limit=1)
+    assert len(claim.rows) == 1 and claim.rows[0].attempts == 1
 
 
 def test_a_plain_postgresql_url_means_psycopg_3():
