@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect.artifacts import create_markdown_artifact
@@ -109,6 +109,7 @@ def deliver_in_waves(
     run_wave: Wave,
     tasks: int = DELIVERY_TASKS,
     max_tasks: int = MAX_DELIVERY_TASKS,
+    stale_after: timedelta = timedelta(minutes=10),
 ) -> tuple[engine.DeliveryOutcome, int]:
     """Deliver everything due by `now` in about `tasks` tasks of whole chunks, a wave at a time.
 
@@ -116,12 +117,14 @@ def deliver_in_waves(
     ledger's claims keep them apart. Tasks that lose a race for a claim stop early (on SQLite two
     claims can pick the same rows; one gets them), and messages that failed are due again, so
     another wave follows while something is due and the last wave claimed something (every claim
-    sends a message or counts an attempt, and a message dies after its last attempt);
+    sends a message or counts an attempt, and a message that failed is due again only later);
+    claims a crashed worker left behind count as due once older than `stale_after`, so they go out
+    whether or not new mail is due;
     `max_tasks` bounds the total. Returns the outcome and the tasks run.
     """
     total = engine.DeliveryOutcome()
     runs = 0
-    due = engine.count_due(store, now)
+    due = engine.count_due(store, now, stale_after)
     while due and runs < max_tasks:
         chunks = engine.chunks_per_task(due, chunk_size, tasks)
         wave = min(-(-due // (chunk_size * chunks)), max_tasks - runs)
@@ -131,7 +134,7 @@ def deliver_in_waves(
             total.merge(result)
         if not any(result.claimed for result in results):
             break  # what is due is not ours to claim (another worker holds it)
-        due = engine.count_due(store, now)
+        due = engine.count_due(store, now, stale_after)
     return total, runs
 
 

@@ -106,7 +106,7 @@ def tick(
         futures = [deliver_task.submit(config, now, chunks) for _ in range(tasks)]
         return [future.result() for future in futures]
 
-    delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave)
+    delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave, stale_after=config.claim_timeout)
     engine.record_tick(store, now, window, planned, delivery, basis)
     span = (
         f"Window: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
@@ -127,6 +127,7 @@ def tick(
         "sent": len(delivery.sent),
         "failed": len(delivery.failed),
         "held_back": len(delivery.held_back),
+        "retrying": len(delivery.retrying),
         "skipped": skipped,
         "skipped_new": new_skips,
     }

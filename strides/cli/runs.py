@@ -155,10 +155,19 @@ def run(
             if settings.transport == "outbox"
             else f" (via {settings.transport})"
         )
+        again = f" ({report['retrying']} to be tried again)" if report.get("retrying") else ""
         say(
             f"tick at {moment:%Y-%m-%d %H:%M} UTC: planned {report['planned']}, sent {report['sent']}, "
-            f"held back by preferences {report['held_back']}, failed {report['failed']}, "
+            f"held back by preferences {report['held_back']}, failed {report['failed']}{again}, "
             f"skipped {report['skipped']}{where}"
         )
+    if report.get("retrying"):
+        # Something could not be written or sent now: say what, and fail the command.
+        from strides.store import ledger
+
+        with Store(settings.db_url).session() as session:
+            waiting = ledger.messages(session, status=ledger.FAILED)
+        reason = next((row.last_error for row in waiting if row.last_error), "unknown")
+        raise fail(f"{report['retrying']} message(s) could not be sent now and will be tried again: {reason}")
     if loaded.rejected:
         raise typer.Exit(EXIT_REJECTED)

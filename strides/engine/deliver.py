@@ -262,9 +262,9 @@ def drain(
     return total
 
 
-def count_due(store: Store, now: datetime) -> int:
+def count_due(store: Store, now: datetime, stale_after: timedelta = timedelta(minutes=10)) -> int:
     with store.session() as session:
-        return ledger.count_due(session, now)
+        return ledger.count_due(session, now, stale_after)
 
 
 def chunks_per_task(due: int, chunk_size: int, tasks: int) -> int:

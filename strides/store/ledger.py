@@ -385,7 +385,10 @@ def has_message(session: Session, key: str) -> bool:
     return session.scalar(select(MessageRow.id).where(MessageRow.key == key).limit(1)) is not None
 
 
-def count_due(session: Session, now: datetime) -> int:
-    """How many messages a delivery at `now` would claim (stale claims aside)."""
-    query = select(func.count()).where(MessageRow.status.in_((PENDING, FAILED)), MessageRow.send_at <= now)
-    return session.scalar(query) or 0
+def count_due(session: Session, now: datetime, stale_after: timedelta = timedelta(minutes=10)) -> int:
+    """How many messages a delivery at `now` would claim, the claims of a crashed worker included."""
+    due = or_(
+        and_(MessageRow.status.in_((PENDING, FAILED)), MessageRow.send_at <= now),
+        and_(MessageRow.status == SENDING, MessageRow.claimed_at < now - stale_after),
+    )
+    return session.scalar(select(func.count()).where(due)) or 0

@@ -91,3 +91,49 @@ def test_a_message_failing_past_its_lifetime_is_dead_and_says_so(
         rows = [r for r in ledger.messages(session) if r.attempts]
     assert rows and {r.status for r in rows} == {ledger.DEAD}
     assert all(r.attempts == 3 and r.last_error.endswith("(gave up after 3 tries)") for r in rows)
+
+
+def test_an_outbox_that_cannot_be_written_delays_mail_and_the_first_delivery_after_the_fix_sends_it(
+    loaded_store: Store, builtin_rules: RuleSet, tmp_path: Path
+) -> None:
+    from strides.integrations.outbox import OutboxTransport
+
+    blocked = tmp_path / "outbox"
+    blocked.write_text("a file where the outbox folder should be")
+    engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
+    due = engine.count_due(loaded_store, NOW)
+    sender = Sender("growth@strides.example")
+    first = engine.drain(loaded_store, OutboxTransport(blocked), sender, NOW, 50)
+    assert first.sent == [] and len(first.retrying) == due
+    with loaded_store.session() as session:
+        waiting = ledger.messages(session, status=ledger.FAILED)
+    assert len(waiting) == due and all(f"outbox {blocked}" in (r.last_error or "") for r in waiting)
+    blocked.unlink()
+    later = engine.drain(loaded_store, OutboxTransport(blocked), sender, NOW + timedelta(minutes=15), 50)
+    assert len(later.sent) == due and len(list(blocked.glob("*.eml"))) == due
+
+
+def test_claims_a_crashed_worker_left_are_due_whether_or_not_new_mail_is(
+    loaded_store: Store, builtin_rules: RuleSet
+) -> None:
+    engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
+    due = engine.count_due(loaded_store, NOW)
+    with loaded_store.session() as session:
+        ledger.claim(session, NOW, limit=due)  # ...and the worker dies holding them all
+    assert engine.count_due(loaded_store, NOW + timedelta(minutes=5)) == 0
+    assert engine.count_due(loaded_store, NOW + timedelta(minutes=11)) == due
+
+
+def test_the_outbox_sweeps_temporary_files_a_dead_writer_left_and_keeps_fresh_ones(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from strides.integrations.outbox import STALE_TEMPORARY_SECONDS, OutboxTransport
+
+    old, fresh = tmp_path / ".tmp-dead.eml", tmp_path / ".tmp-writing.eml"
+    for path in (old, fresh):
+        path.write_bytes(b"")
+    past = time.time() - STALE_TEMPORARY_SECONDS - 1
+    os.utime(old, (past, past))
+    assert OutboxTransport(tmp_path).sweep() == 1
+    assert not old.exists() and fresh.exists()
