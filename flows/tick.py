@@ -128,6 +128,7 @@ def tick(
         "failed": len(delivery.failed),
         "held_back": len(delivery.held_back),
         "retrying": len(delivery.retrying),
+        "ambiguous": len(delivery.ambiguous),
         "skipped": skipped,
         "skipped_new": new_skips,
     }

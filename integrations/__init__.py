@@ -11,13 +11,17 @@ class IntegrationError(StridesError):
 
 
 class DeliveryError(IntegrationError):
-    """A transport refused a message; carries the message key and the provider's answer."""
+    """A transport refused a message; carries the message key and the provider's answer.
 
-    def __init__(self, key: str, answer: str, *, permanent: bool = False) -> None:
+    `ambiguous`: the connection broke after the whole message went over and before the server
+    answered, so the server may have it (sending it again may deliver it twice)."""
+
+    def __init__(self, key: str, answer: str, *, permanent: bool = False, ambiguous: bool = False) -> None:
         super().__init__(f"message {key}: {answer}")
         self.key = key
         self.answer = answer
         self.permanent = permanent
+        self.ambiguous = ambiguous
 
 
 class SourceError(IntegrationError, OSError):

@@ -72,35 +72,84 @@ class SMTPTransport:
         recipients = [a.addr_spec for a in message["To"].addresses]
         sender = message["From"].addresses[0].addr_spec
         with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._client is None:
-                        self._client = self._connect()
-                    refused = self._client.sendmail(sender, recipients, data)
-                except smtplib.SMTPServerDisconnected as exc:
-                    # A reused connection the server dropped: reconnect once, then give up for now.
-                    self._client = None
-                    if attempt == 2:
-                        raise DeliveryError(key, f"SMTP connection lost: {exc}") from exc
-                    continue
-                except smtplib.SMTPAuthenticationError as exc:
-                    self._client = None
-                    raise DeliveryError(key, _answer(exc.smtp_code, exc.smtp_error), permanent=False) from exc
-                except smtplib.SMTPRecipientsRefused as exc:
-                    code, text = next(iter(exc.recipients.values()))
-                    raise DeliveryError(key, _answer(code, text), permanent=code >= 500) from exc
-                except smtplib.SMTPResponseException as exc:
-                    raise DeliveryError(
-                        key, _answer(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500
-                    ) from exc
-                except (smtplib.SMTPException, OSError) as exc:
-                    self._client = None
-                    raise DeliveryError(key, f"SMTP {self.config.host}:{self.config.port}: {exc}") from exc
-                if refused:
-                    code, text = next(iter(refused.values()))
-                    raise DeliveryError(key, _answer(code, text), permanent=code >= 500)
-                return str(message["Message-ID"] or key)
+            client, refused = self._open_envelope(key, sender, recipients)
+            try:
+                code, text = client.data(data)
+            except smtplib.SMTPResponseException as exc:  # DATA itself refused: nothing went over
+                self._reset()
+                raise DeliveryError(
+                    key, _answer(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500
+                ) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                # The connection broke while the message went over or before the server answered
+                # it: the server may have it. Never again on this connection; the ledger decides
+                # whether to try once more (strides.engine.deliver).
+                self._client = None
+                answer = f"SMTP connection lost before the server answered the message: {exc}"
+                raise DeliveryError(key, answer, ambiguous=True) from exc
+            if code != 250:
+                self._reset()
+                raise DeliveryError(key, _answer(code, text), permanent=code >= 500)
+            if refused:
+                code, text = next(iter(refused.values()))
+                raise DeliveryError(key, _answer(code, text), permanent=code >= 500)
+            return str(message["Message-ID"] or key)
+
+    def _open_envelope(
+        self, key: str, sender: str, recipients: list[str]
+    ) -> tuple[smtplib.SMTP, dict[str, tuple[int, bytes]]]:
+        """A connection with MAIL FROM and RCPT TO accepted, and the recipients it refused."""
+        for attempt in (1, 2):
+            try:
+                if self._client is None:
+                    self._client = self._connect()
+                return self._client, self._envelope(self._client, sender, recipients)
+            except smtplib.SMTPServerDisconnected as exc:
+                # A reused connection the server dropped: reconnect once, then give up for now.
+                self._client = None
+                if attempt == 2:
+                    raise DeliveryError(key, f"SMTP connection lost: {exc}") from exc
+            except smtplib.SMTPAuthenticationError as exc:
+                self._client = None
+                raise DeliveryError(key, _answer(exc.smtp_code, exc.smtp_error), permanent=False) from exc
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = next(iter(exc.recipients.values()))
+                raise DeliveryError(key, _answer(code, text), permanent=code >= 500) from exc
+            except smtplib.SMTPResponseException as exc:
+                self._reset()
+                raise DeliveryError(
+                    key, _answer(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500
+                ) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                self._client = None
+                raise DeliveryError(key, f"SMTP {self.config.host}:{self.config.port}: {exc}") from exc
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _envelope(client: smtplib.SMTP, sender: str, recipients: list[str]) -> dict[str, tuple[int, bytes]]:
+        """MAIL FROM and RCPT TO, as `sendmail` sends them: the recipients refused (all refused:
+        SMTPRecipientsRefused). Nothing of the message itself has gone over yet."""
+        code, text = client.mail(sender)
+        if code != 250:
+            client.rset()
+            raise smtplib.SMTPSenderRefused(code, text, sender)
+        refused = {}
+        for recipient in recipients:
+            code, text = client.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, text)
+        if len(refused) == len(recipients):
+            client.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        return refused
+
+    def _reset(self) -> None:
+        """Clear the session's transaction after a refusal, or drop the connection if that fails."""
+        if self._client is not None:
+            try:
+                self._client.rset()
+            except (smtplib.SMTPException, OSError):
+                self._client = None
 
 
 def _answer(code: int, text: bytes | str) -> str:

@@ -156,6 +156,8 @@ def run(
             else f" (via {settings.transport})"
         )
         again = f" ({report['retrying']} to be tried again)" if report.get("retrying") else ""
+        if report.get("ambiguous"):
+            again += f" ({report['ambiguous']} the server may have had: sent at most once more)"
         say(
             f"tick at {moment:%Y-%m-%d %H:%M} UTC: planned {report['planned']}, sent {report['sent']}, "
             f"held back by preferences {report['held_back']}, failed {report['failed']}{again}, "

@@ -28,6 +28,8 @@ DIGEST_LOOKAHEAD = timedelta(days=14)
 
 
 DEFAULT_RETRY = Retry()
+# How a message's last error starts when the server may have it: tried once more, never twice.
+AMBIGUOUS = "ambiguous:"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class DeliveryOutcome:
     shifted: list[tuple[str, datetime]] = field(default_factory=list)
     # Failed for now (also in `failed`): (key, when it is tried again).
     retrying: list[tuple[str, datetime]] = field(default_factory=list)
+    # The connection broke before the server answered the whole message (also in `failed`).
+    ambiguous: list[str] = field(default_factory=list)
 
     def merge(self, other: DeliveryOutcome) -> None:
         self.sent.extend(other.sent)
@@ -60,6 +64,7 @@ class DeliveryOutcome:
         self.claimed += other.claimed
         self.shifted.extend(other.shifted)
         self.retrying.extend(other.retrying)
+        self.ambiguous.extend(other.ambiguous)
 
 
 def upcoming_meetings(
@@ -214,6 +219,16 @@ def deliver_due(
                 for row in rows:
                     again = None if result.permanent else retry.next_try(row.attempts, row.key, now)
                     note = result.answer
+                    if result.ambiguous:
+                        outcome.ambiguous.append(row.key)
+                        if (row.last_error or "").startswith(AMBIGUOUS):
+                            # Sent once more already: the server may have it twice by now.
+                            again = None
+                            note = f"{AMBIGUOUS} twice, not sent again ({result.answer})"
+                        else:
+                            note = (
+                                f"{AMBIGUOUS} the server may have it; sent once more later ({result.answer})"
+                            )
                     if again is not None:
                         note += (
                             f" (try {row.attempts} of {retry.attempts}; again at {again:%Y-%m-%d %H:%M} UTC)"

@@ -137,3 +137,53 @@ def test_the_outbox_sweeps_temporary_files_a_dead_writer_left_and_keeps_fresh_on
     os.utime(old, (past, past))
     assert OutboxTransport(tmp_path).sweep() == 1
     assert not old.exists() and fresh.exists()
+
+
+class DroppingServer:
+    """Takes the whole message, then drops the connection without answering: for every message,
+    or every third one."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope.content)
+        if len(self.received) % self.every == 0:
+            server.transport.close()
+            return "421 closing"  # never reaches the client: the connection is gone
+        return "250 2.0.0 queued"
+
+
+@pytest.mark.parametrize("every", [1, 3], ids=["drops-every-message", "drops-every-third"])
+def test_a_server_that_drops_after_taking_the_message_gets_it_at_most_twice_and_it_is_reported(
+    loaded_store: Store, builtin_rules: RuleSet, every: int
+) -> None:
+    from email import message_from_bytes
+
+    handler = DroppingServer(every)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=controller.port, security="none", timeout=10))
+    try:
+        engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
+        due = engine.count_due(loaded_store, NOW)
+        ambiguous = []
+        for minutes in range(0, 180, 15):
+            ambiguous += _tick(loaded_store, transport, NOW + timedelta(minutes=minutes)).ambiguous
+    finally:
+        transport.close()
+        controller.stop()
+    copies: dict[str, int] = {}
+    for content in handler.received:
+        message_id = message_from_bytes(content)["Message-ID"]
+        copies[message_id] = copies.get(message_id, 0) + 1
+    assert len(copies) == due and max(copies.values()) <= 2
+    # Each message the server may have had was sent once more, and only those.
+    assert ambiguous and sum(copies.values()) == due + len(set(ambiguous))
+    with loaded_store.session() as session:
+        rows = {r.key: r for r in ledger.messages(session) if r.key in set(ambiguous)}
+    twice = [r for r in rows.values() if r.status == ledger.DEAD]
+    assert all(r.last_error.startswith("ambiguous: twice, not sent again") for r in twice)
+    if every == 1:
+        assert len(twice) == due and set(copies.values()) == {2}
