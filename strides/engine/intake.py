@@ -78,8 +78,11 @@ def _break_manager_cycles(people: dict[str, Person]) -> None:
 
 
 def store_organisation(store: Store, loaded: LoadResult) -> Organisation:
-    """Save what was loaded as the snapshot; a record rejected now keeps its stored version."""
-    with store.session() as session:
+    """Save what was loaded as the snapshot; a record rejected now keeps its stored version.
+
+    Runs started together take turns (`Store.exclusive`): each saves against what the one before
+    it saved, so the same snapshot saved twice changes nothing the second time."""
+    with store.exclusive(), store.session() as session:
         organisation = loaded.organisation
         if loaded.rejected:
             organisation = keep_last_good(snapshot.load_organisation(session), organisation, loaded.rejected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,8 @@ class StoreError(StridesError, RuntimeError):
 
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
+# The advisory lock `Store.exclusive` takes on PostgreSQL ("strides" as a number).
+_LOCK_KEY = int.from_bytes(b"strides", "big")
 
 # The schema revisions of development versions before 0.1.0, squashed into its baseline: no release
 # made a store with them, and none is upgraded (`Store.migrate` says how to start afresh).
@@ -127,12 +130,37 @@ class Store:
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         return config
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store's own lock: one process at a time migrates or saves the organisation,
+        the others wait (PostgreSQL: an advisory lock; SQLite: a lock file beside the database)."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+            return
+        path = self.engine.url.database
+        if not path or path == ":memory:":
+            yield
+            return
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{path}.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (idempotent)."""
+        """Bring the schema to the newest revision (idempotent; processes starting together take
+        turns)."""
         from alembic import command
 
         try:
-            with self.engine.begin() as connection:
+            with self.exclusive(), self.engine.begin() as connection:
                 config = self.alembic_config()
                 self._check_made_by_us(connection, config)
                 config.attributes["connection"] = connection
