@@ -29,7 +29,12 @@ ARTIFACT_ROWS = 500
 def reload_task(settings: Settings) -> intake.SyncOutcome:
     store = Store(settings.db_url)
     store.migrate()
-    return intake.sync(store, settings.organisation)
+    return intake.sync(
+        store,
+        settings.organisation,
+        accept_mass_change=settings.accept_mass_change,
+        share=settings.mass_change_share,
+    )
 
 
 @task(name="emit-changes", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     claim_timeout: timedelta = Field(
         default=timedelta(minutes=10), description="A delivery claim older than this is taken over"
     )
+    accept_mass_change: bool = Field(
+        default=False,
+        description="Apply an organisation snapshot that removes or rejects more than mass_change_share",
+    )
+    mass_change_share: float = Field(
+        default=0.1, gt=0, le=1, description="Share of the organisation a snapshot may remove or reject"
+    )
     retry_lifetime: timedelta = Field(
         default=timedelta(days=1),
         description="How long a message that failed for now is tried again (waits of 5 min doubling to 1 h)",

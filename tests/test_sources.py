@@ -194,3 +194,44 @@ def test_a_link_refused_now_keeps_its_last_good_value(tmp_path: Path):
         p: yesterday.people[p].manager for p in yesterday.people
     }
     assert merged.people["ben"].mentors == yesterday.people["ben"].mentors == ("cara",)
+
+
+@pytest.mark.parametrize("breakage", ["semicolons", "empty", "no-header"])
+def test_a_broken_people_export_is_not_applied_and_cancels_nothing(
+    tmp_path: Path, store, builtin_rules, breakage: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from strides import engine
+    from strides.engine.intake import MassChange, store_organisation
+    from strides.rules import Window
+    from strides.store import ledger, snapshot
+
+    good = load_organisation(SAMPLE_ORG)
+    store_organisation(store, good)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    engine.plan_window(store, builtin_rules, Window(now - timedelta(days=1), now), now)
+    broken = tmp_path / "org"
+    broken.mkdir()
+    for path in SAMPLE_ORG.iterdir():
+        (broken / path.name).write_text(path.read_text())
+    lines = (SAMPLE_ORG / "people.csv").read_text().splitlines()
+    (broken / "people.csv").write_text(
+        {
+            "semicolons": "\n".join(line.replace(",", ";") for line in lines),
+            "empty": "",
+            "no-header": "\n".join(lines[1:]),
+        }[breakage]
+    )
+    with pytest.raises(MassChange, match=r"it would remove 48 of 48 people;.*--accept-mass-change"):
+        store_organisation(store, load_organisation(broken))
+    with store.session() as session:
+        assert snapshot.count_people(session) == 48
+    later = now + timedelta(hours=1)
+    engine.plan_window(store, builtin_rules, Window(now, later), later)
+    with store.session() as session:
+        assert ledger.messages(session, status=ledger.CANCELLED) == []
+        assert not [m for m in ledger.messages(session) if m.sequence > 0]
+    store_organisation(store, load_organisation(broken), accept_mass_change=True)
+    with store.session() as session:
+        assert snapshot.count_people(session) < 48

@@ -122,10 +122,14 @@ def run(
     org: Annotated[Path | None, typer.Option(help="Organisation folder (default: configured).")] = None,
     since: Annotated[datetime | None, typer.Option(help="Plan from here instead of the last tick.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    accept_mass_change: Annotated[
+        bool,
+        typer.Option(help="Apply the organisation even if it removes or rejects a large share of it."),
+    ] = False,
 ) -> None:
     """Load the organisation and run one tick: plan the window up to NOW and deliver what is due."""
     from strides.domain.errors import StridesError
-    from strides.engine.intake import store_organisation
+    from strides.engine.intake import MassChange, store_organisation
     from strides.integrations.org_files import load_organisation
     from strides.store import Store
 
@@ -137,8 +141,19 @@ def run(
         print_rejections(loaded.rejected, loaded.warnings)
         store = Store(settings.db_url)
         store.migrate()
-        # Nothing is lost: a record rejected now keeps its last good version.
-        store_organisation(store, loaded)
+        # Nothing is lost: a record rejected now keeps its last good version, and a snapshot that
+        # looks like a broken export is not applied (the tick plans from the last good one).
+        held_back: MassChange | None = None
+        try:
+            store_organisation(
+                store,
+                loaded,
+                accept_mass_change=accept_mass_change or settings.accept_mass_change,
+                share=settings.mass_change_share,
+            )
+        except MassChange as exc:
+            held_back = exc
+            say(f"warning: {exc}", to_err=True)
         from strides.flows.environment import no_heartbeats
         from strides.flows.tick import tick
 
@@ -163,6 +178,8 @@ def run(
             f"held back by preferences {report['held_back']}, failed {report['failed']}{again}, "
             f"skipped {report['skipped']}{where}"
         )
+    if held_back is not None:
+        raise fail(str(held_back))
     if report.get("retrying"):
         # Something could not be written or sent now: say what, and fail the command.
         from strides.store import ledger
