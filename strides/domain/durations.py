@@ -13,13 +13,23 @@ _WHOLE = re.compile(r"^[+-]?(\d+[wdhm])+$")
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 
 
+# No offset, lead, delay or lateness of a rule is longer than this (ten years): a longer one is a
+# typo, and would overflow the calendar arithmetic.
+LONGEST = timedelta(days=3660)
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse `[+-]<n><unit>...` where unit is w, d, h or m."""
     compact = text.strip().replace(" ", "")
-    if not _WHOLE.match(compact):
+    if not _WHOLE.match(compact) or len(compact) > 40:
         raise ValueError(f"bad duration {text!r}: use forms like 15m, 1h30m, 14d, -3d, 2w")
     sign = -1 if compact.startswith("-") else 1
-    total = sum((int(n) * _UNITS[u] for n, u in _PART.findall(compact)), timedelta())
+    try:
+        total = sum((int(n) * _UNITS[u] for n, u in _PART.findall(compact)), timedelta())
+    except OverflowError:
+        total = LONGEST * 2
+    if total > LONGEST:
+        raise ValueError(f"bad duration {text!r}: at most {LONGEST.days} days")
     return sign * total
 
 

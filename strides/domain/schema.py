@@ -61,6 +61,18 @@ def _check_rrule(text: str) -> str:
         raise ValueError(f"bad RRULE {text!r}: unknown FREQ={parts['FREQ']}{hint}")
     if "FREQ" not in parts:
         raise ValueError(f"bad RRULE {text!r}: FREQ is required (for example FREQ=WEEKLY;BYDAY=FR)")
+    if parts["FREQ"].upper() in ("SECONDLY", "MINUTELY", "HOURLY"):
+        # strides messages people on days: a cadence more often than daily is a mistake, and
+        # would make every tick plan without bound.
+        raise ValueError(
+            f"bad RRULE {text!r}: a cadence is at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)"
+        )
+    interval = parts.get("INTERVAL", "1")
+    if not interval.isdigit() or not 1 <= int(interval) <= 1000:
+        raise ValueError(f"bad RRULE {text!r}: INTERVAL is a whole number from 1 to 1000")
+    for name in ("BYSECOND", "BYMINUTE", "BYHOUR"):
+        if name in parts:
+            raise ValueError(f"bad RRULE {text!r}: {name} has no place in a daily cadence (use `at:`)")
     try:
         rrulestr(body, dtstart=None, forceset=False)
     except (ValueError, TypeError) as exc:

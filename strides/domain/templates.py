@@ -31,13 +31,14 @@ TEMPLATE_NAMES: dict[str, type[Any] | None] = {
 
 
 def template_fields(model: type[Any]) -> dict[str, type[Any] | None]:
-    """The fields a placeholder may read on a model: its own fields and properties (the fields
-    only conditions see, such as a goal's `progress`, are not on the model)."""
-    return {
-        name: nested
-        for name, nested in fields_of(model).items()
-        if name in getattr(model, "model_fields", {}) or isinstance(getattr(model, name, None), property)
-    } | {name: None for name, value in vars(model).items() if isinstance(value, property)}
+    """The fields a placeholder may read on a model: its data fields only (not its methods or
+    settings, and not the fields only conditions see, such as a goal's `progress`)."""
+    return {name: nested for name, nested in fields_of(model).items() if name in _data_fields(model)}
+
+
+def _data_fields(kind: type[Any]) -> Any:
+    """A model's data fields (pydantic's `model_fields`); None for what is not a model."""
+    return getattr(kind, "model_fields", None)
 
 
 def placeholders(template: str) -> list[tuple[int, tuple[str, ...]]]:
@@ -86,7 +87,7 @@ def _lookup(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     for part in path:
         if _is_mapping(value):
             value = value.get(part, _MISSING)
-        elif part.startswith("_"):
+        elif part.startswith("_") or not _readable(value, part):
             return _MISSING
         else:
             value = getattr(value, part, _MISSING)
@@ -102,12 +103,19 @@ def _value(context: Mapping[str, Any], path: tuple[str, ...], getter: Callable[[
     value = context.get(path[0], _MISSING)
     if value is _MISSING or len(path) == 1:
         return value
-    if getter is not None and not _is_mapping(value):
+    if getter is not None and not _is_mapping(value) and _readable(value, path[1]):
         try:
             return getter(value)
         except AttributeError:
             pass  # a step that is a mapping, or a name that is not there: the general way
     return _lookup(value, path[1:])
+
+
+def _readable(value: Any, name: str) -> bool:
+    """Whether a placeholder may read `name` of `value`: a model's data fields only (never its
+    methods, settings or internals: `{goal.model_dump}` stays as written)."""
+    fields = _data_fields(type(value))
+    return fields is None or name in fields
 
 
 def _is_mapping(value: Any) -> bool:

@@ -203,13 +203,16 @@ def test_template_placeholders_are_checked_against_what_a_message_can_show() -> 
         "rules:\n"
         "  - id: r\n"
         "    trigger: {anchor: goal.deadline, offsets: [-3d]}\n"
-        '    action: {kind: email, title: "{goal.title} {goal.is_smart} {days_left} {mentor.email}",'
-        ' body: "{goal.progress} {colleague.name}"}\n'
+        '    action: {kind: email, title: "{goal.title} {goal.why} {days_left} {mentor.email}",'
+        ' body: "{goal.progress} {colleague.name} {goal.model_dump} {owner.tz} {owner.model_config}"}\n'
     )
     _, errors = check_files([("t.yaml", text)])
     assert [e.message for e in errors] == [
         "unknown field 'goal.progress' in body",
         "unknown name '{colleague.name}' in body",
+        "unknown field 'goal.model_dump' in body",
+        "unknown field 'owner.tz' in body",
+        "unknown field 'owner.model_config' in body",
     ]
 
 
@@ -242,3 +245,33 @@ def test_an_earlier_event_spelling_still_works_and_the_checker_warns_where_it_is
         str(warning)
         == "old.yaml:3:22: rule moved: event 'goal.deadline_moved' is now called 'goal.deadline-moved'"
     )
+
+
+@pytest.mark.parametrize(
+    ("every", "said"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL is a whole number from 1 to 1000"),
+        ("FREQ=DAILY;INTERVAL=-2", "INTERVAL is a whole number from 1 to 1000"),
+        ("FREQ=SECONDLY", "a cadence is at most daily"),
+        ("FREQ=MINUTELY;COUNT=100000000", "a cadence is at most daily"),
+        ("FREQ=WEEKLY;BYHOUR=9", "BYHOUR has no place in a daily cadence"),
+    ],
+)
+def test_a_cadence_that_could_not_be_planned_in_bounded_time_is_refused(every: str, said: str) -> None:
+    text = f'rules:\n  - id: r\n    trigger: {{every: "{every}"}}\n    action: {{kind: email, title: x}}\n'
+    _, errors = check_files([("r.yaml", text)])
+    assert len(errors) == 1 and said in errors[0].message
+
+
+@pytest.mark.parametrize("duration", ["5000000d", "99999999999999w", "1000000000d"])
+def test_a_duration_past_ten_years_is_refused_without_a_traceback(duration: str) -> None:
+    text = (
+        "rules:\n  - id: r\n"
+        f"    trigger: {{anchor: goal.deadline, offsets: [-1d], max_lateness: {duration}}}\n"
+        f"    action: {{kind: invite, title: x, lead: {duration}}}\n"
+    )
+    _, errors = check_files([("r.yaml", text)])
+    assert [e.message for e in errors] == [
+        f"trigger.max_lateness: bad duration '{duration}': at most 3660 days",
+        f"action.lead: bad duration '{duration}': at most 3660 days",
+    ]

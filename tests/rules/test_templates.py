@@ -86,3 +86,13 @@ def test_a_dict_renders_as_any_other_mapping_of_the_same_names(
     """Dict contexts take a generated fast path; every other mapping the general one."""
     template = "".join(f"{text}{{{path}}}" for text, path in pieces)
     assert render_text(template, values) == render_text(template, MappingProxyType(values))
+
+
+def test_a_model_shows_only_its_data_fields_never_its_methods_or_settings() -> None:
+    from strides.domain.model import Person
+
+    person = Person(id="p1", name="Ada", email="ada@example.com", timezone="Europe/Berlin", country="DE")
+    text = "{owner.name} {owner.model_dump} {owner.model_config} {owner.tz} {owner.model_fields}"
+    assert render_text(text, {"owner": person}) == (
+        "Ada {owner.model_dump} {owner.model_config} {owner.tz} {owner.model_fields}"
+    )
