@@ -8,15 +8,29 @@ of each reply, including rejections, because SendGrid would retry any other answ
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 
 from strides.config import Settings
+from strides.domain.responses import Reply
 from strides.integrations.itip_reply import ReplyError, parse_form_data, replies_from_inbound_parse
 from strides.store import Store, invites
 
 router = APIRouter(tags=["inbound email"])
 MAX_BODY = 30 * 1024 * 1024  # Inbound Parse's own limit on a message
+
+
+def _unauthenticated(fields: Mapping[str, str], replies: list[Reply]) -> str | None:
+    """Why a reply by email cannot be trusted: no sender, or the mail path says the sender's
+    domain did not vouch for it (Inbound Parse's SPF and DKIM results, when it gives them)."""
+    if any(not reply.sender for reply in replies):
+        return "the message names no sender"
+    spf, dkim = fields.get("SPF", "").strip().lower(), fields.get("dkim", "").lower()
+    if (spf or dkim) and spf != "pass" and "pass" not in dkim:
+        return f"the sender's domain did not vouch for it (SPF {spf or 'none'}, DKIM {dkim or 'none'})"
+    return None
 
 
 @router.post("/inbound/replies/{secret}")
@@ -33,9 +47,12 @@ async def inbound_replies(secret: str, request: Request) -> dict[str, object]:
         replies = replies_from_inbound_parse(fields, files, "inbound-parse")
     except (ReplyError, ValueError) as exc:
         return {"recorded": 0, "rejected": [{"reason": str(exc)}]}
+    if refused := _unauthenticated(fields, replies):
+        return {"recorded": 0, "rejected": [{"reason": refused}]}
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", lambda: datetime.now(UTC))
     store = Store(settings.db_url)
     with store.session() as session:
-        outcomes = [invites.record_reply(session, reply) for reply in replies]
+        outcomes = [invites.record_reply(session, reply, clock()) for reply in replies]
     return {
         "recorded": sum(o.applied for o in outcomes),
         "replies": [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -240,9 +240,18 @@ class ReplyOutcome:
         return f"{self.reply.source}: {verdict}: {self.reply.attendee} {self.reply.partstat}: {self.reason}"
 
 
-def record_reply(session: Session, reply: Reply) -> ReplyOutcome:
-    """Record an attendee's PARTSTAT if the reply matches a meeting, that attendee and the
-    meeting's current SEQUENCE; otherwise reject it with the reason (never guess)."""
+# How far ahead of the clock a reply's DTSTAMP may be (clocks differ a little, never by much).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def record_reply(session: Session, reply: Reply, now: datetime | None = None) -> ReplyOutcome:
+    """Record an attendee's PARTSTAT if the reply comes from that attendee (when its sender is
+    known), matches a meeting they are invited to and its current SEQUENCE, and is not stamped in
+    the future (`now`); otherwise reject it with the reason and change nothing (never guess)."""
+    if reply.sender and reply.sender.lower() != reply.attendee:
+        return ReplyOutcome(reply, False, f"sent by {reply.sender}, not by the attendee {reply.attendee}")
+    if now is not None and reply.stamp > now + CLOCK_SKEW:
+        return ReplyOutcome(reply, False, f"stamped {reply.stamp.isoformat()}, in the future")
     row = session.get(InviteRow, reply.uid)
     if row is None:
         return ReplyOutcome(reply, False, f"no meeting with UID {reply.uid}")

@@ -148,3 +148,49 @@ def test_sendgrid_inbound_parse_posts_are_recorded_behind_a_secret_url(moved_rev
         status, _, answer = client.request("/inbound/replies/s3cret-path", form, unknown)
         assert status == 200 and "no meeting with UID" in answer.decode()
     assert partstats(moved_review)["p002"] == "DECLINED"
+
+
+def test_a_reply_sent_by_anyone_but_the_attendee_or_stamped_in_the_future_changes_nothing(moved_review):
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    [reply] = replies_from_file((REPLIES / "reply-declined-gmail.eml").read_bytes(), "gmail")
+    before = partstats(moved_review)
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    with moved_review.store.session() as session:
+        forged = invites.record_reply(session, replace(reply, sender="mallory@elsewhere.example"), now)
+        ahead = invites.record_reply(session, replace(reply, stamp=datetime(2099, 1, 1, tzinfo=UTC)), now)
+    assert not forged.applied and forged.reason == (
+        "sent by mallory@elsewhere.example, not by the attendee quinn.bauer.p002@example.com"
+    )
+    assert not ahead.applied and ahead.reason == "stamped 2099-01-01T00:00:00+00:00, in the future"
+    assert partstats(moved_review) == before
+    # The attendee's own, later reply still counts: the future stamp blocked nothing.
+    with moved_review.store.session() as session:
+        assert invites.record_reply(session, reply, now).applied
+
+
+def test_an_inbound_reply_whose_domain_did_not_vouch_for_it_is_rejected(moved_review, settings):
+    from pydantic import SecretStr
+
+    from strides.http.app import create_app
+
+    from .conftest import serve
+
+    app = create_app(settings.derived(inbound_secret=SecretStr("s3cret-path")))
+    body = (REPLIES / "inbound-parse-raw.form").read_bytes()
+    # The same post as the Inbound Parse fixture, with SPF and DKIM failed.
+    failed = body.replace(b"{@example.com : pass}", b"{@example.com : fail}")
+    failed = failed.replace(b'name="SPF"\r\n\r\npass', b'name="SPF"\r\n\r\nfail')
+    assert failed.count(b"fail") == 2
+    form = {"Content-Type": "multipart/form-data; boundary=xYzZY"}
+    before = partstats(moved_review)
+    with serve(app) as client:
+        status, _, answer = client.request("/inbound/replies/s3cret-path", form, failed)
+    assert status == 200 and json.loads(answer) == {
+        "recorded": 0,
+        "rejected": [
+            {"reason": "the sender's domain did not vouch for it (SPF fail, DKIM {@example.com : fail})"}
+        ],
+    }
+    assert partstats(moved_review) == before
