@@ -80,18 +80,28 @@ def _event_id(raw: dict[str, Any]) -> str:
     return "sha256:" + base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).decode()[:43]
 
 
-def parse_events(body: bytes) -> list[EmailEvent]:
-    """SendGrid posts a JSON array of events; unknown event names are kept as their own name."""
+def parse_events(body: bytes) -> tuple[list[EmailEvent], list[str]]:
+    """SendGrid posts a JSON array of events; unknown event names are kept as their own name.
+
+    An item that is not a usable event is skipped and said why (second list), so that one bad
+    item does not make SendGrid retry, and lose, the whole batch."""
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise WebhookError(f"body is not JSON: {exc}") from exc
     if not isinstance(data, list):
         raise WebhookError("body is not a JSON array of events")
     events: list[EmailEvent] = []
-    for raw in data:
+    skipped: list[str] = []
+    for index, raw in enumerate(data):
         if not isinstance(raw, dict) or "event" not in raw or "email" not in raw:
-            raise WebhookError(f"not an event: {str(raw)[:200]}")
+            skipped.append(f"item {index}: not an event: {str(raw)[:200]}")
+            continue
+        try:
+            occurred = datetime.fromtimestamp(int(raw.get("timestamp", 0)), UTC)
+        except (TypeError, ValueError, OverflowError, OSError):
+            skipped.append(f"item {index}: bad timestamp {str(raw.get('timestamp'))[:40]!r}")
+            continue
         name = str(raw["event"])
         event = EVENTS.get(name, name)
         # SendGrid reports blocks (temporary refusals) as bounce events of type "blocked".
@@ -105,10 +115,10 @@ def parse_events(body: bytes) -> list[EmailEvent]:
                 provider_event=name,
                 email=str(raw["email"]).strip().lower(),
                 message_key=str(raw["strides_key"]) if raw.get("strides_key") else None,
-                occurred_at=datetime.fromtimestamp(int(raw.get("timestamp", 0)), UTC),
+                occurred_at=occurred,
                 reason=str(reason) if reason else None,
                 provider_message_id=str(raw["sg_message_id"]) if raw.get("sg_message_id") else None,
                 raw=raw,
             )
         )
-    return events
+    return events, skipped

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from strides import __version__
 from strides.config import Settings
 from strides.http import feed, hr_events, inbound, sendgrid_webhook, unsubscribe
+from strides.store import StoreUnavailable
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="strides", version=__version__)
     app.state.settings = settings
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        # A clear 503 (callers retry later), not a 500 with a traceback.
+        return JSONResponse({"detail": "the store is unavailable; try again later"}, status_code=503)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:

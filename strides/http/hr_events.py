@@ -29,6 +29,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from strides.config import Settings
+from strides.http.limits import HR_BODY, read_body
 from strides.integrations.events import EventError, StridesEvent, event_name
 
 SIGNATURE_PREFIX = "sha256="
@@ -122,7 +123,7 @@ async def hr_events(
     settings = _settings(request)
     if settings.hr_secret is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "HR intake is off: set STRIDES_HR_SECRET")
-    body = await request.body()
+    body = await read_body(request, HR_BODY)
     try:
         verify(
             settings.hr_secret.get_secret_value(),
@@ -139,7 +140,9 @@ async def hr_events(
         events = [change.as_event() for change in batch.changes]
     except ValidationError as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, exc.errors(include_url=False, include_context=False)
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            # Without the input: it may be any bytes, which need not be text to be answered with.
+            exc.errors(include_url=False, include_context=False, include_input=False),
         ) from None
     except EventError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

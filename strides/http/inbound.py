@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from strides.config import Settings
 from strides.domain.responses import Reply
+from strides.http.limits import read_body
 from strides.integrations.itip_reply import ReplyError, parse_form_data, replies_from_inbound_parse
 from strides.store import Store, invites
 
@@ -39,9 +40,7 @@ async def inbound_replies(secret: str, request: Request) -> dict[str, object]:
     expected = settings.inbound_secret.get_secret_value() if settings.inbound_secret else ""
     if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         raise HTTPException(status_code=404, detail="not found")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(status_code=413, detail="message too large")
+    body = await read_body(request, MAX_BODY)
     try:
         fields, files = parse_form_data(body, request.headers.get("content-type", ""))
         replies = replies_from_inbound_parse(fields, files, "inbound-parse")

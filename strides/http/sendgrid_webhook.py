@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from strides.config import Settings
+from strides.http.limits import SENDGRID_BODY, read_body
 from strides.integrations.sendgrid_events import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -35,7 +36,7 @@ async def sendgrid_events(request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     if not settings.sendgrid_webhook_public_key:
         raise HTTPException(503, "the SendGrid Event Webhook is not configured (sendgrid_webhook_public_key)")
-    body = await request.body()
+    body = await read_body(request, SENDGRID_BODY)
     now = _now(request)
     try:
         verifier = Verifier(settings.sendgrid_webhook_public_key, settings.sendgrid_webhook_tolerance)
@@ -45,7 +46,7 @@ async def sendgrid_events(request: Request) -> dict[str, Any]:
     except WebhookError as exc:
         raise HTTPException(403, f"rejected: {exc}") from None
     try:
-        events = parse_events(body)
+        events, skipped = parse_events(body)
     except WebhookError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -58,4 +59,5 @@ async def sendgrid_events(request: Request) -> dict[str, Any]:
         "recorded": outcome.recorded,
         "duplicates": outcome.duplicates,
         "suppressed": list(outcome.suppressed),
+        "skipped": skipped,
     }

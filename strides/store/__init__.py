@@ -3,6 +3,6 @@ message, the meetings as last sent, skips, preferences, suppressions (SQLAlchemy
 
 from sqlalchemy.orm import Session
 
-from strides.store.db import Store, StoreError
+from strides.store.db import Store, StoreError, StoreUnavailable
 
-__all__ = ["Session", "Store", "StoreError"]
+__all__ = ["Session", "Store", "StoreError", "StoreUnavailable"]

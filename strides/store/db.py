@@ -28,6 +28,10 @@ class StoreError(StridesError, RuntimeError):
     """The database is unreachable, not migrated, or made by another version of strides."""
 
 
+class StoreUnavailable(StoreError):
+    """The database could not be reached or used just now (down, locked, out of space)."""
+
+
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 # The advisory lock `Store.exclusive` takes on PostgreSQL ("strides" as a number).
 _LOCK_KEY = int.from_bytes(b"strides", "big")
@@ -211,9 +215,13 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on error."""
-        with self._sessions.begin() as session:
-            yield session
+        """A transaction: committed on success, rolled back on error. StoreUnavailable when the
+        database cannot be reached or used (its driver's OperationalError, with its words)."""
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise StoreUnavailable(f"the store at {self.safe_url} is unavailable: {exc.orig}") from exc
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:

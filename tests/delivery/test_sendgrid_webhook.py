@@ -70,6 +70,7 @@ def test_a_signed_batch_records_each_event_by_message_key_and_suppresses(client,
             "sara.tanaka.p004@example.com",
             "p006@example.com",
         ],
+        "skipped": [],
     }
     with store.session() as session:
         assert suppressions.delivery_status(session, "k-digest-p001") == "delivered"
@@ -91,7 +92,21 @@ def test_a_redelivered_batch_is_recorded_once(client, signer):
     headers = signer.headers(BATCH, NOW)
     client.post(URL, content=BATCH, headers=headers)
     again = client.post(URL, content=BATCH, headers=headers)
-    assert again.json() == {"recorded": 0, "duplicates": 9, "suppressed": []}
+    assert again.json() == {"recorded": 0, "duplicates": 9, "suppressed": [], "skipped": []}
+
+
+def test_a_bad_item_is_skipped_and_the_rest_of_the_batch_recorded(client, signer):
+    events = json.loads(BATCH)
+    bad = [{**events[0], "timestamp": "yesterday"}, {**events[1], "timestamp": 1e20}, "not an event"]
+    body = json.dumps(bad + events[2:]).encode()
+    answer = client.post(URL, content=body, headers=signer.headers(body, NOW))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["recorded"] == len(events) - 2
+    assert answer.json()["skipped"] == [
+        "item 0: bad timestamp 'yesterday'",
+        "item 1: bad timestamp '1e+20'",
+        "item 2: not an event: not an event",
+    ]
 
 
 @pytest.mark.parametrize(
