@@ -235,3 +235,33 @@ def test_a_broken_people_export_is_not_applied_and_cancels_nothing(
     store_organisation(store, load_organisation(broken), accept_mass_change=True)
     with store.session() as session:
         assert snapshot.count_people(session) < 48
+
+
+def test_hostile_yaml_is_refused_and_located(tmp_path: Path):
+    levels = "".join(f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]\n" for n in range(1, 9))
+    bomb = "x: &l0 [a, b, c, d, e, f, g, h, i]\n" + levels + "people:\n  - {id: a, name: A, tags: *l8}\n"
+    deep = "people:\n  - id: a\n    mentors: " + "[" * 5000 + "]" * 5000 + "\n"
+    for name, text in (("bomb", bomb), ("deep", deep)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "people.yaml").write_text(text, encoding="utf-8")
+        with pytest.raises(
+            SourceError, match=r"people.yaml:\d+:\d+: .*(more than 20 aliases|nested more than 64)"
+        ):
+            load_organisation(folder, base=folder)
+
+
+def test_a_name_with_a_control_character_rejects_that_person_only(tmp_path: Path):
+    (tmp_path / "people.csv").write_text(
+        "id,name,email,timezone,country\n"
+        "a,Ada,ada@example.com,Europe/Berlin,DE\n"
+        'b,"Bob\x00",bob@example.com,Europe/Berlin,DE\n'
+        f"c,{'C' * 300},c@example.com,Europe/Berlin,DE\n",
+        encoding="utf-8",
+    )
+    loaded = load_organisation(tmp_path, base=tmp_path)
+    assert set(loaded.organisation.people) == {"a"}
+    assert [str(r) for r in loaded.rejected] == [
+        "people.csv:3: person b: field 'name': control character '\\x00' at position 4 (one line of text)",
+        "people.csv:4: person c: field 'name': String should have at most 200 characters",
+    ]

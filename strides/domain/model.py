@@ -7,6 +7,7 @@ owner's own IANA timezone.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, time
 from enum import StrEnum
@@ -121,11 +122,25 @@ class _NumbersFirstInJson:
         return {"type": "integer", "minimum": 1, "maximum": 7}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(value: str) -> str:
+    if found := _CONTROL.search(value):
+        raise ValueError(
+            f"control character {found.group()!r} at position {found.start() + 1} (one line of text)"
+        )
+    return value
+
+
 Email = Annotated[str, AfterValidator(_check_email), WithJsonSchema({"type": "string", "format": "email"})]
 TimezoneName = Annotated[str, AfterValidator(_check_timezone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 Weekday = Annotated[int, BeforeValidator(_weekday), Field(ge=1, le=7), _NumbersFirstInJson()]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+# What goes into an email header or a calendar field (a person's name, a goal's or milestone's title):
+# one line of text, no control characters (NUL, CR, LF), and a length a header can carry.
+HeaderText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
 
 
 class Strict(BaseModel):
@@ -159,7 +174,7 @@ class DigestPreferences(Strict):
 
 class Person(Strict):
     id: Identifier
-    name: str = Field(min_length=1)
+    name: HeaderText
     email: Email
     timezone: TimezoneName
     country: CountryCode
@@ -219,7 +234,7 @@ class Metric(Strict):
 class Goal(Strict):
     id: Identifier
     owner: Identifier
-    title: str = Field(min_length=1, max_length=200)
+    title: HeaderText
     what: str = ""
     why: str = ""
     metric: Metric | None = None
@@ -244,7 +259,7 @@ class Goal(Strict):
 class Milestone(Strict):
     id: Identifier
     goal: Identifier
-    title: str = Field(min_length=1, max_length=200)
+    title: HeaderText
     due: date
     completed_at: AwareDatetime | None = None
 

@@ -432,6 +432,10 @@ class Action(_Strict):
     def _fits_kind(self) -> Action:
         if self.kind is not Kind.DIGEST and not self.title:
             raise ValueError(f"a {self.kind.value} action needs a title")
+        if any(ord(c) < 32 or ord(c) == 127 for c in self.title) or len(self.title) > 500:
+            raise ValueError(
+                "a title is one line of text (no line breaks or control characters), 500 at most"
+            )
         if self.duration <= timedelta(0) or self.lead < timedelta(0):
             raise ValueError("duration must be positive and lead must not be negative")
         for text in (self.title, self.body):

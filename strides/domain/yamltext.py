@@ -6,9 +6,12 @@ Parsing text is pure: both the organisation sources and the rule language use it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.error import Mark
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 
@@ -99,11 +102,38 @@ class LocatedDict(dict[str, Any]):
         return Location(self.file, self.line, self.column)
 
 
+# Limits on what one YAML document may ask of strides: an alias "bomb" (aliases of aliases) would
+# otherwise expand to gigabytes once validated (with k aliases at most about e^(k/e) copies: 20
+# allow some 1,600), and nesting thousands deep exhausts Python's stack. Organisation and rule
+# files need neither.
+MAX_ALIASES = 20
+MAX_DEPTH = 64
+MAX_SIZE = 50 * 1024 * 1024
+
+
 def load(text: str, filename: str) -> Any:
     """Parse one YAML document; mappings come back as LocatedDict."""
+    if len(text) > MAX_SIZE:
+        raise YamlError(Location(filename, 1), f"file over {MAX_SIZE // (1024 * 1024)} MB")
 
     class _Loader(yaml.SafeLoader):
-        pass
+        aliases = 0
+        depth = 0
+
+        def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            mark = cast(Mark, event.start_mark)
+            if isinstance(event, AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise ComposerError(None, None, f"more than {MAX_ALIASES} aliases", mark)
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise ComposerError(None, None, f"nested more than {MAX_DEPTH} deep", mark)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     def construct_mapping(loader: _Loader, node: Node) -> LocatedDict:
         assert isinstance(node, MappingNode)
