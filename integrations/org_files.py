@@ -66,6 +66,9 @@ class _Raw:
     field_lines: dict[str, int]
     # CSV rows are flat (`work_start`); YAML records nest (`working_hours: {start: ...}`).
     flat: bool = False
+    # Why the record cannot be read at all (not UTF-8, more fields than the header, not a
+    # mapping): it is rejected alone, the rest of its file still loads.
+    problem: str | None = None
 
     @property
     def record_id(self) -> str | None:
@@ -90,9 +93,12 @@ def find_source_file(folder: Path, kind: str) -> Path | None:
 
 
 def _read_csv(path: Path, label: str) -> Iterator[_Raw]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    # Bytes that are not UTF-8 are kept as surrogates, so that only their row is rejected.
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.DictReader(handle)
-        _ = reader.fieldnames  # reads the header, so line_num counts from it
+        header = reader.fieldnames  # reads the header, so line_num counts from it
+        if header and any(_not_text(name) for name in header):
+            raise SourceError(f"{label}:1: the header is not UTF-8 text")
         line = reader.line_num + 1
         for row in reader:
             cleaned = {
@@ -100,8 +106,20 @@ def _read_csv(path: Path, label: str) -> Iterator[_Raw]:
                 for k, v in row.items()
                 if k is not None and v not in (None, "")
             }
-            yield _Raw(label, line, cleaned, {}, flat=True)
+            problem = None
+            extra = row.get(None)  # DictReader puts a row's fields past the header here
+            if extra:
+                columns = len(header or ())
+                problem = f"{columns + len(extra)} fields, the header has {columns}"
+            elif any(_not_text(value) for value in cleaned.values()):
+                problem = "not UTF-8 text"
+            yield _Raw(label, line, cleaned, {}, flat=True, problem=problem)
             line = reader.line_num + 1
+
+
+def _not_text(value: object) -> bool:
+    """Whether a value read with `surrogateescape` held bytes that are not UTF-8."""
+    return isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value)
 
 
 def _read_yaml(path: Path, label: str, kind: str) -> Iterator[_Raw]:
@@ -114,9 +132,12 @@ def _read_yaml(path: Path, label: str, kind: str) -> Iterator[_Raw]:
         return
     if not isinstance(records, list):
         raise SourceError(f"{label}:1: expected a list of {kind} (or a mapping with a '{kind}' list)")
-    for item in records:
+    for index, item in enumerate(records):
         if not isinstance(item, LocatedDict):
-            raise SourceError(f"{label}: every entry of {kind} must be a mapping, got {item!r}")
+            # A list item has no line of its own: the list's, and which entry it is.
+            problem = f"entry {index + 1} of {kind} is not a mapping: {str(item)[:60]!r}"
+            yield _Raw(label, 1, {}, {}, problem=problem)
+            continue
         lines = {key: where[0] for key, where in item.key_lines.items()}
         yield _Raw(label, item.line, dict(item), lines)
 
@@ -263,6 +284,9 @@ def _validate(
     first_line: dict[str, tuple[str, int]] = {}
     known = [*model.model_fields, *(columns if columns else ())]
     for raw in raws:
+        if raw.problem is not None:
+            rejected.append(Rejection(raw.file, raw.line, kind, raw.record_id, None, raw.problem))
+            continue
         raw = unknown.drop(raw, known, kind)
         rid = raw.record_id
         if rid is not None and rid in first_line:

@@ -265,3 +265,24 @@ def test_a_name_with_a_control_character_rejects_that_person_only(tmp_path: Path
         "people.csv:3: person b: field 'name': control character '\\x00' at position 4 (one line of text)",
         "people.csv:4: person c: field 'name': String should have at most 200 characters",
     ]
+
+
+def test_a_row_that_cannot_be_read_is_rejected_alone(tmp_path: Path):
+    (tmp_path / "people.csv").write_bytes(
+        b"id,name,email,timezone,country\n"
+        b"a,Ada,ada@example.com,Europe/Berlin,DE\n"
+        b"b,B\xe9b,bob@example.com,Europe/Berlin,DE\n"
+        b"c,Cy,c@example.com,Europe/Berlin,DE,surplus\n"
+        b"d,Dee,d@example.com,Europe/Berlin,DE\n"
+    )
+    (tmp_path / "goals.yaml").write_text(
+        "goals:\n  - just a string\n  - {id: g1, owner: a, title: T, created_at: '2026-01-01T00:00:00Z'}\n",
+        encoding="utf-8",
+    )
+    loaded = load_organisation(tmp_path, base=tmp_path)
+    assert set(loaded.organisation.people) == {"a", "d"} and set(loaded.organisation.goals) == {"g1"}
+    assert [str(r) for r in loaded.rejected] == [
+        "goals.yaml:1: goal: entry 1 of goals is not a mapping: 'just a string'",
+        "people.csv:3: person b: not UTF-8 text",
+        "people.csv:4: person c: 6 fields, the header has 5",
+    ]

@@ -278,7 +278,10 @@ def test_a_duration_past_ten_years_is_refused_without_a_traceback(duration: str)
 
 
 def test_a_rule_title_with_a_line_break_is_refused_at_check_not_at_delivery() -> None:
-    text = 'rules:\n  - id: r\n    trigger: {every: "FREQ=WEEKLY"}\n    action: {kind: email, title: "a\\r\\nBcc: x"}\n'
+    text = (
+        'rules:\n  - id: r\n    trigger: {every: "FREQ=WEEKLY"}\n'
+        '    action: {kind: email, title: "a\\r\\nBcc: x"}\n'
+    )
     _, errors = check_files([("r.yaml", text)])
     assert [e.message for e in errors] == [
         "action: a title is one line of text (no line breaks or control characters), 500 at most"
