@@ -125,7 +125,9 @@ class _NumbersFirstInJson:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _one_line(value: str) -> str:
+def _one_line(value: str, info: ValidationInfo) -> str:
+    if _stored(info):
+        return value  # checked when it was saved
     if found := _CONTROL.search(value):
         raise ValueError(
             f"control character {found.group()!r} at position {found.start() + 1} (one line of text)"

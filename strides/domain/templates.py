@@ -36,6 +36,7 @@ def template_fields(model: type[Any]) -> dict[str, type[Any] | None]:
     return {name: nested for name, nested in fields_of(model).items() if name in _data_fields(model)}
 
 
+@functools.cache
 def _data_fields(kind: type[Any]) -> Any:
     """A model's data fields (pydantic's `model_fields`); None for what is not a model."""
     return getattr(kind, "model_fields", None)
