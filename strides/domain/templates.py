@@ -36,10 +36,15 @@ def template_fields(model: type[Any]) -> dict[str, type[Any] | None]:
     return {name: nested for name, nested in fields_of(model).items() if name in _data_fields(model)}
 
 
-@functools.cache
+# A type's data fields (pydantic's `model_fields`; None for what is not a model), looked up once.
+_FIELDS: dict[type, Any] = {}
+
+
 def _data_fields(kind: type[Any]) -> Any:
     """A model's data fields (pydantic's `model_fields`); None for what is not a model."""
-    return getattr(kind, "model_fields", None)
+    if kind not in _FIELDS:
+        _FIELDS[kind] = getattr(kind, "model_fields", None)
+    return _FIELDS[kind]
 
 
 def placeholders(template: str) -> list[tuple[int, tuple[str, ...]]]:
