@@ -50,11 +50,11 @@ def _preview(
     ("org_folder", "rules_folder", "days"),
     [
         (SAMPLE_ORG, None, 1),
-        (FIXTURES / "org-small", None, 8),
-        (FIXTURES / "org-small", FIXTURES / "rules-repeat", 10),
-        (FIXTURES / "org-small", FIXTURES / "rules-skips", 7),
+        (FIXTURES / "org-small", None, 3),
+        (FIXTURES / "org-small", FIXTURES / "rules-repeat", 5),
+        (FIXTURES / "org-small", FIXTURES / "rules-skips", 3),
     ],
-    ids=["sample-1d", "small-8d", "repeat-ladder-10d", "skips-7d"],
+    ids=["sample-1d", "small-3d", "repeat-ladder-5d", "skips-3d"],
 )
 def test_the_preview_lists_what_ticks_every_15_minutes_plan(
     tmp_path: Path, org_folder: Path, rules_folder: Path | None, days: int
