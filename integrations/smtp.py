@@ -76,10 +76,7 @@ class SMTPTransport:
             try:
                 code, text = client.data(data)
             except smtplib.SMTPResponseException as exc:  # DATA itself refused: nothing went over
-                self._reset()
-                raise DeliveryError(
-                    key, _answer(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500
-                ) from exc
+                raise self._refused(key, exc) from exc
             except (smtplib.SMTPException, OSError) as exc:
                 # The connection broke while the message went over or before the server answered
                 # it: the server may have it. Never again on this connection; the ledger decides
@@ -116,14 +113,16 @@ class SMTPTransport:
                 code, text = next(iter(exc.recipients.values()))
                 raise DeliveryError(key, _answer(code, text), permanent=code >= 500) from exc
             except smtplib.SMTPResponseException as exc:
-                self._reset()
-                raise DeliveryError(
-                    key, _answer(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500
-                ) from exc
+                raise self._refused(key, exc) from exc
             except (smtplib.SMTPException, OSError) as exc:
                 self._client = None
                 raise DeliveryError(key, f"SMTP {self.config.host}:{self.config.port}: {exc}") from exc
         raise AssertionError("unreachable")
+
+    def _refused(self, key: str, exc: smtplib.SMTPResponseException) -> DeliveryError:
+        """The server's refusal, as a DeliveryError (5xx permanent), its transaction cleared."""
+        self._reset()
+        return DeliveryError(key, _answer(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500)
 
     @staticmethod
     def _envelope(client: smtplib.SMTP, sender: str, recipients: list[str]) -> dict[str, tuple[int, bytes]]:

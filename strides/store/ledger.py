@@ -16,7 +16,18 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ScalarSelect, Table, and_, bindparam, func, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
@@ -294,6 +305,16 @@ def mark_failed(
     )
 
 
+def _matching(rule: str | None, recipient: str | None) -> list[ColumnElement[bool]]:
+    """Conditions on messages: of this rule, to this recipient (person id or email)."""
+    conditions: list[ColumnElement[bool]] = []
+    if rule:
+        conditions.append(MessageRow.rule_id == rule)
+    if recipient:
+        conditions.append(or_(MessageRow.recipient == recipient, MessageRow.recipient_email == recipient))
+    return conditions
+
+
 def revive(
     session: Session,
     now: datetime,
@@ -303,13 +324,9 @@ def revive(
     recipient: str | None = None,
 ) -> int:
     """Dead messages due again now, with their tries counted afresh (after an outage); how many."""
-    query = update(MessageRow).where(MessageRow.status == DEAD)
+    query = update(MessageRow).where(MessageRow.status == DEAD, *_matching(rule, recipient))
     if key:
         query = query.where(MessageRow.key == key)
-    if rule:
-        query = query.where(MessageRow.rule_id == rule)
-    if recipient:
-        query = query.where(or_(MessageRow.recipient == recipient, MessageRow.recipient_email == recipient))
     result = session.execute(
         query.values(status=PENDING, send_at=now, attempts=0, claimed_by=None, claimed_at=None)
     )
@@ -369,13 +386,9 @@ def messages(
     recipient: str | None = None,
     limit: int | None = None,
 ) -> list[MessageRow]:
-    query = select(MessageRow).order_by(MessageRow.send_at, MessageRow.id)
+    query = select(MessageRow).where(*_matching(rule, recipient)).order_by(MessageRow.send_at, MessageRow.id)
     if status:
         query = query.where(MessageRow.status == status)
-    if rule:
-        query = query.where(MessageRow.rule_id == rule)
-    if recipient:
-        query = query.where(or_(MessageRow.recipient == recipient, MessageRow.recipient_email == recipient))
     if limit:
         query = query.limit(limit)
     return list(session.scalars(query))
