@@ -13,6 +13,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# How a message's last error starts when the server may have it: tried once more, never twice.
+AMBIGUOUS = "ambiguous:"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """After a failed try: when to try again (None: never, the message is dead) and what to record."""
+
+    again: datetime | None
+    note: str
+
 
 @dataclass(frozen=True)
 class Retry:
@@ -42,3 +53,31 @@ class Retry:
         digest = hashlib.blake2b(f"{key}:{attempt}".encode(), digest_size=8).digest()
         spread = 0.8 + 0.4 * int.from_bytes(digest, "big") / 2**64
         return now + self.wait(attempt) * spread
+
+    def after_failure(
+        self,
+        *,
+        attempt: int,
+        key: str,
+        now: datetime,
+        answer: str,
+        permanent: bool,
+        ambiguous: bool,
+        previous_error: str | None,
+    ) -> Verdict:
+        """What becomes of a message whose `attempt`-th try failed with the provider's `answer`.
+
+        An ambiguous failure (the server may have the message) is tried once more, never twice."""
+        again = None if permanent else self.next_try(attempt, key, now)
+        note = answer
+        if ambiguous:
+            if (previous_error or "").startswith(AMBIGUOUS):
+                again = None  # sent once more already: the server may have it twice by now
+                note = f"{AMBIGUOUS} twice, not sent again ({answer})"
+            else:
+                note = f"{AMBIGUOUS} the server may have it; sent once more later ({answer})"
+        if again is not None:
+            note += f" (try {attempt} of {self.attempts}; again at {again:%Y-%m-%d %H:%M} UTC)"
+        elif not permanent:
+            note += f" (gave up after {attempt} tries)"
+        return Verdict(again, note)

@@ -185,7 +185,8 @@ def run(
         from strides.store import ledger
 
         with Store(settings.db_url).session() as session:
-            waiting = ledger.messages(session, status=ledger.FAILED)
+            # One of them says what went wrong (they failed alike: the same transport, now).
+            waiting = ledger.messages(session, status=ledger.FAILED, limit=1)
         reason = next((row.last_error for row in waiting if row.last_error), "unknown")
         raise fail(f"{report['retrying']} message(s) could not be sent now and will be tried again: {reason}")
     if loaded.rejected:

@@ -28,8 +28,6 @@ DIGEST_LOOKAHEAD = timedelta(days=14)
 
 
 DEFAULT_RETRY = Retry()
-# How a message's last error starts when the server may have it: tried once more, never twice.
-AMBIGUOUS = "ambiguous:"
 
 
 @dataclass(frozen=True)
@@ -217,26 +215,20 @@ def deliver_due(
         if isinstance(result, DeliveryError):
             with store.session() as session:
                 for row in rows:
-                    again = None if result.permanent else retry.next_try(row.attempts, row.key, now)
-                    note = result.answer
+                    verdict = retry.after_failure(
+                        attempt=row.attempts,
+                        key=row.key,
+                        now=now,
+                        answer=result.answer,
+                        permanent=result.permanent,
+                        ambiguous=result.ambiguous,
+                        previous_error=row.last_error,
+                    )
                     if result.ambiguous:
                         outcome.ambiguous.append(row.key)
-                        if (row.last_error or "").startswith(AMBIGUOUS):
-                            # Sent once more already: the server may have it twice by now.
-                            again = None
-                            note = f"{AMBIGUOUS} twice, not sent again ({result.answer})"
-                        else:
-                            note = (
-                                f"{AMBIGUOUS} the server may have it; sent once more later ({result.answer})"
-                            )
-                    if again is not None:
-                        note += (
-                            f" (try {row.attempts} of {retry.attempts}; again at {again:%Y-%m-%d %H:%M} UTC)"
-                        )
-                        outcome.retrying.append((row.key, again))
-                    elif not result.permanent:
-                        note += f" (gave up after {row.attempts} tries)"
-                    ledger.mark_failed(session, row.key, claim.token, note, retry_at=again)
+                    if verdict.again is not None:
+                        outcome.retrying.append((row.key, verdict.again))
+                    ledger.mark_failed(session, row.key, claim.token, verdict.note, retry_at=verdict.again)
                     outcome.failed.append((row.key, result.answer))
             return
         refs = [(row.key, result) for row in rows]
