@@ -8,13 +8,13 @@ client that sends If-None-Match gets 304 until a meeting changes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 
 from strides.config import Settings
+from strides.http.clock import request_now
 from strides.integrations.calendar_feed import REFRESH, FeedEvent, build_feed
 from strides.rules.reconcile import ACTIVE
 from strides.store import Store, feed_tokens, invites, snapshot
@@ -22,11 +22,6 @@ from strides.store import Store, feed_tokens, invites, snapshot
 router = APIRouter(tags=["calendar feed"])
 # Meetings that began up to this long ago stay in the feed (today's meeting stays visible).
 KEEP_PAST = timedelta(days=1)
-
-
-def _clock(request: Request) -> datetime:
-    clock: Callable[[], datetime] = getattr(request.app.state, "clock", lambda: datetime.now(UTC))
-    return clock()
 
 
 def feed_bytes(store: Store, person_id: str, now: datetime, location: str | None) -> bytes | None:
@@ -61,7 +56,7 @@ def person_feed(token: str, request: Request, if_none_match: str | None = Header
     body = (
         None
         if person_id is None
-        else feed_bytes(store, person_id, _clock(request), settings.meeting_location)
+        else feed_bytes(store, person_id, request_now(request), settings.meeting_location)
     )
     if body is None:
         raise HTTPException(status_code=404, detail="no such feed")

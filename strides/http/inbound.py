@@ -8,13 +8,13 @@ of each reply, including rejections, because SendGrid would retry any other answ
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 
 from fastapi import APIRouter, HTTPException, Request
 
 from strides.config import Settings
 from strides.domain.responses import Reply
+from strides.http.clock import request_now
 from strides.http.limits import read_body
 from strides.integrations.itip_reply import ReplyError, parse_form_data, replies_from_inbound_parse
 from strides.store import Store, invites
@@ -48,10 +48,9 @@ async def inbound_replies(secret: str, request: Request) -> dict[str, object]:
         return {"recorded": 0, "rejected": [{"reason": str(exc)}]}
     if refused := _unauthenticated(fields, replies):
         return {"recorded": 0, "rejected": [{"reason": refused}]}
-    clock: Callable[[], datetime] = getattr(request.app.state, "clock", lambda: datetime.now(UTC))
     store = Store(settings.db_url)
     with store.session() as session:
-        outcomes = [invites.record_reply(session, reply, clock()) for reply in replies]
+        outcomes = [invites.record_reply(session, reply, request_now(request)) for reply in replies]
     return {
         "recorded": sum(o.applied for o in outcomes),
         "replies": [

@@ -6,13 +6,13 @@ event (SendGrid redelivers), and hard bounces, spam reports and unsubscribes sup
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from strides.config import Settings
+from strides.http.clock import request_now
 from strides.http.limits import SENDGRID_BODY, read_body
 from strides.integrations.sendgrid_events import (
     SIGNATURE_HEADER,
@@ -26,18 +26,13 @@ from strides.store import Store, suppressions
 router = APIRouter(prefix="/webhooks/sendgrid", tags=["sendgrid"])
 
 
-def _now(request: Request) -> datetime:
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock is not None else datetime.now(UTC)
-
-
 @router.post("/events")
 async def sendgrid_events(request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     if not settings.sendgrid_webhook_public_key:
         raise HTTPException(503, "the SendGrid Event Webhook is not configured (sendgrid_webhook_public_key)")
     body = await read_body(request, SENDGRID_BODY)
-    now = _now(request)
+    now = request_now(request)
     try:
         verifier = Verifier(settings.sendgrid_webhook_public_key, settings.sendgrid_webhook_tolerance)
         verifier.verify(

@@ -6,7 +6,6 @@ mail client's one-click `List-Unsubscribe=One-Click` or the button, records the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
 
 from fastapi import APIRouter, HTTPException, Request
@@ -14,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from strides.config import Settings
+from strides.http.clock import request_now
 from strides.integrations.unsubscribe import CATEGORIES, TokenError, UnsubscribeLinks
 from strides.store import Store, preferences
 
@@ -56,8 +56,7 @@ async def unsubscribe(request: Request, token: str) -> HTMLResponse:
     form = (await request.body()).decode("utf-8", "replace")
     how = "one-click" if "List-Unsubscribe=One-Click" in form else "unsubscribe page"
     settings: Settings = request.app.state.settings
-    clock = getattr(request.app.state, "clock", None)
-    now = clock() if clock is not None else datetime.now(UTC)
+    now = request_now(request)
 
     def record() -> None:
         with Store(settings.db_url).session() as session:
