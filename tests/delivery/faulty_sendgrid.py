@@ -8,6 +8,7 @@ Each request consumes the next scripted fault (then answers normally, 202 with X
 - "slow": holds the request `slow_seconds` before reading it, then drops it unprocessed (a front door
   that timed out before the mail service saw the request);
 - "drop": closes the connection without reading the request or answering.
+While `down` names a fault, every request without a scripted one meets it (an outage).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class FaultyServer(ThreadingHTTPServer):
         self.authorizations: list[str | None] = []
         self.reset_at = 0.0
         self.slow_seconds = 1.0
+        self.down: str | None = None
 
     @property
     def url(self) -> str:
@@ -55,7 +57,7 @@ class FaultyServer(ThreadingHTTPServer):
     def next_fault(self) -> str | None:
         with self.lock:
             self.requests += 1
-            return self.faults.popleft() if self.faults else None
+            return self.faults.popleft() if self.faults else self.down
 
     def keys(self) -> list[str]:
         """Idempotency keys of every message accepted, once per personalization."""

@@ -17,7 +17,7 @@ from strides.rules import Window
 from strides.rules.retries import Retry
 from strides.store import Store, ledger
 
-from .conftest import NOW, free_port
+from ..delivery.conftest import NOW, free_port
 
 
 class FlakyServer:

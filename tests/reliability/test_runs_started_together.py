@@ -10,8 +10,8 @@ from strides.engine.intake import store_organisation
 from strides.integrations.org_files import load_organisation
 from strides.store import Store, snapshot
 
-from .conftest import SAMPLE_ORG
-from .postgres import throwaway_database
+from ..conftest import SAMPLE_ORG
+from ..postgres import throwaway_database
 
 RUNS = 4
 
