@@ -9,84 +9,44 @@ from __future__ import annotations
 
 import importlib
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-
 from strides.config import Settings
-from strides.flows import FlowError, shutdown
+from strides.flows import FlowError, server, shutdown
 from strides.flows.deployments import REACTS_TO, SPECS, Spec
-
-HEALTH_TIMEOUT = 120.0
 
 
 class ServeError(FlowError, RuntimeError):
     """The Prefect server did not come up, or the deployments could not be served."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def healthy(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def server_environment(settings: Settings) -> dict[str, str]:
-    """What a local Prefect server needs: its home in the state folder, and no telemetry."""
-    settings.prefect_dir.mkdir(parents=True, exist_ok=True)
-    return {
-        **os.environ,
-        "PREFECT_HOME": str(settings.prefect_dir),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true"),
-    }
-
-
 @contextmanager
 def local_server(settings: Settings, port: int | None = None) -> Iterator[str]:
-    """Start `prefect server start` on 127.0.0.1, yield its API URL, stop it afterwards."""
-    port = port or free_port()
+    """The kept local server when one is running (left running afterwards); else start
+    `prefect server start` on 127.0.0.1 for this process, yield its API URL, stop it afterwards.
+
+    While it runs, the server is recorded as the kept one, so `strides run` and the other commands
+    use it rather than start a second server on the same database."""
+    running = server.find(settings)
+    if running is not None and port is None:
+        yield running.api_url
+        return
+    port = port or server.free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    log_path = settings.prefect_dir / "server.log"
-    env = server_environment(settings)
-    env.pop("PREFECT_API_URL", None)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    log_path = settings.prefect_dir / server.LOG
+    process = server.start_process(settings, port)
     # In a session of its own, the server would outlive a forced exit of this process (os._exit
     # runs no `finally`): registered, that exit stops it first.
     with shutdown.stopped_on_forced_exit(process):
         try:
-            deadline = time.monotonic() + HEALTH_TIMEOUT
-            while not healthy(api_url):
-                if process.poll() is not None:
-                    raise ServeError(f"the Prefect server exited with {process.returncode}; see {log_path}")
-                if time.monotonic() > deadline:
-                    raise ServeError(
-                        f"the Prefect server was not healthy after {HEALTH_TIMEOUT:.0f} s; see {log_path}"
-                    )
-                time.sleep(0.25)
+            server.wait_until_healthy(process, api_url, log_path)
+            server.record(settings, process.pid, api_url)
             yield api_url
         finally:
+            server.forget(settings, process.pid)
             if process.poll() is None:
                 process.terminate()
                 try:
@@ -136,7 +96,7 @@ def serve(settings: Settings, api_url: str | None = None, limit: int | None = No
     shutdown.install(settings.stop_grace_seconds)
     api_url = api_url or os.environ.get("PREFECT_API_URL")
     if api_url:
-        if not healthy(api_url):
+        if not server.healthy(api_url):
             raise ServeError(f"no healthy Prefect server at {api_url}")
         _serve_on(settings, api_url, limit)
         return
@@ -195,7 +155,7 @@ def listen_on(settings: Settings, api_url: str) -> None:
     """`strides listen`: only the listener, in the foreground, until interrupted."""
     import asyncio
 
-    if not healthy(api_url):
+    if not server.healthy(api_url):
         raise ServeError(f"no healthy Prefect server at {api_url}")
     from strides.flows.environment import prepare
 

@@ -97,15 +97,11 @@ class SMTPTransport:
     ) -> tuple[smtplib.SMTP, dict[str, tuple[int, bytes]]]:
         """A connection with MAIL FROM and RCPT TO accepted, and the recipients it refused."""
         for attempt in (1, 2):
+            reused = self._client is not None
             try:
                 if self._client is None:
                     self._client = self._connect()
                 return self._client, self._envelope(self._client, sender, recipients)
-            except smtplib.SMTPServerDisconnected as exc:
-                # A reused connection the server dropped: reconnect once, then give up for now.
-                self._client = None
-                if attempt == 2:
-                    raise DeliveryError(key, f"SMTP connection lost: {exc}") from exc
             except smtplib.SMTPAuthenticationError as exc:
                 self._client = None
                 raise DeliveryError(key, _answer(exc.smtp_code, exc.smtp_error), permanent=False) from exc
@@ -114,8 +110,12 @@ class SMTPTransport:
                 raise DeliveryError(key, _answer(code, text), permanent=code >= 500) from exc
             except smtplib.SMTPResponseException as exc:
                 raise self._refused(key, exc) from exc
-            except (smtplib.SMTPException, OSError) as exc:
+            except OSError as exc:  # smtplib's other errors too: a lost link, a timeout
                 self._client = None
+                if reused and attempt == 1:
+                    # A kept connection the server closed meanwhile (idle, or after its answer):
+                    # nothing of this message went over, so a new connection tries at once.
+                    continue
                 raise DeliveryError(key, f"SMTP {self.config.host}:{self.config.port}: {exc}") from exc
         raise AssertionError("unreachable")
 

@@ -87,10 +87,24 @@ def main_options(
 
 
 def prepare_prefect(settings: Settings) -> None:
-    """Point Prefect at the state folder before anything imports it."""
+    """Point Prefect at the state folder and at a server (PREFECT_API_URL, else the kept local one,
+    started on first need) before anything imports it."""
+    from strides.domain.errors import StridesError
+    from strides.flows import server
     from strides.flows.environment import prepare
 
     prepare(settings, quiet=not state.verbose)
+    try:
+        _, started = server.use(settings)
+    except StridesError as exc:
+        raise fail(str(exc)) from None
+    if started is not None:
+        err.print(
+            f"started a local Prefect server for this and later commands: {started.ui_url} "
+            f"(pid {started.pid}; `strides server stop` stops it)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def open_store(demo: bool = False, *, offer_demo: bool = True) -> Store:

@@ -140,4 +140,8 @@ def http(
     from strides.http.app import create_app
 
     settings = state.settings.for_demo() if demo else state.settings
+    if settings.hr_secret is not None:
+        # The HR intake publishes to Prefect: PREFECT_API_URL, else the kept local server (never a
+        # temporary one, which would take the events with it when it stops).
+        prepare_prefect(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -187,3 +187,36 @@ def test_a_server_that_drops_after_taking_the_message_gets_it_at_most_twice_and_
     assert all(r.last_error.startswith("ambiguous: twice, not sent again") for r in twice)
     if every == 1:
         assert len(twice) == due and set(copies.values()) == {2}
+
+
+class AnswerThenDrop:
+    """Accepts every message with 250, then closes the connection: the answer came, it counts."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope.content)
+        server.loop.call_soon(server.transport.close)  # after the answer is written
+        return "250 2.0.0 queued"
+
+
+def test_a_server_that_answers_250_and_then_drops_has_each_message_once_and_it_is_sent(
+    loaded_store: Store, builtin_rules: RuleSet
+) -> None:
+    from email import message_from_bytes
+
+    handler = AnswerThenDrop()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=controller.port, security="none", timeout=10))
+    try:
+        engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
+        due = engine.count_due(loaded_store, NOW)
+        outcome = _tick(loaded_store, transport, NOW)
+    finally:
+        transport.close()
+        controller.stop()
+    keys = [message_from_bytes(content)["X-Strides-Key"] for content in handler.received]
+    assert len(outcome.sent) == due and outcome.failed == [] and outcome.ambiguous == []
+    assert sorted(keys) == sorted(s.key for s in outcome.sent)
