@@ -21,16 +21,30 @@ from ..delivery.conftest import NOW, free_port
 
 
 class FlakyServer:
-    """Answers 421 to every message while `down`, as a server being restarted does; else accepts."""
+    """While `down`, fails every message the way `mode` says, as a server being restarted does;
+    else accepts. "421" and "451" answer the message so; "drop" closes the connection at MAIL FROM,
+    before any of the message went over; "refused" is a port nobody listens on (the test stops
+    the server)."""
 
-    def __init__(self) -> None:
+    def __init__(self, mode: str = "421") -> None:
+        self.mode = mode
         self.down = True
         self.accepted: list[bytes] = []
         self.refused = 0
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.down and self.mode == "drop":
+            self.refused += 1
+            server.transport.close()
+            return "421 closing"  # never reaches the client
+        envelope.mail_from = address
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         if self.down:
             self.refused += 1
+            if self.mode == "451":
+                return "451 4.3.0 local error in processing, try again later"
             return "421 4.3.2 service shutting down, try again later"
         self.accepted.append(envelope.content)
         return "250 2.0.0 queued"
@@ -53,23 +67,35 @@ def _tick(store: Store, transport: SMTPTransport, moment) -> engine.DeliveryOutc
     return engine.drain(store, transport, Sender("growth@strides.example"), moment, 50, retry=Retry())
 
 
+@pytest.mark.parametrize("mode", ["421", "451", "drop", "refused"])
 def test_after_a_half_hour_outage_every_message_goes_out_once_without_a_manual_step(
-    loaded_store: Store, builtin_rules: RuleSet, flaky: tuple[FlakyServer, SMTPTransport], tmp_path: Path
+    loaded_store: Store, builtin_rules: RuleSet, mode: str
 ) -> None:
-    server, transport = flaky
-    engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
-    due = engine.count_due(loaded_store, NOW)
-    assert due > 10
-    # Ticks every 15 minutes; the server is down for the first 30.
-    first = _tick(loaded_store, transport, NOW)
-    assert len(first.failed) == due and len(first.retrying) == due and server.refused == due
-    assert all(when >= NOW + timedelta(minutes=4) for _, when in first.retrying), "not again at once"
-    for minutes in (15,):
-        assert _tick(loaded_store, transport, NOW + timedelta(minutes=minutes)).sent == []
-    server.down = False
-    sent = []
-    for minutes in (30, 45, 60):
-        sent += _tick(loaded_store, transport, NOW + timedelta(minutes=minutes)).sent
+    server = FlakyServer(mode)
+    port = free_port()
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    if mode != "refused":
+        controller.start()
+    transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security="none", timeout=10))
+    try:
+        engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
+        due = engine.count_due(loaded_store, NOW)
+        assert due > 10
+        # Ticks every 15 minutes; the server is down for the first 30.
+        first = _tick(loaded_store, transport, NOW)
+        assert len(first.failed) == due and len(first.retrying) == due and first.ambiguous == []
+        assert mode == "refused" or server.refused >= due
+        assert all(when >= NOW + timedelta(minutes=4) for _, when in first.retrying), "not again at once"
+        assert _tick(loaded_store, transport, NOW + timedelta(minutes=15)).sent == []
+        server.down = False
+        if mode == "refused":
+            controller.start()
+        sent = []
+        for minutes in (30, 45, 60):
+            sent += _tick(loaded_store, transport, NOW + timedelta(minutes=minutes)).sent
+    finally:
+        transport.close()
+        controller.stop()
     assert len(sent) == due and len(server.accepted) == due
     with loaded_store.session() as session:
         rows = [r for r in ledger.messages(session) if r.send_at <= NOW + timedelta(hours=1)]
