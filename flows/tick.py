@@ -80,7 +80,7 @@ def _run_name() -> str:
 )
 def tick(
     now: datetime | None = None, settings: dict[str, Any] | None = None, since: datetime | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Plan the window since the last tick up to `now` (default: the clock), then deliver what is due."""
     config = Settings.model_validate(settings or {})
     # A scheduled run has no `now`: the flow (never the logic below it) reads the clock.
@@ -116,6 +116,10 @@ def tick(
     title = f"strides tick at {now:%Y-%m-%d %H:%M} UTC"
     skipped = sum(len(o.skips) for o in outcomes)
     new_skips = sum(o.new_skips for o in outcomes)
+    # A rule over its planning budget, or failing, is given up for this window (rules.planning).
+    given_up = sorted(
+        {f"{s.rule_id}: {s.reason}" for o in outcomes for s in o.skips if s.cause == "rule-failed"}
+    )
     counts = f"Planned {planned}, skipped {skipped} ({new_skips} new; `strides skips` lists them)."
     artifact(
         "strides-tick",
@@ -131,4 +135,5 @@ def tick(
         "ambiguous": len(delivery.ambiguous),
         "skipped": skipped,
         "skipped_new": new_skips,
+        "rules_given_up": given_up,
     }

@@ -124,6 +124,7 @@ def too_late(recipient: str) -> str:
 # Skip reasons by what they start or hold (`Skip.cause`); the planner spells the first two through
 # `inhibited_by` and `too_late`.
 _CAUSES = (
+    ("rule given up", "rule-failed"),
     ("inhibited by ", "inhibited"),
     ("later than max_lateness", "late"),
     ("condition ", "condition"),

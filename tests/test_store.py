@@ -29,6 +29,34 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store):
     assert {"people", "goals", "milestones", "messages", "ticks", "alembic_version"} <= tables
 
 
+def test_a_store_of_the_baseline_schema_is_upgraded_with_its_meetings_indexed_by_attendee(tmp_path):
+    import json
+
+    from alembic import command
+
+    from strides.store import invites
+
+    store = Store(f"sqlite:///{tmp_path / 'strides.db'}")
+    config = store.alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "baseline")
+        attendees = [{"id": "p001", "email": "a@x.example", "partstat": "ACCEPTED"}, {"id": "p002"}]
+        connection.exec_driver_sql(
+            'INSERT INTO invites (uid, rule_id, subject, bucket, sequence, status, start, "end", timezone,'
+            " title, body, attendees, organiser, created_at, updated_at) VALUES ('u1@strides', 'r',"
+            " 'person:p002', 0, 0, 'active', '2026-12-03 10:00:00', '2026-12-03 10:30:00', 'UTC', 't', 'b',"
+            " ?, NULL, '2026-12-01 00:00:00', '2026-12-01 00:00:00')",
+            (json.dumps(attendees),),
+        )
+    store.migrate()
+    assert store.is_current()
+    with store.session() as session:
+        assert [r.uid for r in invites.meetings(session, person="p002")] == ["u1@strides"]
+        assert [r.uid for r in invites.meetings(session, person="p001")] == ["u1@strides"]
+        assert invites.meetings(session, person="p003") == []
+
+
 @pytest.mark.parametrize("revision", ["0012", "0004"])
 def test_a_store_made_by_a_development_version_is_refused_with_how_to_start_afresh(tmp_path, revision):
     """The development revisions before 0.1.0 were squashed into one baseline; their stores are

@@ -53,6 +53,7 @@ def test_a_tick_plans_delivers_and_a_second_tick_sends_nothing(prefect_harness, 
         "ambiguous": 0,
         "skipped": first["skipped"],
         "skipped_new": 0,
+        "rules_given_up": [],
     }
     assert sorted(settings.outbox.glob("*.eml")) == files
     with store.session() as session:

@@ -9,6 +9,7 @@ that scans every record.
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -41,9 +42,37 @@ def _view(org: Organisation | OrgView) -> OrgView:
     return memory_view(org) if isinstance(org, Organisation) else org
 
 
+# A rule's planning is bounded at run time too: no rule the checker accepts fires for one subject
+# more than daily (escalation ladders: a few steps a day), so more than this many occasions of
+# one rule for one subject per day of the window is a rule gone wrong, not a busy day.
+OCCASIONS_PER_SUBJECT_DAY = 48
+
+
+class RuleOverBudget(Exception):
+    """A rule found more occasions for one subject than its budget allows."""
+
+
+def _budget(window: Window) -> int:
+    days = max(1.0, (window.end - window.start).total_seconds() / 86400)
+    return int(OCCASIONS_PER_SUBJECT_DAY * days)
+
+
 def _plan_rule(planner: Planner, rule: Rule, part: int | None = None) -> None:
-    for occasion in kind_of(rule).occasions(planner, rule, part):
-        messages.plan_occasion(planner, occasion)
+    """Plan one rule (or one part of it); a rule over its budget, or one whose arithmetic fails,
+    is given up with the reason (`_finish` drops what it planned) and the other rules go on."""
+    budget, seen = _budget(planner.window), collections.Counter[str]()
+    try:
+        for occasion in kind_of(rule).occasions(planner, rule, part):
+            seen[occasion.subject] += 1
+            if seen[occasion.subject] > budget:
+                raise RuleOverBudget(
+                    f"more than {budget} occasions for {occasion.subject} in this window "
+                    f"(at most {OCCASIONS_PER_SUBJECT_DAY} a day)"
+                )
+            messages.plan_occasion(planner, occasion)
+    except (RuleOverBudget, ArithmeticError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, RuleOverBudget) else f"{type(exc).__name__}: {exc}"
+        planner.abandoned.setdefault(rule.id, reason)
 
 
 def _parts(planner: Planner, rule: Rule) -> list[Callable[[], None]]:
@@ -72,13 +101,20 @@ def _finish(planner: Planner) -> Plan:
         planner.intents, key=lambda i: (i.send_at.timestamp(), i.rule_id, i.recipient, i.key, i.title, i.body)
     )
     unique = list({i.key: i for i in intents}.values())
+    skips = planner.skips
+    if planner.abandoned:
+        # A rule given up sends nothing in this window: none of what it planned before it stopped.
+        unique = [i for i in unique if i.rule_id not in planner.abandoned]
+        skips = [s for s in skips if s.rule_id not in planner.abandoned]
+        skips += [
+            Skip(rule_id, f"rule:{rule_id}", planner.window.start, f"rule given up in this window: {reason}")
+            for rule_id, reason in planner.abandoned.items()
+        ]
 
     def order(skip: Skip) -> tuple[float, str, str, str]:
         return (skip.occurrence.timestamp(), skip.rule_id, skip.subject, skip.reason)
 
-    return Plan(
-        tuple(unique), tuple(sorted(planner.skips, key=order)), tuple(sorted(planner.fallbacks, key=order))
-    )
+    return Plan(tuple(unique), tuple(sorted(skips, key=order)), tuple(sorted(planner.fallbacks, key=order)))
 
 
 def plan(

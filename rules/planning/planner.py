@@ -66,6 +66,8 @@ class Planner:
     intents: list[Intent] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     fallbacks: list[Skip] = field(default_factory=list)
+    # Rules given up in this plan (over their budget, or failed): rule id to why.
+    abandoned: dict[str, str] = field(default_factory=dict)
     facts: FactsOf = field(default_factory=FactsOf)
     contexts: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     # `in_reach`'s bounds by (rule, owner only): the rules outlive the plan.

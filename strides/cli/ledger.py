@@ -21,7 +21,7 @@ def _status(value: str | None) -> str | None:
     return value
 
 
-CAUSES = ("missing", "late", "inhibited", "no-overlap", "empty-digest", "condition", "other")
+CAUSES = ("missing", "late", "inhibited", "no-overlap", "empty-digest", "condition", "rule-failed", "other")
 
 
 @app.command()

@@ -83,12 +83,11 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,
 ) -> None:
     """Check rule files statically; report every problem as file:line:col: rule NAME: message."""
-    from strides.domain.check import check_files, check_warnings
+    from strides.domain.check import check_all
 
     unreadable: list[str] = []
     files = _files(paths, unreadable)
-    ruleset, errors = check_files(files)
-    warnings = check_warnings(files)
+    ruleset, errors, warnings = check_all(files)
     if as_json:
         problems = [
             {

@@ -178,6 +178,8 @@ def run(
             f"held back by preferences {report['held_back']}, failed {report['failed']}{again}, "
             f"skipped {report['skipped']}{where}"
         )
+    for line in report.get("rules_given_up", []):
+        say(f"warning: rule {line}", to_err=True)
     if held_back is not None:
         raise fail(str(held_back))
     if report.get("retrying"):
@@ -189,5 +191,5 @@ def run(
             waiting = ledger.messages(session, status=ledger.FAILED, limit=1)
         reason = next((row.last_error for row in waiting if row.last_error), "unknown")
         raise fail(f"{report['retrying']} message(s) could not be sent now and will be tried again: {reason}")
-    if loaded.rejected:
+    if loaded.rejected or report.get("rules_given_up"):
         raise typer.Exit(EXIT_REJECTED)

@@ -49,6 +49,12 @@ _MACROS = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z
 _STRING = re.compile(r"""[rRbB]*('''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")""", re.S)
 _CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)*)(\s*\()?")
 _KEYWORDS = frozenset({"true", "false", "null", "in"})
+_MACRO_CALL = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(")
+# The cost budget, as Kubernetes bounds its CEL (its per-expression limit is 10^6 as well): an
+# estimate of the steps one evaluation takes, from the expression's length and its list macros,
+# each assumed to run over LIST_BOUND elements (or the longest list written in the expression).
+COST_BUDGET = 1_000_000
+LIST_BOUND = 100
 
 
 class ConditionError(ValueError):
@@ -132,9 +138,65 @@ def check_paths(expression: str) -> None:
         raise ConditionError(problem.message, problem.hint)
 
 
+def _closing(code: str, start: int) -> int:
+    """The index of the parenthesis closing the one at `start` (the end when none does)."""
+    depth = 0
+    for index in range(start, len(code)):
+        if code[index] == "(":
+            depth += 1
+        elif code[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(code)
+
+
+def _longest_list(code: str) -> int:
+    """Elements of the longest list literal written in the expression (0 when none)."""
+    longest = 0
+    stack: list[tuple[bool, list[int]]] = []  # (a literal, not an index; its elements so far)
+    for index, char in enumerate(code):
+        if char == "[":
+            before = code[:index].rstrip()[-1:]
+            literal = not before or not (before.isalnum() or before in "_])")  # x[0] is an index
+            stack.append((literal, [1 if code[index + 1 :].lstrip()[:1] not in ("]", "") else 0]))
+        elif char == "]" and stack:
+            literal, count = stack.pop()
+            if literal:
+                longest = max(longest, count[0])
+        elif char == "," and stack:
+            stack[-1][1][0] += 1
+    return longest
+
+
+def condition_cost(expression: str) -> int:
+    """The estimated steps of one evaluation: one per character, and for each list macro
+    (map, filter, all, exists, exists_one) the list bound to the power of its nesting depth."""
+    code = _STRING.sub(lambda m: " " * len(m.group(0)), expression)
+    bound = max(LIST_BOUND, _longest_list(code))
+    spans = [(m.end() - 1, _closing(code, m.end() - 1)) for m in _MACRO_CALL.finditer(code)]
+    cost = len(code)
+    for start, _ in spans:
+        depth = 1 + sum(1 for outer, end in spans if outer < start < end)
+        cost += bound**depth
+    return cost
+
+
+def check_cost(expression: str) -> None:
+    """Raise ConditionError when one evaluation could cost more than COST_BUDGET steps."""
+    cost = condition_cost(expression)
+    if cost > COST_BUDGET:
+        raise ConditionError(
+            f"condition too costly: about {cost:,} steps per record, over the budget of {COST_BUDGET:,}",
+            "nest at most two list macros (map, filter, all, exists, exists_one) and keep lists short",
+        )
+
+
 @functools.lru_cache(maxsize=1024)
 def compile_condition(expression: str) -> cel.Program:
-    """Compile once (cached by text) after checking every field path; raise ConditionError."""
+    """Compile once (cached by text) after checking its cost and every field path; raise
+    ConditionError."""
+    check_cost(expression)
     try:
         program = cel.compile(expression)
     except ValueError as exc:

@@ -150,6 +150,12 @@ def parse_rules(text: str, filename: str) -> tuple[Rule, ...]:
         document = load_yaml(text, filename)
     except YamlError as exc:
         raise RuleSetError([RuleError(exc.location, None, exc.message)]) from exc
+    return rules_of(document, text, filename)
+
+
+def rules_of(document: Any, text: str, filename: str) -> tuple[Rule, ...]:
+    """The rules of a rule file's parsed YAML (`text` is what it was parsed from, to locate
+    problems inside conditions); raise RuleSetError listing every problem found."""
     if document is None:
         return ()
     try:

@@ -17,7 +17,7 @@ from strides.config import Settings
 from strides.http.clock import request_now
 from strides.integrations.calendar_feed import REFRESH, FeedEvent, build_feed
 from strides.rules.reconcile import ACTIVE
-from strides.store import Store, feed_tokens, invites, snapshot
+from strides.store import Store, feed_tokens, invites, slices
 
 router = APIRouter(tags=["calendar feed"])
 # Meetings that began up to this long ago stay in the feed (today's meeting stays visible).
@@ -26,8 +26,8 @@ KEEP_PAST = timedelta(days=1)
 
 def feed_bytes(store: Store, person_id: str, now: datetime, location: str | None) -> bytes | None:
     with store.session() as session:
-        org = snapshot.load_organisation(session)
-        person = org.people.get(person_id)
+        # Only this person's record and meetings: a feed request costs the same in any organisation.
+        person = slices.load_person(session, person_id)
         if person is None:
             return None
         rows = invites.meetings(session, person=person_id, after=now - KEEP_PAST)

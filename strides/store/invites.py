@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from strides.domain.model import OrgLike
@@ -22,7 +22,7 @@ from strides.rules.reconcile import ACTIVE, Decision, Reason, SentMeeting
 from strides.store import ledger
 from strides.store.inserts import insert_new
 from strides.store.shards import WHOLE, Shard, bucket
-from strides.store.tables import InviteRow, MessageRow
+from strides.store.tables import InviteAttendeeRow, InviteRow, MessageRow
 
 # First invitations built and inserted per batch (bounded memory for a large first tick).
 NEW_BATCH = 500
@@ -101,6 +101,22 @@ def _attendees(
     return result
 
 
+def _index_attendees(session: Session, attendees_of: dict[str, list[dict[str, Any]]]) -> None:
+    """Keep `invite_attendees` in step with the meetings' attendees (uid to attendee list)."""
+    if not attendees_of:
+        return
+    uids = list(attendees_of)
+    for start in range(0, len(uids), 900):
+        session.execute(delete(InviteAttendeeRow).where(InviteAttendeeRow.uid.in_(uids[start : start + 900])))
+    rows = [
+        {"person": person, "uid": uid}
+        for uid, attendees in attendees_of.items()
+        for person in sorted({a["id"] for a in attendees})
+    ]
+    if rows:
+        session.execute(insert(InviteAttendeeRow), rows)
+
+
 def _values(decision: Decision, now: datetime) -> dict[str, Any]:
     state = decision.state
     return {
@@ -141,7 +157,9 @@ def _apply_new(session: Session, decisions: Sequence[Decision], org: OrgLike, no
             }
             for d in decisions[start : start + NEW_BATCH]
         ]
-        inserted.update(insert_new(session, InviteRow, "uid", rows))
+        taken = set(insert_new(session, InviteRow, "uid", rows))
+        _index_attendees(session, {row["uid"]: row["attendees"] for row in rows if row["uid"] in taken})
+        inserted.update(taken)
     messages = [m for d in decisions if d.state.uid in inserted for m in _deliverable(d, org)]
     return ledger.record(session, messages, org, now)
 
@@ -166,6 +184,7 @@ def apply(session: Session, decisions: Sequence[Decision], org: OrgLike, now: da
             values["attendees"] = _attendees(decision, org, None)
             if not insert_new(session, InviteRow, "uid", [{"uid": state.uid, "created_at": now, **values}]):
                 continue
+            _index_attendees(session, {state.uid: values["attendees"]})
         else:
             row = session.get(InviteRow, state.uid)
             if row is None or row.sequence != decision.previous:
@@ -180,6 +199,7 @@ def apply(session: Session, decisions: Sequence[Decision], org: OrgLike, now: da
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             session.expire(row)
+            _index_attendees(session, {state.uid: values["attendees"]})
         messages = _deliverable(decision, org)
         recipients = {m.recipient for m in messages}
         # An older message about this meeting that has not gone out yet would only confuse.
@@ -207,16 +227,18 @@ def meetings(
     after: datetime | None = None,
     before: datetime | None = None,
 ) -> list[InviteRow]:
-    """Remembered meetings, soonest first; optionally one attendee's, or those in (after, before)."""
+    """Remembered meetings, soonest first; optionally one attendee's (read through the attendee
+    index, not by scanning everyone's), or those in (after, before)."""
     query = select(InviteRow).order_by(InviteRow.start, InviteRow.uid)
+    if person is not None:
+        query = query.join(InviteAttendeeRow, InviteAttendeeRow.uid == InviteRow.uid).where(
+            InviteAttendeeRow.person == person
+        )
     if after is not None:
         query = query.where(InviteRow.start > after)
     if before is not None:
         query = query.where(InviteRow.start < before)
-    rows = list(session.scalars(query))
-    if person is not None:
-        rows = [r for r in rows if any(a["id"] == person for a in r.attendees)]
-    return rows
+    return list(session.scalars(query))
 
 
 def count_by_status(session: Session) -> dict[str, int]:

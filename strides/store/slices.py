@@ -59,6 +59,12 @@ def _models(model: type[M], rows: Iterable[tuple[str, str]]) -> dict[str, M]:
     return dict(zip(keys, records.decode_all(model, texts), strict=True))
 
 
+def load_person(session: Session, person_id: str) -> Person | None:
+    """One person's record alone (a calendar feed needs their name, not the organisation)."""
+    found = _models(Person, _records(session, stored_by(PersonRow, PersonRow.id), [person_id]))
+    return found.get(person_id)
+
+
 def load_slice(
     session: Session,
     person_ids: Sequence[str],

@@ -210,6 +210,15 @@ class InviteRow(Base):
     updated_at: Mapped[datetime]
 
 
+class InviteAttendeeRow(Base):
+    """Who attends which meeting, by person: a person's meetings without reading everyone's."""
+
+    __tablename__ = "invite_attendees"
+
+    person: Mapped[str] = mapped_column(String(320), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(140), primary_key=True)
+
+
 class FeedTokenRow(Base):
     """A person's calendar-feed token; only its SHA-256 is stored. Revoked tokens stay for audit."""
 

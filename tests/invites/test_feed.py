@@ -97,3 +97,32 @@ def test_icaljs_reads_the_feed(served, tmp_path):
     answer = subprocess.run(["node", str(script), str(feed)], capture_output=True, check=True, cwd=ROOT)
     [result] = json.loads(answer.stdout)
     assert result["ok"] and result["method"] == "PUBLISH", result
+
+
+def test_a_feed_reads_its_persons_record_and_meetings_and_nobody_elses(served):
+    from sqlalchemy import event, select
+
+    from strides.store import invites
+    from strides.store.tables import InviteRow
+
+    simulation, _, _ = served
+    store = simulation.store
+    with store.session() as session:
+        everyone = list(session.scalars(select(InviteRow)))
+        # The attendee index gives what scanning every meeting's attendees gives, for each person.
+        for person in {a["id"] for row in everyone for a in row.attendees}:
+            scanned = sorted(r.uid for r in everyone if any(a["id"] == person for a in r.attendees))
+            assert sorted(r.uid for r in invites.meetings(session, person=person)) == scanned
+    from strides.http.feed import feed_bytes
+
+    statements: list[str] = []
+    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        assert feed_bytes(store, "p002", simulation.now, None)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert not [s for s in reads if "FROM goals" in s or "FROM milestones" in s]
+    assert all("WHERE" in s for s in reads), "every read is narrowed to the person"
+    assert any("invite_attendees" in s for s in reads)

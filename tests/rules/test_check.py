@@ -286,3 +286,42 @@ def test_a_rule_title_with_a_line_break_is_refused_at_check_not_at_delivery() ->
     assert [e.message for e in errors] == [
         "action: a title is one line of text (no line breaks or control characters), 500 at most"
     ]
+
+
+NESTED = "[1, 2, 3].map(a, [1, 2, 3].map(b, [1, 2, 3].map(c, person.mentors.map(d, d)))).size() > 0"
+
+
+@pytest.mark.parametrize(
+    ("when", "refused"),
+    [
+        ('person.mentors.exists(m, m == "p001")', False),
+        ("person.mentors.exists(m, person.mentors.exists(n, m != n))", False),
+        (NESTED, True),
+        ("[" + ", ".join(["1"] * 1500) + "].exists(x, [1, 2].exists(y, x == y))", True),
+    ],
+    ids=["one-macro", "two-nested", "four-nested", "a-long-literal-list"],
+)
+def test_a_condition_over_the_cost_budget_is_refused_where_it_is_written(when: str, refused: bool) -> None:
+    text = (
+        f"rules:\n  - id: r\n    trigger: {{every: FREQ=WEEKLY}}\n    when: '{when}'\n"
+        "    action: {kind: email, title: x}\n"
+    )
+    _, errors = check_files([("r.yaml", text)])
+    if not refused:
+        assert errors == []
+        return
+    assert len(errors) == 1
+    assert str(errors[0]).startswith("r.yaml:4:")
+    assert "condition too costly" in errors[0].message and "over the budget of 1,000,000" in errors[0].message
+
+
+def test_more_rules_than_a_tick_can_plan_is_one_located_problem() -> None:
+    from strides.domain.check import MAX_RULES
+
+    rule = '  - id: r{n}\n    trigger: {{every: "FREQ=WEEKLY"}}\n    action: {{kind: email, title: "R{n}"}}\n'
+    text = "rules:\n" + "".join(rule.format(n=n) for n in range(MAX_RULES + 1))
+    ruleset, errors = check_files([("many.yaml", text)])
+    assert ruleset is None
+    where = f"many.yaml:{2 + 3 * MAX_RULES}:5: rule r{MAX_RULES}"
+    said = "more than 1,000 rules (1,001): every tick plans every rule"
+    assert [str(e) for e in errors] == [f"{where}: {said}"]
