@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Independent parsers the tests check invites with (ical.js), in a project-local node_modules.
 
-.PHONY: demo test lint typecheck unit install tools browser clean help
+.PHONY: demo test lint typecheck unit reliability install tools browser clean help
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ unit: $(STAMP) $(NODE_STAMP) browser ## pytest only
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit ## Everything CI runs: ruff, mypy, pytest
+
+reliability: $(STAMP) ## The reliability suite alone (tests/reliability; part of make test)
+	$(BIN)/python -m pytest tests/reliability
 
 clean: ## Remove the virtualenv and the state folder
 	rm -rf $(VENV) .strides
