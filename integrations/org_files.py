@@ -164,6 +164,8 @@ def _read(
     try:
         raws = list(_read_csv(path, label)) if path.suffix == ".csv" else list(_read_yaml(path, label, kind))
         return [_renamed(raw, mapping or {}) for raw in raws], path
+    except SourceError:
+        raise  # already says where
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SourceError(f"{label}: cannot read: {exc}") from exc
 

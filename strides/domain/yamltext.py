@@ -111,6 +111,7 @@ class LocatedDict(dict[str, Any]):
 MAX_ALIASES = 20
 MAX_DEPTH = 64
 MAX_SIZE = 50 * 1024 * 1024
+_LIMITS = (f"more than {MAX_ALIASES} aliases", f"nested more than {MAX_DEPTH} deep")
 
 
 # libyaml's scanner and parser (in C), when PyYAML was built with it (its wheels are).
@@ -228,4 +229,6 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str) -> YamlError:
         return YamlError(where, f"YAML syntax error: {problem} ({noticed}) {context} that starts here")
     mark = at or began
     where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename, 1)
+    if problem.startswith(_LIMITS):
+        return YamlError(where, f"YAML refused: {problem} (strides reads no more from one file)")
     return YamlError(where, f"YAML syntax error: {problem}")
