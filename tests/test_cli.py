@@ -116,6 +116,32 @@ def test_demo_runs_the_sample_and_prints_a_summary(prefect_harness, tmp_path):
     for message in mailings:
         assert message["List-Unsubscribe"].strip().startswith("<http://127.0.0.1:8765/"), message["Subject"]
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", message["Subject"]
+    _each_message_is_dated_when_a_15_minute_tick_would_send_it(tmp_path / "demo", messages)
+
+
+def _each_message_is_dated_when_a_15_minute_tick_would_send_it(state: Path, messages: list) -> None:
+    """The demo as a deployment ticking every 15 minutes: each message is dated at the first tick
+    at or after its send time (its quarter hour, a second after), and each digest at its
+    recipient's local digest day and time."""
+    import csv
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from strides.store import Store, ledger
+
+    with Store(f"sqlite:///{state / 'strides.db'}").session() as session:
+        due = {row.key: row.send_at for row in ledger.messages(session, status=ledger.SENT)}
+    people = {r["email"]: r for r in csv.DictReader((ROOT / "examples/org/people.csv").open())}
+    begin = datetime(2026, 11, 30, tzinfo=UTC)  # the demo's start: earlier send times go out then
+    for message in messages:
+        sent, send_at = message["Date"].datetime, due[message["X-Strides-Key"]]
+        late = sent - max(send_at, begin)
+        assert timedelta(0) < late <= timedelta(minutes=15, seconds=1), (message["Subject"], send_at, sent)
+        if message["X-Strides-Rule"] == "weekly-digest":
+            person = people[message["To"].addresses[0].addr_spec]
+            local = sent.astimezone(ZoneInfo(person["timezone"]))
+            expected = (person["digest_weekday"], person["digest_at"])
+            assert (f"{local:%a}".lower(), f"{local:%H:%M}") == expected
 
 
 def test_demo_piped_keeps_each_scripted_change_on_one_line(prefect_harness, tmp_path):
