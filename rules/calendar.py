@@ -63,6 +63,29 @@ def shift_day(day: date, person: Person, calendar: Calendar) -> date:
     return day
 
 
+def add_business_days(day: date, count: int, person: Person, calendar: Calendar) -> date:
+    """The day `count` business days of `person` after `day` (before, when negative), counted on
+    their working days less their public holidays (the rule's `calendar` says which country's,
+    and whether to count them at all). Day 0 is `day` itself, business day or not."""
+    step = timedelta(days=1 if count > 0 else -1)
+    left = abs(count)
+    # A person with no working days at all would never get there: count calendar days then.
+    if not person.working_hours.days:
+        return day + timedelta(days=count)
+    while left:
+        day += step
+        if is_business_day(day, person, calendar):
+            left -= 1
+    return day
+
+
+def business_span(count: int) -> tuple[int, int]:
+    """The fewest and most calendar days `count` business days can span (a working week of at
+    least one day, and at most a fortnight of holidays in a row), signed like `count`."""
+    low, high = abs(count), abs(count) * 7 + 14
+    return (low, high) if count >= 0 else (-high, -low)
+
+
 def into_working_hours(moment: datetime, person: Person, calendar: Calendar) -> datetime:
     """The first moment at or after `moment` inside the person's working hours on a business day."""
     hours, tz = person.working_hours, person.tz

@@ -39,15 +39,18 @@ def meeting_uid(rule_id: str, subject: str, slot: str, domain: str = "strides") 
     return f"{_digest('meeting', rule_id, subject, slot)}@{domain}"
 
 
-def occurrence_name(*, offset_days: int | None = None, day: date | None = None) -> str:
+def occurrence_name(
+    *, offset_days: int | None = None, day: date | None = None, business: bool = False
+) -> str:
     """Which occurrence of a rule a meeting is, independent of when it takes place.
 
-    Anchored meetings are named by their offset from the anchor ("7 days before the
-    deadline"), so moving the deadline moves the meeting. Cadence meetings are named by the
-    local day of the recurrence, so editing the rule's time of day moves the meeting too.
+    Anchored meetings are named by their offset from the anchor ("7 days before the deadline",
+    or with `business` "7 business days before"), so moving the deadline moves the meeting.
+    Cadence meetings are named by the local day of the recurrence, so editing the rule's time of
+    day moves the meeting too.
     """
     if offset_days is not None:
-        return f"offset:{offset_days:+d}d"
+        return f"offset:{offset_days:+d}{'bd' if business else 'd'}"
     if day is not None:
         return f"day:{day.isoformat()}"
     raise ValueError("a meeting slot needs an offset or a day")

@@ -47,17 +47,18 @@ def _preview(
 
 
 @pytest.mark.parametrize(
-    ("org_folder", "rules_folder", "days"),
+    ("org_folder", "rules_folder", "days", "start"),
     [
-        (SAMPLE_ORG, None, 1),
-        (FIXTURES / "org-small", None, 3),
-        (FIXTURES / "org-small", FIXTURES / "rules-repeat", 5),
-        (FIXTURES / "org-small", FIXTURES / "rules-skips", 3),
+        (SAMPLE_ORG, None, 1, START),
+        (FIXTURES / "org-small", None, 3, START),
+        (FIXTURES / "org-small", FIXTURES / "rules-repeat", 5, START),
+        (FIXTURES / "org-small", FIXTURES / "rules-skips", 3, START),
+        (FIXTURES / "org-small", FIXTURES / "rules-business", 4, START + timedelta(days=14)),
     ],
-    ids=["sample-1d", "small-3d", "repeat-ladder-5d", "skips-3d"],
+    ids=["sample-1d", "small-3d", "repeat-ladder-5d", "skips-3d", "business-days-4d"],
 )
 def test_the_preview_lists_what_ticks_every_15_minutes_plan(
-    tmp_path: Path, org_folder: Path, rules_folder: Path | None, days: int
+    tmp_path: Path, org_folder: Path, rules_folder: Path | None, days: int, start: datetime
 ) -> None:
     org = load_organisation(org_folder).organisation
     rules = load_rules(rules_folder) if rules_folder else load_rules()
@@ -65,8 +66,8 @@ def test_the_preview_lists_what_ticks_every_15_minutes_plan(
     store.migrate()
     with store.session() as session:
         snapshot.save_organisation(session, org)
-    end = START + timedelta(days=days)
-    ticks = _ticks(store, rules, START, end)
-    preview = _preview(rules, org, START, end)
+    end = start + timedelta(days=days)
+    ticks = _ticks(store, rules, start, end)
+    preview = _preview(rules, org, start, end)
     assert ticks, "the horizon plans something"
     assert sorted(preview - ticks) == [] and sorted(ticks - preview) == []

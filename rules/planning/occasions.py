@@ -29,10 +29,12 @@ class Occasion:
     title: str | None = None
     body: str | None = None
     at: time | None = None
+    # Anchored occasions whose offset counts business days (`-7bd`).
+    business: bool = False
 
     @property
     def slot(self) -> str:
         """Which occurrence this is, independent of its date (so a moved deadline moves the meeting)."""
         if self.offset_days is not None:
-            return occurrence_name(offset_days=self.offset_days)
+            return occurrence_name(offset_days=self.offset_days, business=self.business)
         return occurrence_name(day=self.moment_day)

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from strides.domain.conditions import ConditionError, compile_condition, condition_roots
-from strides.domain.durations import Duration
+from strides.domain.durations import Duration, Offset
 from strides.domain.model import CountryCode, TimezoneName
 
 
@@ -160,7 +160,8 @@ class AnchorTrigger(_Strict):
     """Fire at offsets from a date on each active goal, open milestone or person."""
 
     anchor: Anchor
-    offsets: tuple[Duration, ...] = Field(min_length=1)
+    # Calendar days (-14d, 2w) or the owner's business days (-7bd).
+    offsets: tuple[Offset, ...] = Field(min_length=1)
     at: LocalTime = _NINE
     # Catch-up: a moment missed while the engine was down fires late, unless later than this.
     max_lateness: Duration = timedelta(days=1)

@@ -7,8 +7,10 @@ from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from typing import cast
 
+from strides.domain.durations import BusinessDays
 from strides.domain.model import Goal, GoalStatus, Milestone, Person
 from strides.domain.schema import Anchor, AnchorTrigger, Kind, Rule
+from strides.rules.calendar import add_business_days, business_span
 from strides.rules.planning import timing
 from strides.rules.planning.kinds.base import TriggerKind
 from strides.rules.planning.occasions import Occasion
@@ -62,6 +64,11 @@ def _between(
     inhibited = rule.id in held_back.inhibitors
     days = planner.occasion_days(rule, trigger.at, planner.facts(rule).owner_clock, first, last)
     for offset in trigger.offsets:
+        if isinstance(offset, BusinessDays):
+            # Business days span a varying number of calendar days: read the anchors of the
+            # widest span, and keep the occasions that land in [first, last].
+            yield from _business(planner, rule, trigger, offset, days, first, last)
+            continue
         low, high, by_zone = timing.shifted(days, -offset)
         if low > high:
             continue
@@ -96,6 +103,56 @@ def _between(
         planner.skips.extend(held_back.quiet_skips(rule, "goal", offset, quieted))
 
 
+def _business(
+    planner: Planner,
+    rule: Rule,
+    trigger: AnchorTrigger,
+    offset: BusinessDays,
+    days: timing.Days,
+    first: date,
+    last: date,
+) -> Iterator[Occasion]:
+    """The occasions of one business-day offset whose day falls in [first, last]."""
+    view = planner.view
+    shortest, longest = business_span(offset.count)
+    low = days[0] - timedelta(days=max(shortest, longest))
+    high = days[1] - timedelta(days=min(shortest, longest))
+    found: Iterator[Occasion]
+    if trigger.anchor is Anchor.MILESTONE_DUE:
+        milestones = list(view.milestones_due(low, high, None, open_at=planner.now))
+        found = (o for m in milestones for o in _of_milestone(planner, rule, m, (offset,)))
+    elif trigger.anchor is Anchor.GOAL_DEADLINE:
+        goals = list(view.goals_due(low, high, None))
+        found = (o for g in goals for o in _of_goal(planner, rule, trigger, g, (offset,)))
+    else:
+        goals = list(view.goals_created(low, high))
+        found = (o for g in goals for o in _of_goal(planner, rule, trigger, g, (offset,)))
+    for occasion in found:
+        if first <= occasion.moment_day <= last:
+            yield occasion
+
+
+def _landing(rule: Rule, owner: Person, anchor: date, offset: timedelta) -> date:
+    """The occasion's day: `offset` from the anchor, in calendar days or the owner's business days."""
+    if isinstance(offset, BusinessDays):
+        return add_business_days(anchor, offset.count, owner, rule.calendar)
+    return anchor + offset
+
+
+def _occasion_of(
+    rule: Rule,
+    subject: str,
+    owner: Person,
+    anchor: date,
+    offset: timedelta,
+    goal: Goal | None = None,
+    milestone: Milestone | None = None,
+) -> Occasion:
+    day = _landing(rule, owner, anchor, offset)
+    business = isinstance(offset, BusinessDays)
+    return Occasion(rule, subject, owner, day, goal, milestone, offset_days=offset.days, business=business)
+
+
 def _of_subject(planner: Planner, rule: Rule, trigger: AnchorTrigger, subject: str) -> Iterator[Occasion]:
     """Every occasion of `rule` for one subject ("goal:ID", "milestone:ID", "person:ID")."""
     view = planner.view
@@ -117,8 +174,7 @@ def _of_person(rule: Rule, trigger: AnchorTrigger, person: Person) -> Iterator[O
     if person.hired_on is None:
         return
     for offset in trigger.offsets:
-        day = person.hired_on + offset
-        yield Occasion(rule, f"person:{person.id}", person, day, offset_days=offset.days)
+        yield _occasion_of(rule, f"person:{person.id}", person, person.hired_on, offset)
 
 
 def _of_goal(
@@ -130,9 +186,9 @@ def _of_goal(
     base = goal.deadline if trigger.anchor is Anchor.GOAL_DEADLINE else None
     if trigger.anchor is Anchor.GOAL_DEADLINE and base is None:
         return
+    anchor = base or goal.created_at.astimezone(owner.tz).date()
     for offset in offsets:
-        day = (base or goal.created_at.astimezone(owner.tz).date()) + offset
-        yield Occasion(rule, f"goal:{goal.id}", owner, day, goal=goal, offset_days=offset.days)
+        yield _occasion_of(rule, f"goal:{goal.id}", owner, anchor, offset, goal=goal)
 
 
 def _of_milestone(
@@ -143,9 +199,8 @@ def _of_milestone(
     if owner is None or planner.done(milestone):
         return
     for offset in offsets:
-        yield Occasion(
-            rule, f"milestone:{milestone.id}", owner, milestone.due + offset, goal, milestone, offset.days
-        )
+        subject = f"milestone:{milestone.id}"
+        yield _occasion_of(rule, subject, owner, milestone.due, offset, goal=goal, milestone=milestone)
 
 
 KIND = AnchorKind()
