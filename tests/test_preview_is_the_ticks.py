@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,4 +70,102 @@ def test_the_preview_lists_what_ticks_every_15_minutes_plan(
     ticks = _ticks(store, rules, start, end)
     preview = _preview(rules, org, start, end)
     assert ticks, "the horizon plans something"
+    assert sorted(preview - ticks) == [] and sorted(ticks - preview) == []
+
+
+# -- the property: random organisations, rule sets and horizons -------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from strides.domain.model import Goal, Milestone, Person, WorkingHours  # noqa: E402
+
+ZONES = [
+    ("Europe/Berlin", "DE", "BE"),
+    ("America/New_York", "US", "NY"),
+    ("Asia/Tokyo", "JP", None),
+    ("Australia/Sydney", "AU", "NSW"),
+    ("Asia/Kolkata", "IN", None),
+]
+RULE_SETS = [None, FIXTURES / "rules-repeat", FIXTURES / "rules-business", FIXTURES / "rules-quiet"]
+
+
+@st.composite
+def organisations(draw: st.DrawFn, start: datetime) -> Organisation:
+    """One to three people in different timezones and countries, each perhaps with a manager and
+    a mentor among the others, and goals and milestones due around the horizon (some done)."""
+    count = draw(st.integers(1, 3))
+    people: dict[str, Person] = {}
+    for n in range(count):
+        zone, country, subdivision = draw(st.sampled_from(ZONES))
+        others = [f"p{k}" for k in range(n)]
+        people[f"p{n}"] = Person(
+            id=f"p{n}",
+            name=f"Person {n}",
+            email=f"p{n}@example.com",
+            timezone=zone,
+            country=country,
+            subdivision=subdivision,
+            manager=draw(st.sampled_from([None, *others])),
+            mentors=tuple(draw(st.lists(st.sampled_from(others), max_size=1))) if others else (),
+            working_hours=WorkingHours(start=draw(st.sampled_from([time(8), time(9)])), end=time(17)),
+            hired_on=(start + timedelta(days=draw(st.integers(-400, 40)))).date(),
+        )
+    goals: dict[str, Goal] = {}
+    milestones: dict[str, Milestone] = {}
+    day = st.integers(-10, 70).map(lambda d: (start + timedelta(days=d)).date())
+    for pid in people:
+        # The first person has a goal with a milestone at least, so every rule kind has a subject.
+        for g in range(draw(st.integers(1 if pid == "p0" else 0, 2))):
+            gid = f"g-{pid}-{g}"
+            goals[gid] = Goal(
+                id=gid,
+                owner=pid,
+                title=f"Goal {g}",
+                deadline=draw(day),
+                created_at=start - timedelta(days=30),
+            )
+            for m in range(draw(st.integers(1 if (pid, g) == ("p0", 0) else 0, 2))):
+                done = draw(st.booleans())
+                milestones[f"m-{gid}-{m}"] = Milestone(
+                    id=f"m-{gid}-{m}",
+                    goal=gid,
+                    title=f"Step {m}",
+                    due=draw(day),
+                    completed_at=start - timedelta(days=1) if done else None,
+                )
+    return Organisation(people=people, goals=goals, milestones=milestones)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[datetime, int, Organisation]:
+    # Starts around the daylight-saving changes of both hemispheres.
+    start = draw(st.sampled_from([datetime(2026, 10, 20, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC)]))
+    start += timedelta(days=draw(st.integers(0, 20)))
+    return start, draw(st.integers(1, 60)), draw(organisations(start))
+
+
+# Each example ticks the engine every 15 minutes for up to 60 days (about 12 ms a tick): few
+# examples per rule set, each a different organisation and horizon, the same ones every run.
+@pytest.mark.parametrize(
+    "rules_folder", RULE_SETS, ids=["builtin", "repeat-ladder", "business-days", "calendar-quiet-inhibit"]
+)
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(case=cases())
+def test_the_preview_is_the_ticks_for_any_organisation_rules_and_horizon(
+    rules_folder: Path | None, case
+) -> None:
+    import tempfile
+
+    start, days, org = case
+    rules = load_rules(rules_folder) if rules_folder else load_rules()
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(f"sqlite:///{Path(folder) / 'strides.db'}")
+        store.migrate()
+        with store.session() as session:
+            snapshot.save_organisation(session, org)
+        end = start + timedelta(days=days)
+        ticks = _ticks(store, rules, start, end)
+        store.engine.dispose()
+    preview = _preview(rules, org, start, end)
     assert sorted(preview - ticks) == [] and sorted(ticks - preview) == []
