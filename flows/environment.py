@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,9 @@ def prepare(settings: Settings, *, quiet: bool = True) -> None:
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "WARNING")
+        # At exit Prefect's event worker warns "Still processing items" while it sends the last
+        # events to a busy server: it goes on to send them, and the user can do nothing about it.
+        logging.getLogger("EventsWorker").setLevel(logging.ERROR)
 
 
 @contextmanager
