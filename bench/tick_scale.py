@@ -136,13 +136,19 @@ def prime(settings: Settings, people: int, start: datetime, catch_up: bool) -> N
         store.engine.dispose()
         print(f"{people} people, {len(org.goals)} goals: stored in {stored - began:.0f} s", flush=True)
         return
-    engine.plan_window(store, load_rules(settings.rules_dir), Window(start - timedelta(days=1), start), start)
+    rules = load_rules(settings.rules_dir)
+    window = Window(start - timedelta(days=1), start)
+    basis = engine.plan_basis(store, rules)
+    outcome = engine.plan_window(store, rules, window, start, basis=basis)
     with store.session() as session:
         session.execute(
             update(MessageRow)
             .where(MessageRow.send_at <= start, MessageRow.status == ledger.PENDING)
             .values(status=ledger.SENT, sent_at=start, transport="primed")
         )
+    # Recorded as a tick with the basis it planned from, as every tick is: the next tick is then a
+    # steady one (what falls due and what changed), not a first tick's replanning of every meeting.
+    engine.record_tick(store, start, window, outcome.planned, engine.DeliveryOutcome(), basis)
     store.engine.dispose()
     print(
         f"{people} people, {len(org.goals)} goals: stored in {stored - began:.0f} s, "
@@ -174,7 +180,7 @@ def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, float]
     # shard after another.
     basis = engine.plan_basis(store, load_rules_safely(settings.rules_dir, settings.state_dir).rules)
     planned = 0
-    for shard in engine.plan_shards(store, settings.plan_chunk):
+    for shard in engine.plan_shards(store, settings.plan_chunk, window, basis):
         rules = load_rules_safely(settings.rules_dir, settings.state_dir).rules
         outcome = engine.plan_window(
             Store(settings.db_url),

@@ -94,7 +94,7 @@ def tick(
     outcomes = (
         [
             plan_task(config, window, now, basis, shard)
-            for shard in engine.plan_shards(store, config.plan_chunk)
+            for shard in engine.plan_shards(store, config.plan_chunk, window, basis)
         ]
         if window
         else []

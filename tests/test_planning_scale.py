@@ -24,7 +24,7 @@ from strides.integrations.rule_files import load_rules
 from strides.rules import Window, plan
 from strides.rules.reconcile import Reason
 from strides.store import Store, StoreError, snapshot
-from strides.store.shards import Shard
+from strides.store.shards import WHOLE, Shard
 from strides.store.tables import MentorshipRow, OrgChangeRow
 from strides.store.window import StoreView
 from tools.scan_view import ScanView
@@ -181,6 +181,20 @@ def test_a_tick_plans_in_shards_of_plan_chunk_people(loaded_store: Store) -> Non
     assert len(engine.plan_shards(loaded_store, 5000)) == 1
     shards = engine.plan_shards(loaded_store, 10)
     assert len(shards) == 5 and {s.count for s in shards} == {5}
+
+
+def test_a_steady_tick_of_a_short_window_with_few_changes_plans_in_one_pass(loaded_store: Store) -> None:
+    from strides.engine import PlanBasis
+
+    quarter = Window(at("2026-12-01 08:45"), at("2026-12-01 09:00"))
+    steady = PlanBasis(upto=12, rules="r", seen=10, settled=quarter.start)
+    assert engine.plan_shards(loaded_store, 10, quarter, steady) == [WHOLE]
+    # A first tick (nothing seen), a long window, or many changes are sharded as before.
+    first = PlanBasis(upto=12, rules="r")
+    day = Window(quarter.end - timedelta(days=1), quarter.end)
+    many = PlanBasis(upto=500, rules="r", seen=10, settled=quarter.start)
+    for window, basis in ((quarter, first), (day, steady), (quarter, many)):
+        assert len(engine.plan_shards(loaded_store, 10, window, basis)) == 5
 
 
 def test_the_window_view_reads_a_part_of_the_organisation(synthetic_store: Store) -> None:

@@ -76,3 +76,22 @@ def test_a_configured_prefect_api_is_used_and_no_server_is_started(tmp_path: Pat
     settings = Settings(state_dir=tmp_path / "state")
     assert server.use(settings) == ("http://prefect.internal:4200/api", None)
     assert not (settings.prefect_dir / server.RECORD).exists()
+
+
+def test_a_command_run_after_the_server_died_starts_a_new_one(tmp_path: Path) -> None:
+    import signal
+
+    state = tmp_path / "state"
+    started = strides(state, "server", "start", "--json")
+    assert started.returncode == 0, started.stderr
+    first = json.loads(started.stdout)
+    os.killpg(first["pid"], signal.SIGKILL)  # a crash: its record stays behind
+    try:
+        assert strides(state, "server", "status").returncode == 1
+        run = strides(state, "run", "--now", "2026-12-01T12:00:00Z")
+        assert run.returncode == 0, run.stderr
+        assert "started a local Prefect server" in run.stderr
+        again = json.loads(strides(state, "server", "status", "--json").stdout)
+        assert again["running"] and again["pid"] != first["pid"]
+    finally:
+        strides(state, "server", "stop")
