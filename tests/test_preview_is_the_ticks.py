@@ -39,6 +39,20 @@ def _ticks(store: Store, rules: RuleSet, start: datetime, end: datetime) -> set[
     return {(r.rule_id, r.recipient, r.occurrence) for r in rows}
 
 
+def _ticks_of(
+    folder: Path, org: Organisation, rules: RuleSet, start: datetime, end: datetime
+) -> set[tuple[str, str, datetime]]:
+    """`_ticks` over `org` stored afresh in `folder`."""
+    store = Store(f"sqlite:///{folder / 'strides.db'}")
+    store.migrate()
+    with store.session() as session:
+        snapshot.save_organisation(session, org)
+    try:
+        return _ticks(store, rules, start, end)
+    finally:
+        store.engine.dispose()
+
+
 def _preview(
     rules: RuleSet, org: Organisation, start: datetime, end: datetime
 ) -> set[tuple[str, str, datetime]]:
@@ -62,12 +76,8 @@ def test_the_preview_lists_what_ticks_every_15_minutes_plan(
 ) -> None:
     org = load_organisation(org_folder).organisation
     rules = load_rules(rules_folder) if rules_folder else load_rules()
-    store = Store(f"sqlite:///{tmp_path / 'strides.db'}")
-    store.migrate()
-    with store.session() as session:
-        snapshot.save_organisation(session, org)
     end = start + timedelta(days=days)
-    ticks = _ticks(store, rules, start, end)
+    ticks = _ticks_of(tmp_path, org, rules, start, end)
     preview = _preview(rules, org, start, end)
     assert ticks, "the horizon plans something"
     assert sorted(preview - ticks) == [] and sorted(ticks - preview) == []
@@ -159,13 +169,8 @@ def test_the_preview_is_the_ticks_for_any_organisation_rules_and_horizon(
 
     start, days, org = case
     rules = load_rules(rules_folder) if rules_folder else load_rules()
+    end = start + timedelta(days=days)
     with tempfile.TemporaryDirectory() as folder:
-        store = Store(f"sqlite:///{Path(folder) / 'strides.db'}")
-        store.migrate()
-        with store.session() as session:
-            snapshot.save_organisation(session, org)
-        end = start + timedelta(days=days)
-        ticks = _ticks(store, rules, start, end)
-        store.engine.dispose()
+        ticks = _ticks_of(Path(folder), org, rules, start, end)
     preview = _preview(rules, org, start, end)
     assert sorted(preview - ticks) == [] and sorted(ticks - preview) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,11 +54,18 @@ class FlakyServer:
 @pytest.fixture
 def flaky() -> Iterator[tuple[FlakyServer, SMTPTransport]]:
     handler = FlakyServer()
+    with _serving(handler) as transport:
+        yield handler, transport
+
+
+@contextmanager
+def _serving(handler: object) -> Iterator[SMTPTransport]:
+    """An aiosmtpd server on 127.0.0.1 with `handler`, and a transport to it; both closed after."""
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=controller.port, security="none", timeout=10))
     try:
-        yield handler, transport
+        yield transport
     finally:
         transport.close()
         controller.stop()
@@ -188,18 +196,12 @@ def test_a_server_that_drops_after_taking_the_message_gets_it_at_most_twice_and_
     from email import message_from_bytes
 
     handler = DroppingServer(every)
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=controller.port, security="none", timeout=10))
-    try:
+    with _serving(handler) as transport:
         engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
         due = engine.count_due(loaded_store, NOW)
         ambiguous = []
         for minutes in range(0, 180, 15):
             ambiguous += _tick(loaded_store, transport, NOW + timedelta(minutes=minutes)).ambiguous
-    finally:
-        transport.close()
-        controller.stop()
     copies: dict[str, int] = {}
     for content in handler.received:
         message_id = message_from_bytes(content)["Message-ID"]
@@ -233,16 +235,10 @@ def test_a_server_that_answers_250_and_then_drops_has_each_message_once_and_it_i
     from email import message_from_bytes
 
     handler = AnswerThenDrop()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=controller.port, security="none", timeout=10))
-    try:
+    with _serving(handler) as transport:
         engine.plan_window(loaded_store, builtin_rules, Window(NOW - timedelta(days=1), NOW), NOW)
         due = engine.count_due(loaded_store, NOW)
         outcome = _tick(loaded_store, transport, NOW)
-    finally:
-        transport.close()
-        controller.stop()
     keys = [message_from_bytes(content)["X-Strides-Key"] for content in handler.received]
     assert len(outcome.sent) == due and outcome.failed == [] and outcome.ambiguous == []
     assert sorted(keys) == sorted(s.key for s in outcome.sent)
