@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from strides.cli.app import app, state
 from strides.cli.output import fail, say
+
+if TYPE_CHECKING:
+    from strides.flows.server import LocalServer
 
 server_app = typer.Typer(
     help="The local Prefect server the commands share (started by the first command that needs it).",
@@ -19,18 +23,14 @@ app.add_typer(server_app, name="server")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")]
 
 
-def _describe(found: object, as_json: bool, running: bool) -> None:
-    from dataclasses import asdict
-
-    from strides.flows.server import LocalServer
-
+def _describe(found: LocalServer | None, as_json: bool) -> None:
+    """Where the server is (nothing when none runs; JSON says `running: false`)."""
     if as_json:
-        payload = {"running": running, **(asdict(found) if isinstance(found, LocalServer) else {})}
-        if isinstance(found, LocalServer):
-            payload["ui_url"] = found.ui_url
+        payload: dict[str, object] = {"running": found is not None}
+        if found is not None:
+            payload |= {**asdict(found), "ui_url": found.ui_url}
         typer.echo(json.dumps(payload, indent=2))
-        return
-    if isinstance(found, LocalServer):
+    elif found is not None:
         say(f"Prefect server: {found.ui_url} (API {found.api_url}), pid {found.pid}, since {found.started}")
         say(f"log: {found.log}")
 
@@ -41,7 +41,7 @@ def status(as_json: JsonOption = False) -> None:
     from strides.flows import server
 
     found = server.find(state.settings)
-    _describe(found, as_json, found is not None)
+    _describe(found, as_json)
     if found is None:
         if not as_json:
             say(f"no local Prefect server is running (state in {state.settings.prefect_dir})")
@@ -62,7 +62,7 @@ def start(as_json: JsonOption = False) -> None:
         raise fail(str(exc)) from None
     if not as_json:
         say("started" if started else "already running")
-    _describe(found, as_json, True)
+    _describe(found, as_json)
 
 
 @server_app.command()
