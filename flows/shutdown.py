@@ -79,6 +79,11 @@ def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def stopping() -> bool:
+    """Whether a SIGTERM asked this process to stop."""
+    return _watchdog is not None and _watchdog.requested.is_set()
+
+
 @contextmanager
 def stopped_on_forced_exit(process: subprocess.Popen[bytes]) -> Iterator[None]:
     """While inside, a forced exit stops `process` before this process ends."""

@@ -34,6 +34,8 @@ def serve(
         err.print("strides serve: stopped")
     except StridesError as exc:
         raise fail(str(exc)) from None
+    except Exception as exc:
+        _stopped_anyway("serve", exc)
 
 
 @app.command()
@@ -58,6 +60,19 @@ def listen(
         err.print("strides listen: stopped")
     except StridesError as exc:
         raise fail(str(exc)) from None
+    except Exception as exc:
+        _stopped_anyway("listen", exc)
+
+
+def _stopped_anyway(command: str, exc: Exception) -> None:
+    """After SIGTERM, what the interruption broke on its way out is still a requested stop: the
+    KeyboardInterrupt it raises can land inside a library's own clean-up (anyio's cancel scopes
+    under an HTTP request), which then fails with an error of its own. Otherwise, re-raise."""
+    from strides.flows.shutdown import stopping
+
+    if not stopping():
+        raise exc
+    err.print(f"strides {command}: stopped ({type(exc).__name__} while stopping: {exc})")
 
 
 def _event_name(name: str) -> str:

@@ -134,3 +134,22 @@ def test_a_sigterm_that_arrives_stops_gracefully():
     assert "strides: SIGTERM received, stopping" in err
     assert "exiting now" not in err
     assert returncode == 0
+
+
+def test_an_error_raised_on_the_way_out_after_sigterm_is_a_stop_and_any_other_is_raised(monkeypatch) -> None:
+    """A SIGTERM's KeyboardInterrupt can land inside a library's clean-up, which then fails with an
+    error of its own (anyio: "Attempted to exit a cancel scope ..."): `strides serve` still stops."""
+    import threading
+    from types import SimpleNamespace
+
+    import pytest
+
+    from strides.cli.orchestration import _stopped_anyway
+    from strides.flows import shutdown
+
+    broken = RuntimeError("Attempted to exit a cancel scope that isn't the current task's")
+    monkeypatch.setattr(shutdown, "_watchdog", SimpleNamespace(requested=threading.Event()))
+    with pytest.raises(RuntimeError):
+        _stopped_anyway("serve", broken)
+    shutdown._watchdog.requested.set()
+    _stopped_anyway("serve", broken)  # no SystemExit, no error: the command ends with status 0
