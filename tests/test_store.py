@@ -29,6 +29,15 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store):
     assert {"people", "goals", "milestones", "messages", "ticks", "alembic_version"} <= tables
 
 
+def test_the_revision_a_store_at_head_is_trusted_at_is_the_migrations_head(store: Store):
+    from alembic.script import ScriptDirectory
+
+    from strides.store.db import HEAD_REVISION
+
+    assert ScriptDirectory.from_config(store.alembic_config()).get_current_head() == HEAD_REVISION
+    assert store.at_head()
+
+
 def test_a_store_of_the_baseline_schema_is_upgraded_with_its_meetings_indexed_by_attendee(tmp_path):
     import json
 

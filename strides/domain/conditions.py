@@ -18,10 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import cel
+if TYPE_CHECKING:
+    import cel
+
+# `cel` is imported where a condition is compiled or evaluated: its package imports its own
+# command line (prompt_toolkit), about 0.13 s that commands reading only the store need not pay.
 
 from strides.domain.model import DigestPreferences, Goal, Metric, Milestone, Person, WorkingHours
 
@@ -196,6 +200,8 @@ def check_cost(expression: str) -> None:
 def compile_condition(expression: str) -> cel.Program:
     """Compile once (cached by text) after checking its cost and every field path; raise
     ConditionError."""
+    import cel
+
     check_cost(expression)
     try:
         program = cel.compile(expression)
@@ -271,6 +277,8 @@ def milestone_view(milestone: Milestone | None, tz: ZoneInfo, today: date) -> di
 
 def build_context(variables: Mapping[str, Any]) -> cel.Context:
     """One context per record, reused by every rule's condition."""
+    import cel
+
     return cel.Context({k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in variables.items()})
 
 
