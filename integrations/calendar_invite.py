@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 PRODID = "-//strides//strides reminders//EN"
 Method = Literal["REQUEST", "CANCEL"]
@@ -91,13 +92,20 @@ def build_calendar(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUE
     event.add("organizer", _address(spec.organiser, attendee=False))
     for party in spec.attendees:
         event.add("attendee", _address(party, attendee=True), encode=False)
+    # One VTIMEZONE per TZID, before the event that uses it, over a narrow range so the file stays small.
+    for key in dict.fromkeys(moment.tzinfo.key for moment in (spec.start, spec.end)):  # type: ignore[union-attr]
+        if key != "UTC":
+            calendar.add_component(vtimezone(key, spec.start.year - 1, spec.end.year + 1))
     calendar.add_component(event)
-    # One VTIMEZONE per TZID, over a narrow range so the file stays small.
-    calendar.add_missing_timezones(
-        first_date=(spec.start - timedelta(days=366)).date(),
-        last_date=(spec.end + timedelta(days=366)).date(),
-    )
     return calendar
+
+
+@functools.lru_cache(maxsize=1024)
+def vtimezone(key: str, first_year: int, last_year: int) -> Timezone:
+    """The zone's VTIMEZONE with its transitions over these whole years: made once per zone and
+    years (icalendar probes the zone hour by hour, about 9 ms), then shared by every invite, which
+    only serialises it. A first day's 30,000 invites at 10,000 people spend 9 ms less on each."""
+    return Timezone.from_tzid(key, first_date=date(first_year, 1, 1), last_date=date(last_year, 12, 31))
 
 
 def build_ics(spec: InviteSpec, *, stamp: datetime, method: Method = "REQUEST") -> bytes:

@@ -4,11 +4,59 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from email import policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 from strides.integrations.calendar_invite import Method
+
+
+class _SharedHeaders(HeaderRegistry):
+    """The standard header registry, with its classes made once and the MIME headers every message
+    repeats (`Content-Type: text/plain; charset="utf-8"`...) parsed once.
+
+    The stock registry makes a new class for every header it parses, and parses each MIME header
+    again on every `set_content`: about 3 of the 4.5 ms it took to build an invite. A parsed header
+    is immutable, so messages can share it. Building the MIME of 814 invites: 4.5 ms each before,
+    see bench/first_day.py for the delivery figures.
+    """
+
+    _SHARED = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
+    _LIMIT = 4096  # distinct MIME headers kept (boundaries make each multipart's own)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._parsed: dict[tuple[str, str], BaseHeader] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._classes.get(key)
+        if made is None:
+            made = self._classes[key] = super().__getitem__(name)
+        return made
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        key = name.lower()
+        if key not in self._SHARED or not isinstance(value, str):
+            return super().__call__(name, value)
+        found = self._parsed.get((key, value))
+        if found is None or found.name != name:
+            if len(self._parsed) >= self._LIMIT:
+                self._parsed.clear()
+            found = self._parsed[(key, value)] = super().__call__(name, value)
+        return found
+
+
+# The default policy (RFC-compliant headers, `\n` line ends while building; the transports
+# serialise with policy.SMTP), its headers made by the registry above.
+BUILDING = policy.default.clone(header_factory=_SharedHeaders())
+
+
+def new_message() -> EmailMessage:
+    return EmailMessage(policy=BUILDING)
 
 
 @dataclass(frozen=True)
@@ -44,7 +92,7 @@ def _headers(message: EmailMessage, envelope: Envelope) -> None:
 
 def simple_message(envelope: Envelope, text: str, html: str | None = None) -> EmailMessage:
     """text/plain, or multipart/alternative with an HTML version."""
-    message = EmailMessage()
+    message = new_message()
     _headers(message, envelope)
     message.set_content(text, subtype="plain", charset="utf-8")
     if html is not None:
@@ -58,7 +106,7 @@ def invite_message(envelope: Envelope, text: str, html: str, ics: bytes, method:
     Outlook needs the calendar inside the alternative with the method on the MIME type;
     Gmail often ignores a calendar that is only attached (shared/FIELD-NOTES.md).
     """
-    message = EmailMessage()
+    message = new_message()
     _headers(message, envelope)
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
