@@ -35,6 +35,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -148,7 +149,7 @@ def floor_side(folder: Path) -> dict[str, float]:
                 coming = upcoming.get(intent.recipient)
                 digest = compose_digest(member, org, intent.occurrence, reports.get(intent.recipient, []))
             item = outgoing(intent, org, mail_from, NOW, coming, digest=digest)
-            transport.send(intent.key, item.message, item.label)
+            transport.send(intent.key, item.mime(), item.label)
             written += 1
     wall = time.perf_counter() - began
     return {"messages": written, "wall_s": wall}
@@ -159,7 +160,7 @@ def flow_side(folder: Path, transport: str) -> dict[str, float]:
     from strides.cli.app import prepare_prefect
     from strides.config import Settings
 
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     sink = None
     if transport == "smtp":
         import socket
