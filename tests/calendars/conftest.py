@@ -11,9 +11,10 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from caldav.davclient import DAVClient
+from icalendar import Calendar
 
 from ..conftest import FIXTURES
 
@@ -161,9 +162,29 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def fixture_text(name: str) -> str:
-    return (CALENDARS / name).read_text()
+def _resources(calendar: Calendar) -> dict[str, str]:
+    """One iCalendar text per UID (a series with its moved occurrences is one resource), each
+    with the time zones it may use."""
+    zones = calendar.walk("VTIMEZONE")
+    by_uid: dict[str, Calendar] = {}
+    for event in calendar.walk("VEVENT"):
+        uid = str(event["UID"])
+        if uid not in by_uid:
+            by_uid[uid] = Calendar({"VERSION": "2.0", "PRODID": "-//strides tests//EN"})
+            for zone in zones:
+                by_uid[uid].add_component(zone)
+        by_uid[uid].add_component(event)
+    return {uid: cal.to_ical().decode() for uid, cal in by_uid.items()}
 
 
-def fixture_path(name: str) -> Path:
-    return CALENDARS / name
+@pytest.fixture(scope="session")
+def ada_calendars(radicale: str) -> dict[str, str]:
+    """Ada's account in Radicale, filled through the caldav library with the events of
+    tests/fixtures/calendars/ada.ics: the day off in "home", the rest in "work". Their URLs."""
+    with DAVClient(url=radicale, username="ada", password=PASSWORDS["ada"], timeout=10) as client:
+        principal = client.principal()
+        work = principal.make_calendar(name="work", cal_id="work")
+        home = principal.make_calendar(name="home", cal_id="home")
+        for uid, text in _resources(Calendar.from_ical((CALENDARS / "ada.ics").read_bytes())).items():
+            (home if uid.startswith("day-off") else work).save_event(text)
+        return {"work": str(work.url), "home": str(home.url)}

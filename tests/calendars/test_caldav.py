@@ -8,50 +8,25 @@ day off in "home", the rest in "work". Her delegate, boss, may only see her free
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from caldav.davclient import DAVClient
-from icalendar import Calendar
 
 from strides.integrations.busy_caldav import read_caldav
 from strides.integrations.busy_times import CalendarReadError
 
 from ..conftest import at
-from .conftest import PASSWORDS, IcsServer, fixture_text
+from .conftest import PASSWORDS, IcsServer
 from .test_published import END, IN_BERLIN, START
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY_OFF = (IN_BERLIN[4],)
 
 
-def _resources(calendar: Calendar) -> dict[str, str]:
-    """One iCalendar text per UID (a series with its moved occurrences is one resource), each
-    with the time zones it may use."""
-    zones = calendar.walk("VTIMEZONE")
-    by_uid: dict[str, Calendar] = {}
-    for event in calendar.walk("VEVENT"):
-        uid = str(event["UID"])
-        if uid not in by_uid:
-            by_uid[uid] = Calendar({"VERSION": "2.0", "PRODID": "-//strides tests//EN"})
-            for zone in zones:
-                by_uid[uid].add_component(zone)
-        by_uid[uid].add_component(event)
-    return {uid: cal.to_ical().decode() for uid, cal in by_uid.items()}
-
-
-@pytest.fixture(scope="module")
-def ada(radicale: str) -> Iterator[dict[str, str]]:
-    """Ada's two calendars, filled through the caldav library; their URLs by name."""
-    with DAVClient(url=radicale, username="ada", password=PASSWORDS["ada"], timeout=10) as client:
-        principal = client.principal()
-        work = principal.make_calendar(name="work", cal_id="work")
-        home = principal.make_calendar(name="home", cal_id="home")
-        for uid, text in _resources(Calendar.from_ical(fixture_text("ada.ics"))).items():
-            (home if uid.startswith("day-off") else work).save_event(text)
-        yield {"work": str(work.url), "home": str(home.url)}
+@pytest.fixture
+def ada(ada_calendars: dict[str, str]) -> dict[str, str]:
+    return ada_calendars
 
 
 def test_an_account_gives_the_busy_times_of_all_its_calendars(radicale: str, ada: dict[str, str]):
@@ -65,7 +40,9 @@ def test_an_address_of_one_calendar_reads_only_that_one(ada: dict[str, str]):
     assert work == [span for span in IN_BERLIN if span not in DAY_OFF]
 
 
-def test_a_delegate_with_free_busy_only_gets_the_servers_reading_from_a_free_busy_query(ada: dict[str, str]):
+def test_a_delegate_with_free_busy_only_gets_the_servers_reading_from_a_free_busy_query(
+    ada: dict[str, str],
+):
     # Radicale refuses boss the events (403) and answers his free-busy-query REPORT: the server's
     # own reading of the same events. It differs from strides' reading where the server reads
     # differently (why strides reads events when it may): a floating time and a day in UTC rather
