@@ -224,10 +224,6 @@ class CalendarSource(Strict):
         return self
 
 
-def _no_calendar(value: object) -> bool:
-    return value is None
-
-
 class Person(Strict):
     id: Identifier
     name: HeaderText
@@ -241,9 +237,8 @@ class Person(Strict):
     working_hours: WorkingHours = WorkingHours()
     digest: DigestPreferences = DigestPreferences()
     hired_on: date | None = None
-    # Left out of the stored record when absent, so that people without a calendar are stored as
-    # they were before the field existed (a changed record is replanned).
-    calendar: CalendarSource | None = Field(default=None, exclude_if=_no_calendar)
+    # Where their busy times are read from, if anywhere.
+    calendar: CalendarSource | None = None
 
     @model_validator(mode="after")
     def _subdivision_known(self, info: ValidationInfo) -> Person:
