@@ -4,7 +4,7 @@ calendar a warning for its person, never a failed tick."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +14,6 @@ from strides.integrations.busy_caldav import read_caldav
 from strides.integrations.busy_ics import read_ics
 from strides.integrations.busy_times import CalendarReadError, Interval, merge, redact_address
 
-Reader = Callable[[Person, datetime, datetime], list[Interval]]
 # A calendar read for a range: its busy intervals, or why it could not be read.
 Answer = list[Interval] | CalendarReadError
 
@@ -61,22 +60,17 @@ class BusyCache:
     timeout: float = 5.0
     # Calendars read at once: reading is waiting on servers, each at most `timeout` seconds.
     workers: int = 8
-    reader: Reader | None = None
     _read: dict[str, list[tuple[datetime, datetime, Answer]]] = field(
         default_factory=dict, init=False, repr=False
     )
 
     def _read_one(self, person: Person, start: datetime, end: datetime) -> Answer:
         try:
-            if self.reader is not None:
-                return self.reader(person, start, end)
             return read_busy(person, start, end, environ=self.environ, timeout=self.timeout)
         except CalendarReadError as error:
             return error
 
-    def _known(
-        self, person_id: str, start: datetime, end: datetime
-    ) -> list[Interval] | CalendarReadError | None:
+    def _known(self, person_id: str, start: datetime, end: datetime) -> Answer | None:
         for first, last, found in self._read.get(person_id, ()):
             if first <= start and end <= last:
                 return found if isinstance(found, CalendarReadError) else merge(found, start, end)
