@@ -38,21 +38,28 @@ def fetch_ics(url: str, person_id: str, *, timeout: float = 5.0) -> bytes:
             httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": "strides"}) as client,
             client.stream("GET", _fetchable(url)) as response,
         ):
-            if response.status_code != 200:
-                response.read()
-                answer = f"HTTP {response.status_code} {response.reason_phrase}: {response.text[:300]}"
-                raise CalendarReadError(person_id, source, scrub(answer, secrets))
+            limit = MAX_BYTES if response.status_code == 200 else 4096
             body = bytearray()
             for chunk in response.iter_bytes():
                 body.extend(chunk)
-                if len(body) > MAX_BYTES:
-                    raise CalendarReadError(person_id, source, f"larger than {MAX_BYTES // 2**20} MiB")
                 if time.monotonic() > deadline:
                     raise CalendarReadError(person_id, source, f"no whole answer within {timeout:g} s")
+                if len(body) > limit:
+                    break
+            if response.status_code != 200:
+                page = body[:300].decode(errors="replace")
+                answer = f"HTTP {response.status_code} {response.reason_phrase}: {page}"
+                raise CalendarReadError(person_id, source, scrub(answer, secrets))
+            if len(body) > MAX_BYTES:
+                raise CalendarReadError(person_id, source, f"larger than {MAX_BYTES // 2**20} MiB")
             return bytes(body)
+    except CalendarReadError:
+        raise
     except httpx.TimeoutException as exc:
         raise CalendarReadError(person_id, source, f"no answer within {timeout:g} s") from exc
-    except httpx.HTTPError as exc:
+    except Exception as exc:
+        # httpx's errors (and those that are not httpx.HTTPError: an address it cannot use, a
+        # stream cut off) and the socket's: any of them leaves only this person unread.
         answer = scrub(f"{type(exc).__name__}: {exc}", secrets)
         raise CalendarReadError(person_id, source, answer) from exc
 
@@ -64,7 +71,7 @@ def read_ics(
     body = fetch_ics(url, person_id, timeout=timeout)
     try:
         return busy_in_calendar([parse_calendar(body)], start, end, zone)
-    except ValueError as exc:
+    except Exception as exc:  # the parser's errors are ValueErrors mostly, not only
         source = f"ics {redact_address(url, secret_path=True)}"
         answer = scrub(f"not a calendar that can be read: {exc}", secrets_of(url))
         raise CalendarReadError(person_id, source, answer) from exc
