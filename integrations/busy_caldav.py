@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any, cast
 
 from caldav.collection import Calendar as DavCalendar
+from caldav.collection import Principal
 from caldav.davclient import DAVClient
 from caldav.elements import dav
 from caldav.lib import error as dav_error
@@ -30,16 +31,20 @@ from strides.integrations.busy_times import (
 )
 
 _CALENDAR = "{urn:ietf:params:xml:ns:caldav}calendar"
+_PRINCIPAL = "{DAV:}principal"
 
 
 def _calendars(client: DAVClient, url: str) -> list[DavCalendar]:
-    """The calendar at `url`, or every calendar of the account's principal."""
+    """The calendar at `url`; the calendars of the principal at `url` (someone's account, shared
+    with the user); else those of the user's own principal (found from the server's address)."""
     here = client.calendar(url=url)  # type: ignore[no-untyped-call]
-    kinds = here.get_properties([dav.ResourceType()]).get("{DAV:}resourcetype") or []
-    if _CALENDAR in (kinds if isinstance(kinds, list) else [kinds]):
+    found = here.get_properties([dav.ResourceType()]).get("{DAV:}resourcetype") or []
+    kinds = found if isinstance(found, list) else [found]
+    if _CALENDAR in kinds:
         return [here]
+    own = _PRINCIPAL not in kinds
     # The library's sync calls are typed as sync-or-async.
-    principal: Any = client.principal()  # type: ignore[no-untyped-call]
+    principal: Any = client.principal() if own else Principal(client=client, url=url)  # type: ignore[no-untyped-call]
     return list(principal.calendars())
 
 

@@ -103,7 +103,13 @@ user: .+
 collection:
 permissions: R
 
-# A delegate who may see only when Ada is busy: the read-free-busy privilege, no events.
+# A delegate who may list Ada's calendars and see only when she is busy: the read-free-busy
+# privilege, no events.
+[boss-lists-ada-calendars]
+user: boss
+collection: ada
+permissions: R
+
 [boss-sees-ada-free-busy]
 user: boss
 collection: ada/[^/]+

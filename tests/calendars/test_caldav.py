@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from strides.integrations.busy_caldav import read_caldav
-from strides.integrations.busy_times import CalendarReadError
+from strides.integrations.busy_times import CalendarReadError, merge
 
 from ..conftest import at
 from .conftest import PASSWORDS, IcsServer
@@ -59,6 +59,11 @@ def test_a_delegate_with_free_busy_only_gets_the_servers_reading_from_a_free_bus
     assert work == sorted({radicales.get(span, span) for span in ours} | {moment})
     home = read_caldav(ada["home"], "boss", PASSWORDS["boss"], "ada", START, END, BERLIN)
     assert home == [(at("2027-03-19 00:00"), at("2027-03-20 00:00"))]
+    # The address of Ada's account (her principal) reads all the calendars she shares with boss.
+    account = read_caldav(
+        ada["work"].rsplit("/", 2)[0] + "/", "boss", PASSWORDS["boss"], "ada", START, END, BERLIN
+    )
+    assert account == merge([*work, *home], START, END)
 
 
 def test_a_refused_login_is_a_located_error_without_the_password(radicale: str, ada: dict[str, str]):
