@@ -187,6 +187,10 @@ _PERSON_COLUMNS = {
     "digest_weekday": ("digest", "weekday"),
     "digest_at": ("digest", "at"),
     "digest_send_empty": ("digest", "send_empty"),
+    "calendar_ics": ("calendar", "ics"),
+    "calendar_caldav": ("calendar", "caldav"),
+    "calendar_username": ("calendar", "username"),
+    "calendar_password_env": ("calendar", "password_env"),
 }
 _GOAL_COLUMNS = {
     "metric": ("metric", "name"),

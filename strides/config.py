@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     inbound_secret: SecretStr | None = Field(
         default=None, description="Path secret of the Inbound Parse endpoint for replies; unset: no endpoint"
     )
+    calendar_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds a person's calendar (ICS address or CalDAV account) may take to answer",
+    )
 
     # --- orchestration ---
     claim_timeout: timedelta = Field(

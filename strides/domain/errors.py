@@ -10,6 +10,7 @@ StridesError
 ├── strides.integrations.IntegrationError  an edge failed
 │   ├── SourceError                        an organisation source could not be read at all
 │   ├── DeliveryError                      a transport refused a message (key, provider's answer)
+│   ├── CalendarReadError                  a person's calendar could not be read (person, source)
 │   ├── EventError                         an event strides does not know
 │   ├── ReplyError, WebhookError, ...      input from outside that cannot be read
 └── strides.flows.FlowError                the Prefect side: a server that does not come up

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import holidays
 from pydantic import (
     AfterValidator,
+    AnyUrl,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -174,6 +175,55 @@ class DigestPreferences(Strict):
     send_empty: bool = False
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_address(url: str, schemes: tuple[str, ...]) -> None:
+    """A calendar address: one of `schemes`, a host, no password (the message never repeats the
+    address, which may be a secret)."""
+    wanted = f"the calendar address must be a {' or '.join(schemes)} URL with a host"
+    try:
+        parts = AnyUrl(url)
+    except ValueError:
+        raise ValueError(wanted) from None
+    if parts.scheme not in schemes or not parts.host:
+        raise ValueError(wanted)
+    if parts.password is not None:
+        raise ValueError(
+            "the calendar address holds a password: name an environment variable in password_env"
+        )
+
+
+class CalendarSource(Strict):
+    """Where a person's busy times are read: a published ICS address or a CalDAV account."""
+
+    # The "secret address in iCal format" a calendar publishes (Google, Outlook, Apple...).
+    ics: str | None = Field(default=None, max_length=2000)
+    # A CalDAV account (the server, the account's principal, or one calendar collection).
+    caldav: str | None = Field(default=None, max_length=2000)
+    username: str | None = Field(default=None, min_length=1, max_length=200)
+    # The name of the environment variable holding the password: never the password itself.
+    password_env: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_source(self, info: ValidationInfo) -> CalendarSource:
+        if (self.ics is None) == (self.caldav is None):
+            raise ValueError("a calendar is either 'ics' (a published address) or 'caldav' (an account)")
+        if self.ics is not None and (self.username is not None or self.password_env is not None):
+            raise ValueError("'username' and 'password_env' go with 'caldav', not 'ics'")
+        if self.password_env is not None and self.username is None:
+            raise ValueError("'password_env' needs a 'username'")
+        if _stored(info):
+            return self
+        if self.ics is not None:
+            _check_address(self.ics, ("https", "http", "webcal", "webcals"))
+        if self.caldav is not None:
+            _check_address(self.caldav, ("https", "http"))
+        if self.password_env is not None and not _ENV_NAME.match(self.password_env):
+            raise ValueError("'password_env' is the name of an environment variable (letters, digits, _)")
+        return self
+
+
 class Person(Strict):
     id: Identifier
     name: HeaderText
@@ -187,6 +237,8 @@ class Person(Strict):
     working_hours: WorkingHours = WorkingHours()
     digest: DigestPreferences = DigestPreferences()
     hired_on: date | None = None
+    # Where their busy times are read from, if anywhere.
+    calendar: CalendarSource | None = None
 
     @model_validator(mode="after")
     def _subdivision_known(self, info: ValidationInfo) -> Person:

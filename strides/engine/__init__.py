@@ -2,8 +2,10 @@
 
 Flows call these; tests call them directly. Each module is one kind of work:
 `plan` (a window into the ledger, and the tick's bookkeeping), `deliver` (claim, build, send,
-record), `report` (what the ledger holds, summed up), `react` (one event's messages) and
-`intake` (the organisation from its source). Nothing here imports Prefect.
+record), `report` (what the ledger holds, summed up), `react` (one event's messages),
+`intake` (the organisation from its source) and `busy` (people's busy times from their own
+calendars for a tick; imported where used, as it loads the CalDAV and HTTP clients). Nothing here
+imports Prefect.
 """
 
 # The names below are imported on first use (PEP 562): a command that needs one part of the engine
