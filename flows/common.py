@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from prefect.artifacts import create_markdown_artifact
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from strides import engine
+from strides import engine, speed
 from strides.config import ConfigError, Settings
 from strides.integrations.compose import Sender
 from strides.integrations.transports import build_transport
@@ -100,6 +101,45 @@ def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.D
 
         emit_sent(outcome.sent)
     return outcome
+
+
+def drain_everything(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
+    """Deliver chunk after chunk until nothing due is left to claim, without telling Prefect (a
+    helper process of the tick's: `delivery_helpers`)."""
+    transport = build_transport(settings, sendgrid_api_key=lambda: sendgrid_api_key(settings))
+    try:
+        return engine.drain(
+            Store(settings.db_url),
+            transport,
+            sender(settings),
+            now,
+            settings.chunk_size,
+            settings.claim_timeout,
+            max_chunks=1_000_000,
+            max_bytes=settings.max_message_bytes,
+            retry=Retry(lifetime=settings.retry_lifetime),
+        )
+    finally:
+        close = getattr(transport, "close", None)
+        if close is not None:
+            close()
+
+
+def delivery_helpers(settings: Settings, store: Store, now: datetime) -> speed.Forked | None:
+    """With more than a chunk due and `deliver_processes` above one, that many processes less one
+    forked to deliver beside the tick's tasks (None otherwise): building messages is Python's work,
+    and a process builds on one core at most. The ledger's claims keep them all apart.
+
+    Called from the flow's own thread before its delivery tasks start, so that no other thread of
+    this process is inside SQLite at the fork (strides.speed.forked).
+    """
+    if settings.deliver_processes < 2 or not speed.can_fork() or settings.transport == "sendgrid":
+        # SendGrid's key may be a Prefect Secret block, which a forked child cannot read.
+        return None
+    if engine.count_due(store, now, settings.claim_timeout) <= settings.chunk_size:
+        return None
+    job = functools.partial(drain_everything, settings, now)
+    return speed.forked([job] * (settings.deliver_processes - 1))
 
 
 def deliver_in_waves(

@@ -12,7 +12,15 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from strides import engine
 from strides.config import Settings
-from strides.flows.common import THREADS, artifact, deliver_in_waves, send_due, sent_markdown, utc
+from strides.flows.common import (
+    THREADS,
+    artifact,
+    deliver_in_waves,
+    delivery_helpers,
+    send_due,
+    sent_markdown,
+    utc,
+)
 from strides.integrations.rule_files import load_rules_safely
 from strides.rules import Window
 from strides.store import Store
@@ -106,7 +114,20 @@ def tick(
         futures = [deliver_task.submit(config, now, chunks) for _ in range(tasks)]
         return [future.result() for future in futures]
 
-    delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave, stale_after=config.claim_timeout)
+    helpers = delivery_helpers(config, store, now)
+    try:
+        delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave, stale_after=config.claim_timeout)
+    except BaseException:
+        if helpers is not None:
+            helpers.stop()
+        raise
+    for part in helpers.results() if helpers is not None else []:
+        assert isinstance(part, engine.DeliveryOutcome)
+        delivery.merge(part)
+        if config.notification_events:
+            from strides.flows.events import emit_sent
+
+            emit_sent(part.sent)
     engine.record_tick(store, now, window, planned, delivery, basis)
     span = (
         f"Window: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"

@@ -162,6 +162,16 @@ class Content:
             return invite_message(self.envelope, self.text, self.html or "", self.ics, self.method)
         return simple_message(self.envelope, self.text, self.html)
 
+    def size_bound(self) -> int:
+        """More than the MIME message can weigh: every byte of text or HTML quoted-printable
+        (three bytes at most), the calendar both as text and base64, and the headers, folded."""
+        headers = sum(len(name) + 3 * len(value.encode()) for name, value in self.envelope.headers)
+        named = self.envelope.subject, self.envelope.to.display_name, self.envelope.sender.display_name
+        headers += 3 * sum(len(value.encode()) for value in named) + 1000
+        parts = len(self.text.encode()) + len((self.html or "").encode())
+        calendar = len(self.ics) * 5 if self.ics else 0
+        return 4096 + 2 * headers + 3 * parts + parts // 25 + calendar
+
     def size(self) -> int:
         """About what the MIME message weighs (base64 for the calendar attachment)."""
         calendar = len(self.ics) * 7 // 3 if self.ics else 0

@@ -57,6 +57,15 @@ class Outgoing:
             return len(self.message.as_bytes())
         return self.content.size() if self.content is not None else 0
 
+    def size_over(self, limit: int) -> int | None:
+        """The message's size when it is over `limit` bytes, else None. Serialising a message only
+        to weigh it doubled the cost of sending it: it is weighed only when a bound on its size
+        from its parts is not already under the limit."""
+        if self.content is not None and self.content.size_bound() <= limit:
+            return None
+        size = self.size()
+        return size if size > limit else None
+
 
 # Told of each request's result as soon as it is known: the indices of the items it carried (one
 # for a single message, up to 1000 for a provider's template batch) and the reference or error they

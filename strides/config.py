@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         le=64,
         description="Processes planning a shard at once (forked, Linux only; 1: in the task's own)",
     )
+    deliver_processes: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Processes a delivery task drains the ledger in at once, when it has several chunks "
+        "(forked, Linux only; 1: in the task's own)",
+    )
     first_window: timedelta = Field(default=timedelta(days=1), description="Look-back of the very first tick")
     # --- invites ---
     feed_base_url: str = Field(

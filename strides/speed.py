@@ -102,6 +102,41 @@ def at_once(jobs: Sequence[Callable[[], T]]) -> list[T]:
     return [*results, mine]
 
 
+class Forked:
+    """Jobs running in forked processes while this one goes on (`forked`); `results` waits for them."""
+
+    def __init__(self, children: list[tuple[int, int]]) -> None:
+        self._children = children
+
+    def results(self) -> list[object]:
+        """Each job's result, in order, once all have ended; the first failure as `JobFailed`."""
+        found = []
+        for index, (ok, value) in enumerate(_answers(self._children)):
+            if not ok:
+                raise JobFailed(index, str(value))
+            found.append(value)
+        return found
+
+    def stop(self) -> None:
+        """End them (this process was interrupted), and wait for them to go."""
+        for pid, _ in self._children:
+            os.kill(pid, signal.SIGTERM)
+        _answers(self._children)
+
+
+def forked(jobs: Sequence[Callable[[], object]]) -> Forked:
+    """Start each job in a process forked for it, and return at once.
+
+    Fork only from a thread while no other thread of this process is inside SQLite or holds a
+    lock the jobs need: a child has only the forking thread, and a lock held elsewhere stays held
+    in it for ever (a delivery task's fork while another task's thread opened a SQLite connection
+    hung on SQLite's own mutex).
+    """
+    if not can_fork():
+        raise RuntimeError("forked() needs fork (Linux): check can_fork() first")
+    return Forked([_fork(job) for job in jobs])
+
+
 def _fork(job: Callable[[], object]) -> tuple[int, int]:
     read_end, write_end = os.pipe()
     with warnings.catch_warnings():

@@ -188,8 +188,8 @@ def deliver_due(
                 structured=structured,
                 digest=digest,
             )
-            size = item.size()
-            if size > max_bytes:
+            size = item.size_over(max_bytes)
+            if size is not None:
                 raise ValueError(f"message is {size} bytes, over the {max_bytes}-byte limit")
         except (ValueError, KeyError) as exc:
             # A message that cannot be built will not build on retry either.
