@@ -187,6 +187,8 @@ class Person(Strict):
     working_hours: WorkingHours = WorkingHours()
     digest: DigestPreferences = DigestPreferences()
     hired_on: date | None = None
+    # Optional rules (`optional: true`) this person chose not to receive, on their preference page.
+    declined: tuple[Identifier, ...] = ()
 
     @model_validator(mode="after")
     def _subdivision_known(self, info: ValidationInfo) -> Person:

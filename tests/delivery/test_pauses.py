@@ -148,3 +148,30 @@ def test_a_shifted_message_goes_out_after_the_pause_at_its_planned_wall_clock_ti
 
 def test_an_intent_without_a_policy_skips() -> None:
     assert Intent.__dataclass_fields__["on_pause"].default == "skip"
+
+
+def test_a_person_s_own_pause_choice_overrides_each_rule_s_policy(
+    loaded_store: Store, sample_org: Organisation, tmp_path: Path
+) -> None:
+    """On their preference page a person says what becomes of mail due in their pause: "hold"
+    holds back even a `pause: shift` rule's message, "shift" sends even a `pause: skip` one after."""
+    from strides.domain.choices import OwnChoices, PauseChoice
+
+    person = _berlin_person(sample_org)
+    planned = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)
+    outcomes = {}
+    for choice in (PauseChoice.HOLD, PauseChoice.SHIFT):
+        shift = replace(intent(Kind.EMAIL, person, "shifted-nudge", "Due"), on_pause="shift")
+        skip = intent(Kind.EMAIL, person, "skipped-nudge", "Also due")
+        shift = replace(shift, key=f"{choice}-s", send_at=planned, occurrence=planned)
+        skip = replace(skip, key=f"{choice}-k", send_at=planned, occurrence=planned)
+        with loaded_store.session() as session:
+            ledger.record(session, [shift, skip], sample_org, NOW)
+            preferences.pause(session, person, NOW, PAUSE_END, NOW)
+            preferences.choose(session, person, OwnChoices(pause=choice), "person (preference page)", NOW)
+        during = engine.deliver_due(loaded_store, OutboxTransport(tmp_path / "out"), SENDER, planned, 100)
+        outcomes[choice] = (sorted(k for k, _ in during.shifted), sorted(k for k, _ in during.held_back))
+    assert outcomes == {
+        PauseChoice.HOLD: ([], ["hold-k", "hold-s"]),
+        PauseChoice.SHIFT: (["shift-k", "shift-s"], []),
+    }
