@@ -282,7 +282,7 @@ def outgoing(
     if with_data and intent.kind is Kind.DIGEST:
         digest = _composed(intent, digest)
         local_date = f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}"
-        data = digest_data(digest, upcoming or [], local_date)
+        data = digest_data(digest, upcoming or [], local_date, sender.preferences_url(intent, now))
         parts = Content(_envelope(intent, person, sender, now, _digest_subject(digest)), "")
         return Outgoing(intent.key, None, label(intent), data, parts)
     parts = content(intent, org, sender, now, upcoming, digest=digest)

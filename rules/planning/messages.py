@@ -292,7 +292,8 @@ def plan_notice(planner: Planner, occasion: Occasion) -> None:
         if (
             start <= fired_utc < end
             and not planner.is_held_back(occasion, owner.id, fired, fired_utc)
-            and not _declined(planner, occasion, owner, fired)
+            # Checked here only for optional rules: this is the path of most notices of a day.
+            and not (rule.optional and _declined(planner, occasion, owner, fired))
         ):
             add(planner, occasion, owner.id, fired, fired, Texts(planner, occasion, fired), None)
         return
