@@ -25,9 +25,11 @@ from starlette.concurrency import run_in_threadpool
 
 from strides.config import Settings
 from strides.domain.choices import OwnChoices, PauseChoice
+from strides.domain.errors import RuleSetError
 from strides.domain.model import Person
 from strides.domain.schema import Rule
 from strides.http.clock import request_now
+from strides.http.limits import FORM_BODY, read_body
 from strides.integrations.i18n import available, language, translations
 from strides.integrations.preference_links import ExpiredLink, PreferenceLinks
 from strides.integrations.rule_files import load_rules_safely
@@ -109,8 +111,13 @@ def _visit(request: Request, token: str) -> Visit | HTMLResponse:
     return Visit(token, person_id, expires, links, request.app.state.settings, now)
 
 
-def _optional_rules(settings: Settings) -> list[Rule]:
-    rules = load_rules_safely(settings.rules_dir, settings.state_dir).rules
+def _optional_rules(settings: Settings) -> list[Rule] | None:
+    """The optional rules of the rule set the ticks use; None when no rule set can be read (the
+    page then leaves the person's choices of them as they are)."""
+    try:
+        rules = load_rules_safely(settings.rules_dir, settings.state_dir).rules
+    except RuleSetError:
+        return None
     return sorted((r for r in rules.enabled if r.optional), key=lambda r: r.id)
 
 
@@ -181,7 +188,7 @@ def page(request: Request, token: str, saved: int = 0) -> Response:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = (await request.body()).decode("utf-8", "replace")
+    body = (await read_body(request, FORM_BODY)).decode("utf-8", "replace")
     return {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
 
 
@@ -197,7 +204,11 @@ async def _checked(request: Request, token: str) -> tuple[Visit, dict[str, str],
 
 
 def _choices(
-    form: dict[str, str], person: Person, before: OwnChoices, optional: list[Rule], receive: list[str]
+    form: dict[str, str],
+    person: Person,
+    before: OwnChoices,
+    optional: list[Rule] | None,
+    receive: list[str],
 ) -> OwnChoices:
     """The choices the form asks for. A setting the person never set and left at the organisation's
     value stays unset, so a later change by HR still reaches them."""
@@ -208,7 +219,11 @@ def _choices(
         digest_weekday=weekday if before.digest_weekday or weekday != person.digest.weekday else None,
         digest_at=at if before.digest_at or at != person.digest.at else None,
         locale=locale if before.locale or locale != person.locale else None,
-        declined=tuple(sorted(r.id for r in optional if r.id not in receive)),
+        declined=(
+            before.declined
+            if optional is None
+            else tuple(sorted(r.id for r in optional if r.id not in receive))
+        ),
         pause=PauseChoice(form.get("pause_mode") or PauseChoice.RULE.value),
     )
 
@@ -245,7 +260,7 @@ async def save(request: Request, token: str) -> Response:
         problem = str(exc) if str(exc) == "pause-order" else "invalid"
         if isinstance(exc, ValidationError):
             problem = "invalid"
-        return _render(visit, shown, 400, errors=[problem])
+        return await run_in_threadpool(_render, visit, shown, 400, errors=[problem])
 
     def store() -> None:
         with Store(visit.settings.db_url).session() as session:
@@ -281,4 +296,4 @@ async def new_feed(request: Request, token: str) -> Response:
         return _refusal(request, 404, "unknown-person")
     base = visit.settings.public_url or visit.settings.feed_base_url
     # Shown once: only its hash is stored.
-    return _render(visit, shown, feed_url=f"{base.rstrip('/')}/feeds/{feed}.ics")
+    return await run_in_threadpool(_render, visit, shown, feed_url=f"{base.rstrip('/')}/feeds/{feed}.ics")

@@ -22,7 +22,7 @@ from strides.http.app import create_app
 from strides.integrations.org_files import load_organisation
 from strides.integrations.outbox import OutboxTransport
 from strides.integrations.preference_links import PreferenceLinks
-from strides.integrations.rule_files import load_rules
+from strides.integrations.rule_files import LAST_GOOD, load_rules
 from strides.store import Store, ledger, preferences, snapshot
 from strides.store.tables import SkipRow
 
@@ -283,3 +283,37 @@ def test_the_calendar_feed_link_is_issued_and_rotated_from_the_page(
     assert page.locator("#feed-url").count() == 0
     with installation.store.session() as session:
         assert [c.setting for c in preferences.changes(session, "ana")] == ["calendar_feed"] * 2
+
+
+def test_an_oversized_form_is_refused_before_it_is_read(installation: Installation, browser: Any) -> None:
+    token = PreferenceLinks(installation.base, SECRET).token("ana", NOW)
+    page = open_page(browser, f"{installation.base}/preferences/{token}")
+    answer = page.request.post(
+        f"{installation.base}/preferences/{token}", form={"csrf": "x", "filler": "a" * 100_000}
+    )
+    assert answer.status == 413
+
+
+def test_with_the_rule_files_unreadable_the_page_keeps_the_person_s_optional_choices(
+    installation: Installation, browser: Any, tmp_path: Path
+) -> None:
+    token = PreferenceLinks(installation.base, SECRET).token("ana", NOW)
+    page = open_page(browser, f"{installation.base}/preferences/{token}")
+    page.uncheck("#receive-daily-reflection")
+    page.click("button[type=submit] >> nth=0")
+    page.wait_for_url(re.compile(r"\?saved=1$"))
+
+    # The admin breaks the rule files, and no good rule set was ever saved for this state folder.
+    broken = tmp_path / "broken-rules"
+    broken.mkdir()
+    (broken / "bad.yaml").write_text("rules:\n  - id: Bad Id\n", encoding="utf-8")
+    (installation.settings.state_dir / LAST_GOOD).unlink()
+    installation.settings.rules_dir = broken
+    page.goto(f"{installation.base}/preferences/{token}")
+    assert "cannot be shown right now" in page.content()
+    page.select_option("#digest_weekday", "5")
+    page.click("button[type=submit] >> nth=0")
+    page.wait_for_url(re.compile(r"\?saved=1$"))
+    with installation.store.session() as session:
+        chosen = preferences.choices(session, "ana")
+    assert (chosen.digest_weekday, chosen.declined) == (5, ("daily-reflection",))
