@@ -4,7 +4,7 @@ on their preference page (digest day, time and language, optional rules), each c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -146,9 +146,16 @@ def set_pause(
         resume(session, person_id, now)
     else:
         pause(session, person_id, start, end, now)
-    shown = [f"{a.isoformat()}..{b.isoformat() if b else ''}" if a else None for a, b in (old, (start, end))]
+    shown = [_span(a, b) for a, b in (old, (start, end))]
     record(session, person_id, "pause", shown[0], shown[1], by, now)
     return True
+
+
+def _span(start: datetime | None, end: datetime | None) -> str | None:
+    """A pause as the audit shows it: `start..end` in UTC (`start..` until resumed)."""
+    if start is None:
+        return None
+    return f"{start.astimezone(UTC).isoformat()}..{end.astimezone(UTC).isoformat() if end else ''}"
 
 
 def changes(session: Session, person_id: str) -> list[PreferenceChangeRow]:
