@@ -33,7 +33,7 @@ from strides.http.limits import FORM_BODY, read_body
 from strides.integrations.i18n import available, language, translations
 from strides.integrations.preference_links import ExpiredLink, PreferenceLinks
 from strides.integrations.rule_files import load_rules_safely
-from strides.integrations.unsubscribe import TokenError
+from strides.integrations.unsubscribe import CATEGORIES, TokenError
 from strides.rules.calendar import local_moment
 from strides.store import Store, feed_tokens, preferences, slices
 
@@ -130,6 +130,8 @@ class Shown:
     paused_from: date | None
     paused_until: date | None
     changes: list[Any]
+    # The kinds of mail they unsubscribed from (digest, email, invite).
+    opted_out: frozenset[str] = frozenset()
 
 
 def _read(visit: Visit) -> Shown | None:
@@ -148,7 +150,8 @@ def _read(visit: Visit) -> Shown | None:
         if row and row.paused_until
         else None
     )
-    return Shown(person, chosen, paused_from, paused_until, changes)
+    opted_out = frozenset(row.opted_out) if row else frozenset()
+    return Shown(person, chosen, paused_from, paused_until, changes, opted_out)
 
 
 def _render(visit: Visit, shown: Shown, status: int = 200, **extra: Any) -> HTMLResponse:
@@ -163,6 +166,8 @@ def _render(visit: Visit, shown: Shown, status: int = 200, **extra: Any) -> HTML
         "weekdays": [(n, days[n - 1]) for n in range(1, 8)],
         "languages": sorted((code, Locale.parse(code).get_display_name(code)) for code in available()),
         "optional": _optional_rules(visit.settings),
+        "categories": list(CATEGORIES),
+        "opted_out": shown.opted_out,
         "paused_from": shown.paused_from,
         "paused_until": shown.paused_until,
         "pause_choices": [c.value for c in PauseChoice],
@@ -266,6 +271,9 @@ async def save(request: Request, token: str) -> Response:
         with Store(visit.settings.db_url).session() as session:
             preferences.choose(session, visit.person_id, chosen, BY_PERSON, visit.now)
             preferences.set_pause(session, visit.person_id, start, end, BY_PERSON, visit.now)
+            for category in CATEGORIES:
+                wanted = f"category:{category}" in form
+                preferences.subscribe(session, visit.person_id, category, wanted, BY_PERSON, visit.now)
 
     await run_in_threadpool(store)
     # Post/redirect/get: reloading the page does not send the form again.

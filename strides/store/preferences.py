@@ -151,6 +151,19 @@ def set_pause(
     return True
 
 
+def subscribe(session: Session, person_id: str, category: str, wanted: bool, by: str, now: datetime) -> bool:
+    """Opt `person_id` in to or out of `category` mail as `wanted`, audited; whether it changed."""
+    changed = (
+        opt_in(session, person_id, category, now)
+        if wanted
+        else opt_out(session, person_id, category, now, by)
+    )
+    if changed:
+        old, new = ("opted out", "receives") if wanted else ("receives", "opted out")
+        record(session, person_id, f"receive:{category}", old, new, by, now)
+    return changed
+
+
 def _span(start: datetime | None, end: datetime | None) -> str | None:
     """A pause as the audit shows it: `start..end` in UTC (`start..` until resumed)."""
     if start is None:

@@ -317,3 +317,26 @@ def test_with_the_rule_files_unreadable_the_page_keeps_the_person_s_optional_cho
     with installation.store.session() as session:
         chosen = preferences.choices(session, "ana")
     assert (chosen.digest_weekday, chosen.declined) == (5, ("daily-reflection",))
+
+
+def test_someone_who_unsubscribed_sees_it_and_can_take_it_back(
+    installation: Installation, browser: Any
+) -> None:
+    from strides.integrations.unsubscribe import UnsubscribeLinks
+
+    unsubscribe = UnsubscribeLinks(installation.base, SECRET).url("ana", "digest")
+    token = PreferenceLinks(installation.base, SECRET).token("ana", NOW)
+    page = open_page(browser, f"{installation.base}/preferences/{token}")
+    assert page.request.post(unsubscribe, form={"List-Unsubscribe": "One-Click"}).status == 200
+    page.reload()
+    assert not page.is_checked("#category-digest") and page.is_checked("#category-email")
+    page.check("#category-digest")
+    page.uncheck("#category-invite")
+    page.click("button[type=submit] >> nth=0")
+    page.wait_for_url(re.compile(r"\?saved=1$"))
+    assert page.is_checked("#category-digest") and not page.is_checked("#category-invite")
+    with installation.store.session() as session:
+        row = preferences.get(session, "ana")
+        audit = [(c.setting, c.new) for c in preferences.changes(session, "ana")]
+    assert row is not None and set(row.opted_out) == {"invite"}
+    assert audit == [("receive:digest", "receives"), ("receive:invite", "opted out")]
