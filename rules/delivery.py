@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from strides.domain.model import zone
@@ -144,3 +144,14 @@ def after_pause(planned: datetime, until: datetime | None, now: datetime, tz: Zo
         day += timedelta(days=1)
         moment = local_moment(day, at, tz)
     return moment
+
+
+def pause_of_days(first: date, last: date | None, tz: ZoneInfo) -> tuple[datetime, datetime | None]:
+    """A pause over whole local days, `first` to `last` both included (None: until resumed): from
+    the start of `first` to the start of the day after `last` on the person's own clock."""
+    start = local_moment(first, time(0), tz)
+    if last is None:
+        return start, None
+    if last < first:
+        raise ValueError(f"a pause must end on or after the day it starts ({first} to {last})")
+    return start, local_moment(last + timedelta(days=1), time(0), tz)

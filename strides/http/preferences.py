@@ -34,7 +34,7 @@ from strides.integrations.i18n import available, language, translations
 from strides.integrations.preference_links import ExpiredLink, PreferenceLinks
 from strides.integrations.rule_files import load_rules_safely
 from strides.integrations.unsubscribe import CATEGORIES, TokenError
-from strides.rules.calendar import local_moment
+from strides.rules.delivery import pause_of_days
 from strides.store import Store, feed_tokens, preferences, slices
 
 router = APIRouter(prefix="/preferences", tags=["preferences"])
@@ -238,13 +238,10 @@ def _pause(form: dict[str, str], person: Person) -> tuple[datetime | None, datet
     first, last = form.get("pause_from", ""), form.get("pause_until", "")
     if not first:
         return None, None
-    start = local_moment(date.fromisoformat(first), time(0), person.tz)
-    if not last:
-        return start, None
-    end = local_moment(date.fromisoformat(last) + timedelta(days=1), time(0), person.tz)
-    if end <= start:
-        raise ValueError("pause-order")
-    return start, end
+    try:
+        return pause_of_days(date.fromisoformat(first), date.fromisoformat(last) if last else None, person.tz)
+    except ValueError as exc:
+        raise ValueError("pause-order" if "on or after" in str(exc) else "invalid") from exc
 
 
 @router.post("/{token}", response_class=HTMLResponse)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from strides.domain.model import Organisation
 from strides.domain.schema import Kind
 from strides.integrations.outbox import OutboxTransport
 from strides.rules import Window
-from strides.rules.delivery import after_pause
+from strides.rules.delivery import after_pause, hold_for, pause_of_days
 from strides.rules.intents import Intent
 from strides.store import Store, ledger, preferences
 
@@ -175,3 +175,27 @@ def test_a_person_s_own_pause_choice_overrides_each_rule_s_policy(
         PauseChoice.HOLD: ([], ["hold-k", "hold-s"]),
         PauseChoice.SHIFT: (["shift-k", "shift-s"], []),
     }
+
+
+DAY_ZONES = st.sampled_from(
+    ["Europe/Berlin", "America/Sao_Paulo", "America/Havana", "Asia/Beirut", "Pacific/Apia", "UTC"]
+)
+
+
+@given(
+    zone=DAY_ZONES,
+    first=st.dates(min_value=date(2000, 1, 1), max_value=date(2035, 12, 31)),
+    length=st.integers(min_value=0, max_value=40),
+    minutes=st.integers(min_value=-3 * 24 * 60, max_value=45 * 24 * 60),
+)
+def test_a_pause_of_days_holds_exactly_those_local_days(
+    zone: str, first: date, length: int, minutes: int
+) -> None:
+    """Whatever the timezone and its DST jumps (some at midnight), a pause from one day to another
+    holds every moment of those days on the person's clock and none outside them."""
+    tz = ZoneInfo(zone)
+    last = first + timedelta(days=length)
+    start, end = pause_of_days(first, last, tz)
+    moment = start + timedelta(minutes=minutes)
+    held = hold_for("email", {}, start, end, moment) is not None
+    assert held == (first <= moment.astimezone(tz).date() <= last)
