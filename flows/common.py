@@ -13,6 +13,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from strides import engine, speed
 from strides.config import ConfigError, Settings
 from strides.integrations.compose import Sender
+from strides.integrations.preference_links import PreferenceLinks
 from strides.integrations.transports import build_transport
 from strides.integrations.unsubscribe import UnsubscribeLinks
 from strides.rules.retries import Retry
@@ -29,12 +30,20 @@ Wave = Callable[[int, int], list[engine.DeliveryOutcome]]
 
 
 def sender(settings: Settings) -> Sender:
-    """Who mails; with a public URL and a secret, every message carries one-click unsubscribe links."""
-    links = None
+    """Who mails; with a public URL and a secret, every message carries one-click unsubscribe links
+    and a signed link to its recipient's preference page."""
+    links = preferences = None
     key = settings.unsubscribe_key
     if settings.public_url and key:
         links = UnsubscribeLinks(settings.public_url, key)
-    return Sender(str(settings.organiser_email), settings.organiser_name, settings.meeting_location, links)
+        preferences = PreferenceLinks(settings.public_url, key, settings.preference_link_lifetime)
+    return Sender(
+        str(settings.organiser_email),
+        settings.organiser_name,
+        settings.meeting_location,
+        links,
+        preferences,
+    )
 
 
 # Delivery tasks running at once in one process (threads); a Dask cluster decides for itself.

@@ -16,6 +16,7 @@ from strides.integrations.calendar_invite import InviteSpec, Party, build_ics
 from strides.integrations.digest_data import digest_data
 from strides.integrations.i18n import language, translations
 from strides.integrations.mime import Content, Envelope
+from strides.integrations.preference_links import PreferenceLinks
 from strides.integrations.render import local_time, render_digest, render_notice
 from strides.integrations.transport import Outgoing
 from strides.integrations.unsubscribe import UnsubscribeLinks
@@ -31,6 +32,7 @@ class Sender:
     name: str = "strides"
     location: str | None = None
     links: UnsubscribeLinks | None = None
+    preferences: PreferenceLinks | None = None
 
     def unsubscribe(self, intent: Intent) -> tuple[tuple[str, str], ...]:
         """List-Unsubscribe headers for digests and reminders (invites are meetings, not mailings)."""
@@ -42,6 +44,12 @@ class Sender:
         if self.links is None or intent.kind is Kind.INVITE:
             return None
         return self.links.url(intent.recipient, intent.kind.value)
+
+    def preferences_url(self, intent: Intent, now: datetime) -> str | None:
+        """The recipient's own preference page (people of the organisation, not fixed addresses)."""
+        if self.preferences is None or "@" in intent.recipient:
+            return None
+        return self.preferences.url(intent.recipient, now)
 
     @property
     def domain(self) -> str:
@@ -173,9 +181,18 @@ def content(
         return _invite(intent, org, person, sender, now)
     if intent.kind is Kind.DIGEST:
         digest = _composed(intent, digest)
-        text, html = render_digest(digest, upcoming or [], sender.unsubscribe_url(intent))
+        text, html = render_digest(
+            digest, upcoming or [], sender.unsubscribe_url(intent), sender.preferences_url(intent, now)
+        )
         return Content(_envelope(intent, person, sender, now, _digest_subject(digest)), text, html)
-    text, html = render_notice(person, intent.title, intent.body, "", sender.unsubscribe_url(intent))
+    text, html = render_notice(
+        person,
+        intent.title,
+        intent.body,
+        "",
+        sender.unsubscribe_url(intent),
+        sender.preferences_url(intent, now),
+    )
     return Content(_envelope(intent, person, sender, now, intent.title), text, html)
 
 
@@ -225,7 +242,9 @@ def _invite(intent: Intent, org: Organisation, person: Person, sender: Sender, n
     with_whom = ", ".join(p.name for p in attendees if p.email != str(person.email)) or "just you"
     prefix, note = _invite_wording(meeting.method, meeting.sequence)
     body = f"{note}\n\n{intent.body}" if note else intent.body
-    text, html = render_notice(person, intent.title, body, f"{when} · with {with_whom}")
+    text, html = render_notice(
+        person, intent.title, body, f"{when} · with {with_whom}", None, sender.preferences_url(intent, now)
+    )
     envelope = _envelope(intent, person, sender, now, f"{prefix}: {intent.title}")
     return Content(envelope, text, html, ics, meeting.method)
 
@@ -263,7 +282,7 @@ def outgoing(
     if with_data and intent.kind is Kind.DIGEST:
         digest = _composed(intent, digest)
         local_date = f"{digest.as_of.astimezone(person.tz):%A %d %B %Y}"
-        data = digest_data(digest, upcoming or [], local_date)
+        data = digest_data(digest, upcoming or [], local_date, sender.preferences_url(intent, now))
         parts = Content(_envelope(intent, person, sender, now, _digest_subject(digest)), "")
         return Outgoing(intent.key, None, label(intent), data, parts)
     parts = content(intent, org, sender, now, upcoming, digest=digest)

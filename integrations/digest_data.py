@@ -11,7 +11,9 @@ from strides.integrations.i18n import language, translations
 from strides.rules.digest import Digest
 
 
-def digest_data(digest: Digest, meetings: list[str], local_date: str) -> dict[str, Any]:
+def digest_data(
+    digest: Digest, meetings: list[str], local_date: str, preferences_url: str | None = None
+) -> dict[str, Any]:
     person = digest.person
     lang = language(person.locale)
     step = digest.next
@@ -49,4 +51,6 @@ def digest_data(digest: Digest, meetings: list[str], local_date: str) -> dict[st
             }
             for r in digest.reports
         ],
+        # The recipient's own preference page (None when links are not set up).
+        "preferences_url": preferences_url,
     }

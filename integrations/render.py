@@ -178,7 +178,11 @@ def local_time(moment: datetime, person: Person) -> str:
 
 
 def digest_context(
-    digest: Digest, meetings: list[str], unsubscribe_url: str | None, locale: str
+    digest: Digest,
+    meetings: list[str],
+    unsubscribe_url: str | None,
+    locale: str,
+    preferences_url: str | None = None,
 ) -> dict[str, Any]:
     """What the digest templates are given."""
     person = digest.person
@@ -189,15 +193,21 @@ def digest_context(
         "meetings": meetings,
         "local_date": long_date(digest.as_of.astimezone(person.tz).date(), locale),
         "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
         "lang": person.locale,
     }
 
 
-def render_digest(digest: Digest, meetings: list[str], unsubscribe_url: str | None = None) -> tuple[str, str]:
+def render_digest(
+    digest: Digest,
+    meetings: list[str],
+    unsubscribe_url: str | None = None,
+    preferences_url: str | None = None,
+) -> tuple[str, str]:
     """Plain text and HTML, in the catalogue's language closest to the person's `locale`."""
     locale = language(digest.person.locale)
     env = environment(locale)
-    context = digest_context(digest, meetings, unsubscribe_url, locale)
+    context = digest_context(digest, meetings, unsubscribe_url, locale, preferences_url)
     return (
         env.get_template("digest.txt.j2").render(context),
         env.get_template("digest.html.j2").render(context),
@@ -205,7 +215,12 @@ def render_digest(digest: Digest, meetings: list[str], unsubscribe_url: str | No
 
 
 def render_notice(
-    person: Person, title: str, body: str, when: str = "", unsubscribe_url: str | None = None
+    person: Person,
+    title: str,
+    body: str,
+    when: str = "",
+    unsubscribe_url: str | None = None,
+    preferences_url: str | None = None,
 ) -> tuple[str, str]:
     env = environment(language(person.locale))
     context = {
@@ -215,6 +230,7 @@ def render_notice(
         "when": when,
         "lang": person.locale,
         "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
     }
     return env.get_template("notice.txt.j2").render(context), env.get_template("notice.html.j2").render(
         context

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from strides.domain.model import zone
@@ -29,6 +29,17 @@ class Hold:
     reason: str
     paused: bool = False
     until: datetime | None = None
+    # The person's own choice for messages due in their pause: "hold", "shift", or "rule" (as
+    # each rule's `pause` says).
+    choice: str = "rule"
+
+    def shifts(self, intent: Intent) -> bool:
+        """A message due in this pause waits until after it (else it is held back for good)."""
+        if not self.paused:
+            return False
+        if self.choice != "rule":
+            return self.choice == "shift"
+        return intent.on_pause == PausePolicy.SHIFT.value
 
 
 @dataclass(frozen=True)
@@ -70,17 +81,19 @@ def hold_for(
     paused_from: datetime | None,
     paused_until: datetime | None,
     now: datetime,
+    choice: str = "rule",
 ) -> Hold | None:
     """A person's hold on `category` mail at `now`, from their own choices; None when there is none.
 
     `opted_out`: the categories they opted out of, each with when and how; a pause runs from
-    `paused_from` until `paused_until` (None: until they resume). An opt-out comes first.
+    `paused_from` until `paused_until` (None: until they resume), and `choice` says what becomes of
+    messages due in it (`Hold.choice`). An opt-out comes first.
     """
     if category in opted_out:
         return Hold(f"opted out of {category} ({opted_out[category]})")
     if paused_from is not None and paused_from <= now and (paused_until is None or now < paused_until):
         until = f"{paused_until:%Y-%m-%d %H:%M} UTC" if paused_until else "resumed"
-        return Hold(f"paused until {until}", True, paused_until)
+        return Hold(f"paused until {until}", True, paused_until, choice)
     return None
 
 
@@ -97,13 +110,14 @@ def verdict(
     `timezone`: the recipient's when they are a person of the organisation; None for a fixed
     address (a rule's `to: [team@example.com]`) or for someone who left. `hold`: the person's
     opt-out or pause for the intent's kind; `suppression`: the recipient's address's, if any.
-    The first that applies decides: left the organisation, then a hold (a pause under a
-    `pause: shift` rule shifts the message, anything else refuses it), then the suppression.
+    The first that applies decides: left the organisation, then a hold (a pause shifts the message
+    when the person chose so, or under a `pause: shift` rule when they left it to the rules;
+    anything else refuses it), then the suppression.
     """
     if timezone is None and "@" not in intent.recipient:
         return Refuse(LEFT)
     if hold is not None:
-        if hold.paused and timezone is not None and intent.on_pause == PausePolicy.SHIFT.value:
+        if timezone is not None and hold.shifts(intent):
             tz = zone(timezone)
             when = after_pause(intent.send_at, hold.until, now, tz)
             return Shift(when, f"shifted: {hold.reason}; due again {local_time(when, timezone)}")
@@ -130,3 +144,14 @@ def after_pause(planned: datetime, until: datetime | None, now: datetime, tz: Zo
         day += timedelta(days=1)
         moment = local_moment(day, at, tz)
     return moment
+
+
+def pause_of_days(first: date, last: date | None, tz: ZoneInfo) -> tuple[datetime, datetime | None]:
+    """A pause over whole local days, `first` to `last` both included (None: until resumed): from
+    the start of `first` to the start of the day after `last` on the person's own clock."""
+    start = local_moment(first, time(0), tz)
+    if last is None:
+        return start, None
+    if last < first:
+        raise ValueError(f"a pause must end on or after the day it starts ({first} to {last})")
+    return start, local_moment(last + timedelta(days=1), time(0), tz)

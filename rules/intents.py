@@ -121,6 +121,11 @@ def too_late(recipient: str) -> str:
     return f"{recipient}: later than max_lateness, skipped"
 
 
+def opted_out(recipient: str) -> str:
+    """A skip's reason: `recipient` turned this optional rule off for themselves."""
+    return f"{recipient}: opted out of this optional rule"
+
+
 # Skip reasons by what they start or hold (`Skip.cause`); the planner spells the first two through
 # `inhibited_by` and `too_late`.
 _CAUSES = (
@@ -130,6 +135,7 @@ _CAUSES = (
     ("condition ", "condition"),
     ("no overlap of working hours", "no-overlap"),
     ("empty digest", "empty-digest"),
+    ("opted out of this optional rule", "opted-out"),
     (" has no ", "missing"),
 )
 
@@ -145,7 +151,7 @@ class Skip:
 
     @property
     def cause(self) -> str:
-        """The kind of reason: missing, late, inhibited, no-overlap, empty-digest, condition."""
+        """The kind of reason: missing, late, inhibited, no-overlap, empty-digest, opted-out, condition."""
         return next((cause for text, cause in _CAUSES if text in self.reason), "other")
 
 

@@ -186,7 +186,14 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Where strides' HTTP app is reachable; enables one-click unsubscribe links"
     )
-    unsubscribe_secret: SecretStr | None = Field(default=None, description="Signs unsubscribe links")
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None, description="Signs unsubscribe links and preference-page links"
+    )
+    preference_link_lifetime: timedelta = Field(
+        default=timedelta(days=60),
+        gt=timedelta(0),
+        description="How long the preference-page link in a message keeps working",
+    )
     sendgrid_asm_groups: dict[str, int] = Field(
         default_factory=dict, description="SendGrid unsubscribe group per category: digest, email, invite"
     )

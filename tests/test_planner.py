@@ -244,3 +244,46 @@ def test_two_at_once_raises_what_a_part_raised_and_takes_no_more_parts():
         two_at_once(parts)
     # The other thread finishes the part it holds, and takes no more.
     assert len(ran) < 10
+
+
+OPTIONAL = """
+rules:
+  - id: nudge
+    optional: true
+    trigger: {every: "FREQ=DAILY", at: "09:00"}
+    action: {kind: email, title: "Nudge"}
+  - id: team-nudge
+    optional: true
+    trigger: {every: "FREQ=DAILY", at: "10:00"}
+    action: {kind: email, to: [owner, manager], title: "Team nudge"}
+  - id: check-in
+    optional: true
+    trigger: {every: "FREQ=WEEKLY;BYDAY=TH", at: "11:00"}
+    action: {kind: invite, to: [owner, manager], title: "Check-in", lead: 1d}
+  - id: required
+    trigger: {every: "FREQ=DAILY", at: "12:00"}
+    action: {kind: email, title: "Required"}
+"""
+
+
+def test_an_optional_rule_is_not_sent_to_whoever_turned_it_off_and_says_so(org):
+    rules = RuleSet(parse_rules(OPTIONAL, "optional.yaml"))
+    # Ben turned off every rule, the required one too (which he cannot: it is not optional).
+    declined = tuple(r.id for r in rules.rules)
+    chose = org.model_copy(
+        update={"people": {**org.people, "ben": org.people["ben"].model_copy(update={"declined": declined})}}
+    )
+    week = Window(at("2026-11-30 00:00"), at("2026-12-07 00:00"))
+    before, after = plan(rules, org, week), plan(rules, chose, week)
+
+    def gone(i):
+        # Ben's optional messages, and meetings he would attend: a meeting is between its people.
+        attendees = i.meeting.attendees if i.meeting else ()
+        return i.rule_id != "required" and (i.recipient == "ben" or "ben" in attendees)
+
+    assert {i.key for i in after.intents} == {i.key for i in before.intents if not gone(i)}
+    assert any(gone(i) for i in before.intents if i.kind is Kind.INVITE)
+    assert {i.key for i in after.intents if i.rule_id == "required" and i.recipient == "ben"}
+    skipped = {(s.rule_id, s.cause) for s in after.skips} - {(s.rule_id, s.cause) for s in before.skips}
+    assert skipped == {("nudge", "opted-out"), ("team-nudge", "opted-out"), ("check-in", "opted-out")}
+    assert all("ben: opted out" in s.reason for s in after.skips if s.cause == "opted-out")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from strides import engine
+from strides.domain.model import Organisation
 from strides.integrations import DeliveryError
 from strides.integrations.compose import Sender
 from strides.integrations.outbox import OutboxTransport
@@ -231,3 +232,36 @@ def test_a_bulk_save_on_postgresql_gives_its_query_planner_statistics() -> None:
         with store.session() as session:
             snapshot.save_organisation(session, changed)
             assert "goals" not in dict(session.execute(statistics).all())
+
+
+def test_a_person_s_own_choices_outlast_the_next_hr_sync_and_are_audited(
+    loaded_store: Store, sample_org: Organisation
+) -> None:
+    from strides.domain.choices import OwnChoices
+    from strides.store import preferences, slices
+
+    person = next(iter(sample_org.people))
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    with loaded_store.session() as session:
+        seen = snapshot.last_change(session)
+        chosen = OwnChoices(digest_weekday=3, locale="de", declined=("weekly-self-review",))
+        changed = preferences.choose(session, person, chosen, "person (preference page)", now)
+        assert preferences.choose(session, person, chosen, "person (preference page)", now) == []
+    assert changed == ["digest_weekday", "locale", "declined"]
+    with loaded_store.session() as session:
+        # Logged for the next tick, which plans this person again.
+        assert [(c.kind, c.ident) for c in snapshot.changes_after(session, seen, 10**9)] == [
+            ("person", person)
+        ]
+        # The organisation's file says otherwise; the person's own choice stands, and nothing changed.
+        snapshot.save_organisation(session, sample_org)
+        assert snapshot.last_change(session) == seen + 1
+        stored = slices.load_person(session, person)
+        audit = [(c.setting, c.old, c.new) for c in preferences.changes(session, person)]
+    assert stored is not None
+    assert (stored.digest.weekday, stored.locale, stored.declined) == (3, "de", ("weekly-self-review",))
+    assert audit == [
+        ("digest_weekday", None, "3"),
+        ("locale", None, "de"),
+        ("declined", "", "weekly-self-review"),
+    ]

@@ -26,7 +26,7 @@ from strides.domain.schema import Kind, NoOverlap, Role
 from strides.domain.templates import names, render_text
 from strides.rules.calendar import local_moment, meeting_slot
 from strides.rules.digest import compose_digest
-from strides.rules.intents import Meeting, Skip, inhibited_by, planned
+from strides.rules.intents import Meeting, Skip, inhibited_by, opted_out, planned
 from strides.rules.keys import meeting_uid, message_key
 from strides.rules.planning.occasions import Occasion
 from strides.rules.planning.planner import Planner
@@ -102,7 +102,19 @@ def recipients(
         return None
     for note in resolved.fallbacks:
         planner.fallbacks.append(Skip(rule.id, occasion.subject, moment, note))
-    return list(resolved.people), list(resolved.addresses)
+    people = [p for p in resolved.people if not _declined(planner, occasion, p, moment)]
+    if len(people) < len(resolved.people) and not people and not resolved.addresses:
+        return None
+    return people, list(resolved.addresses)
+
+
+def _declined(planner: Planner, occasion: Occasion, person: Person, moment: datetime) -> bool:
+    """`person` turned this optional rule off on their preference page (recorded as a skip)."""
+    rule = occasion.rule
+    if not rule.optional or rule.id not in person.declined:
+        return False
+    planner.skips.append(Skip(rule.id, occasion.subject, moment, opted_out(person.id)))
+    return True
 
 
 def _template_context(
@@ -215,6 +227,12 @@ def plan_invite(planner: Planner, occasion: Occasion) -> None:
     for note in resolved.fallbacks:
         planner.fallbacks.append(Skip(rule.id, occasion.subject, start, note))
     people, addresses = list(resolved.people), list(resolved.addresses)
+    if rule.optional and any(rule.id in p.declined for p in people):
+        # A meeting is between its attendees: one who turned the rule off means no meeting.
+        if window.contains(send_at):
+            for person in people:
+                _declined(planner, occasion, person, start)
+        return
     if rule.calendar.overlap is not None and len(people) > 1:
         slot = meeting_slot(
             start.astimezone(owner.tz).date(),
@@ -271,7 +289,12 @@ def plan_notice(planner: Planner, occasion: Occasion) -> None:
     if owner_alone and facts.plain:
         # To the owner alone, on their clock, whenever it fires: what the general way below
         # comes to, without its bookkeeping (most notices of a day).
-        if start <= fired_utc < end and not planner.is_held_back(occasion, owner.id, fired, fired_utc):
+        if (
+            start <= fired_utc < end
+            and not planner.is_held_back(occasion, owner.id, fired, fired_utc)
+            # Checked here only for optional rules: this is the path of most notices of a day.
+            and not (rule.optional and _declined(planner, occasion, owner, fired))
+        ):
             add(planner, occasion, owner.id, fired, fired, Texts(planner, occasion, fired), None)
         return
     owner_only = occasion.to is None and facts.owner_clock
@@ -310,6 +333,8 @@ def plan_notice(planner: Planner, occasion: Occasion) -> None:
         planner.fallbacks.append(Skip(rule.id, occasion.subject, fired, note))
     for recipient, moment, utc, person in targets:
         if planner.is_held_back(occasion, recipient, moment, utc):
+            continue
+        if person is not None and _declined(planner, occasion, person, moment):
             continue
         digest = rule.action.kind is Kind.DIGEST and person is not None and not person.digest.send_empty
         if digest and person is not None and _empty_digest(planner, person, moment):

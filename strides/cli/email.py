@@ -13,6 +13,9 @@ from strides.cli.output import EXIT_USAGE, Column, fail, minute, say, show
 if TYPE_CHECKING:
     from strides.store import Store
 
+# How the audit of a person's settings names a change made with `strides email`.
+BY_ADMIN = "admin (strides email)"
+
 email_app = typer.Typer(
     name="email",
     help="Email delivery: suppressed addresses, provider events, people's opt-outs and pauses.",
@@ -176,7 +179,8 @@ def pause(
     start: Annotated[str | None, typer.Option("--from", help="Start (default: now), ISO 8601.")] = None,
 ) -> None:
     """Pause all mail to a person (holidays, leave): messages due inside are skipped, or sent after
-    the pause when their rule says `pause: shift`."""
+    the pause when their rule says `pause: shift` (or the person chose so on their preference page).
+    Recorded in the person's history."""
     from strides.store import preferences
 
     now = datetime.now(UTC)
@@ -187,7 +191,7 @@ def pause(
             raise ValueError("dates need a timezone, for example 2026-12-24T00:00:00+01:00")
         with _store().session() as session:
             _known_person(session, person)
-            preferences.pause(session, person, begin, end, now)
+            preferences.set_pause(session, person, begin, end, BY_ADMIN, now)
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
     say(f"{person}: paused from {begin.isoformat()} until {end.isoformat()}")
@@ -200,5 +204,43 @@ def resume(person: Annotated[str, typer.Argument(help="Person id.")]) -> None:
 
     with _store().session() as session:
         _known_person(session, person)
-        preferences.resume(session, person, datetime.now(UTC))
+        preferences.set_pause(session, person, None, None, BY_ADMIN, datetime.now(UTC))
     say(f"{person}: mail resumed")
+
+
+@email_app.command()
+def history(
+    person: Annotated[str, typer.Argument(help="Person id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+) -> None:
+    """Who changed a person's own settings (preference page, pauses), from what to what, and when."""
+    from strides.store import preferences
+
+    with _store().session() as session:
+        _known_person(session, person)
+        chosen = preferences.choices(session, person)
+        rows = preferences.changes(session, person)
+    records = [
+        {
+            "changed_at": row.changed_at.isoformat(),
+            "setting": row.setting,
+            "old": row.old,
+            "new": row.new,
+            "changed_by": row.changed_by,
+        }
+        for row in rows
+    ]
+    if not as_json:
+        say(f"{person}'s own settings: {chosen.model_dump_json(exclude_defaults=True)}")
+    show(
+        records,
+        as_json=as_json,
+        title=f"Changes to {person}'s own settings ({len(records)})",
+        columns=[
+            Column("when (UTC)", lambda r: minute(r["changed_at"])),
+            Column.of("setting", "setting"),
+            Column.of("from", "old"),
+            Column.of("to", "new"),
+            Column.of("by", "changed_by"),
+        ],
+    )

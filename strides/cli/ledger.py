@@ -21,7 +21,17 @@ def _status(value: str | None) -> str | None:
     return value
 
 
-CAUSES = ("missing", "late", "inhibited", "no-overlap", "empty-digest", "condition", "rule-failed", "other")
+CAUSES = (
+    "missing",
+    "late",
+    "inhibited",
+    "no-overlap",
+    "empty-digest",
+    "opted-out",
+    "condition",
+    "rule-failed",
+    "other",
+)
 
 
 @app.command()

@@ -239,6 +239,8 @@ class Person(Strict):
     hired_on: date | None = None
     # Where their busy times are read from, if anywhere.
     calendar: CalendarSource | None = None
+    # Optional rules (`optional: true`) this person chose not to receive, on their preference page.
+    declined: tuple[Identifier, ...] = ()
 
     @model_validator(mode="after")
     def _subdivision_known(self, info: ValidationInfo) -> Person:

@@ -514,6 +514,8 @@ class Rule(_Strict):
     id: RuleId
     description: str = ""
     enabled: bool = True
+    # Recipients may turn it off for themselves on their preference page.
+    optional: bool = False
     effective: Effective = Effective()
     # A CEL condition over goal, milestone, person, manager, mentor and now.
     when: Condition | None = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from strides import __version__
 from strides.config import Settings
-from strides.http import feed, hr_events, inbound, sendgrid_webhook, unsubscribe
+from strides.http import feed, hr_events, inbound, preferences, sendgrid_webhook, unsubscribe
 from strides.store import StoreUnavailable
 
 
@@ -31,4 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(unsubscribe.router)
     app.include_router(feed.router)
     app.include_router(inbound.router)
+    app.include_router(preferences.router)
+    # The pages' own stylesheet: every asset is served by strides itself, nothing from a CDN.
+    app.mount("/assets", StaticFiles(directory=Path(__file__).parent / "static"), name="assets")
     return app

@@ -8,6 +8,8 @@ from fastapi import HTTPException, Request
 # The HR intake's changes and SendGrid's event batches (SendGrid posts batches of up to a few MB).
 HR_BODY = 1024 * 1024
 SENDGRID_BODY = 8 * 1024 * 1024
+# A preference page's form: a few settings and a ticked box per optional rule.
+FORM_BODY = 64 * 1024
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -14,11 +14,19 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
+from strides.domain.choices import OwnChoices
 from strides.domain.model import Goal, Milestone, Organisation, Person
 from strides.store import records
 from strides.store.db import BATCH
 from strides.store.shards import bucket
-from strides.store.tables import GoalRow, MentorshipRow, MilestoneRow, OrgChangeRow, PersonRow
+from strides.store.tables import (
+    EmailPreferenceRow,
+    GoalRow,
+    MentorshipRow,
+    MilestoneRow,
+    OrgChangeRow,
+    PersonRow,
+)
 
 ALL = "all"
 M = TypeVar("M", bound=BaseModel)
@@ -63,6 +71,21 @@ def milestone_row(milestone: Milestone) -> dict[str, Any]:
         "data": milestone.model_dump(mode="json"),
         "bucket": bucket(f"milestone:{milestone.id}"),
     }
+
+
+def own_choices(session: Session) -> dict[str, OwnChoices]:
+    """What people set on their preference page, by person (few people set anything)."""
+    query = select(EmailPreferenceRow.person_id, EmailPreferenceRow.choices).where(
+        EmailPreferenceRow.choices.is_not(None)
+    )
+    return {person: OwnChoices.model_validate(data) for person, data in session.execute(query) if data}
+
+
+def update_person(session: Session, person: Person) -> None:
+    """Store one person's new version (columns and record), logged for the next tick."""
+    row = person_row(person)
+    session.execute(update(PersonRow).where(PersonRow.id == person.id).values(row))
+    record_changes(session, [("person", person.id, None)])
 
 
 def update_goal(session: Session, goal: Goal) -> None:
@@ -165,7 +188,9 @@ def save_organisation(session: Session, org: Organisation) -> int:
     """Make the stored snapshot `org` (in the caller's transaction); returns the changes logged."""
     changes: list[tuple[str, str, str | None]] = []
     moves: dict[Any, bool] = {}
-    people = [person_row(p) for p in org.people.values()]
+    # The organisation's people as they chose to be mailed (their preference page wins).
+    chosen = own_choices(session)
+    people = [person_row(chosen[p.id].apply(p) if p.id in chosen else p) for p in org.people.values()]
     moves[PersonRow] = _sync(session, PersonRow, "person", people, None, changes)
     moves[MentorshipRow] = _sync_mentorships(session, org)
     goals = [goal_row(g) for g in org.goals.values()]

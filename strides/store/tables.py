@@ -271,6 +271,23 @@ class EmailPreferenceRow(Base):
     paused_from: Mapped[datetime | None]
     paused_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # What they set on their preference page (strides.domain.choices.OwnChoices, as JSON).
+    choices: Mapped[dict[str, Any] | None] = mapped_column(JSON())
+
+
+class PreferenceChangeRow(Base):
+    """Who changed which of a person's own settings, from what to what, and when (the audit)."""
+
+    __tablename__ = "preference_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(64), index=True)
+    setting: Mapped[str] = mapped_column(String(64))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    # "person" (their preference page), or who else made the change ("admin:<name>", "cli").
+    changed_by: Mapped[str] = mapped_column(String(140))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class HandledEventRow(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from strides.domain.model import Organisation
 from strides.domain.schema import Kind
 from strides.integrations.outbox import OutboxTransport
 from strides.rules import Window
-from strides.rules.delivery import after_pause
+from strides.rules.delivery import after_pause, hold_for, pause_of_days
 from strides.rules.intents import Intent
 from strides.store import Store, ledger, preferences
 
@@ -148,3 +148,54 @@ def test_a_shifted_message_goes_out_after_the_pause_at_its_planned_wall_clock_ti
 
 def test_an_intent_without_a_policy_skips() -> None:
     assert Intent.__dataclass_fields__["on_pause"].default == "skip"
+
+
+def test_a_person_s_own_pause_choice_overrides_each_rule_s_policy(
+    loaded_store: Store, sample_org: Organisation, tmp_path: Path
+) -> None:
+    """On their preference page a person says what becomes of mail due in their pause: "hold"
+    holds back even a `pause: shift` rule's message, "shift" sends even a `pause: skip` one after."""
+    from strides.domain.choices import OwnChoices, PauseChoice
+
+    person = _berlin_person(sample_org)
+    planned = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)
+    outcomes = {}
+    for choice in (PauseChoice.HOLD, PauseChoice.SHIFT):
+        shift = replace(intent(Kind.EMAIL, person, "shifted-nudge", "Due"), on_pause="shift")
+        skip = intent(Kind.EMAIL, person, "skipped-nudge", "Also due")
+        shift = replace(shift, key=f"{choice}-s", send_at=planned, occurrence=planned)
+        skip = replace(skip, key=f"{choice}-k", send_at=planned, occurrence=planned)
+        with loaded_store.session() as session:
+            ledger.record(session, [shift, skip], sample_org, NOW)
+            preferences.pause(session, person, NOW, PAUSE_END, NOW)
+            preferences.choose(session, person, OwnChoices(pause=choice), "person (preference page)", NOW)
+        during = engine.deliver_due(loaded_store, OutboxTransport(tmp_path / "out"), SENDER, planned, 100)
+        outcomes[choice] = (sorted(k for k, _ in during.shifted), sorted(k for k, _ in during.held_back))
+    assert outcomes == {
+        PauseChoice.HOLD: ([], ["hold-k", "hold-s"]),
+        PauseChoice.SHIFT: (["shift-k", "shift-s"], []),
+    }
+
+
+DAY_ZONES = st.sampled_from(
+    ["Europe/Berlin", "America/Sao_Paulo", "America/Havana", "Asia/Beirut", "Pacific/Apia", "UTC"]
+)
+
+
+@given(
+    zone=DAY_ZONES,
+    first=st.dates(min_value=date(2000, 1, 1), max_value=date(2035, 12, 31)),
+    length=st.integers(min_value=0, max_value=40),
+    minutes=st.integers(min_value=-3 * 24 * 60, max_value=45 * 24 * 60),
+)
+def test_a_pause_of_days_holds_exactly_those_local_days(
+    zone: str, first: date, length: int, minutes: int
+) -> None:
+    """Whatever the timezone and its DST jumps (some at midnight), a pause from one day to another
+    holds every moment of those days on the person's clock and none outside them."""
+    tz = ZoneInfo(zone)
+    last = first + timedelta(days=length)
+    start, end = pause_of_days(first, last, tz)
+    moment = start + timedelta(minutes=minutes)
+    held = hold_for("email", {}, start, end, moment) is not None
+    assert held == (first <= moment.astimezone(tz).date() <= last)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import pytest
 
+from strides.domain.schema import Kind
+from strides.integrations.compose import outgoing
+from strides.integrations.preference_links import PreferenceLinks
 from strides.integrations.sendgrid_payload import (
     MAX_PERSONALIZATIONS,
     Options,
@@ -13,6 +17,8 @@ from strides.integrations.sendgrid_payload import (
     build_template_payload,
     template_item,
 )
+
+from .conftest import NOW, SENDER, composed, intent
 
 
 def test_a_notification_is_plain_then_html_with_the_key_rule_and_person_as_custom_args(outgoing_by_kind):
@@ -100,3 +106,13 @@ def test_the_fast_path_from_structured_content_builds_the_same_payload_as_from_m
         return payload
 
     assert normalised(from_content) == normalised(from_mime)
+
+
+def test_a_dynamic_template_digest_carries_the_recipient_s_preference_link(sample_org):
+    links = PreferenceLinks("https://strides.example", "secret")
+    sender = replace(SENDER, preferences=links)
+    digest = intent(Kind.DIGEST, "p001", "weekly-digest", "Weekly digest")
+    item = outgoing(digest, sample_org, sender, NOW, [], with_data=True, digest=composed(digest, sample_org))
+    url = (item.template_data or {})["preferences_url"]
+    assert url.startswith("https://strides.example/preferences/")
+    assert links.read(url.rsplit("/", 1)[1], NOW)[0] == "p001"

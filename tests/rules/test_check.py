@@ -192,8 +192,8 @@ def test_one_pass_finds_what_a_newcomer_would_otherwise_find_in_three() -> None:
         (
             "first-pass.yaml:33:11",
             "when: unknown field 'person.colour' in condition",
-            "person has: country, digest, email, hired_on, id, locale, manager, mentors, name, reports,"
-            " subdivision, timezone, working_hours",
+            "person has: country, declined, digest, email, hired_on, id, locale, manager, mentors, name,"
+            " reports, subdivision, timezone, working_hours",
         ),
     ]
 
