@@ -70,11 +70,16 @@ class ConditionError(ValueError):
         self.hint = hint
 
 
+# Fields no rule may read or print: a person's calendar source holds a secret address or login.
+HIDDEN_FIELDS = frozenset({"calendar"})
+
+
 def fields_of(model: type[Any]) -> dict[str, type[Any] | None]:
     """The field names a condition may use on a model, with the model of nested ones."""
     names: dict[str, type[Any] | None] = {}
     for name in getattr(model, "model_fields", {}):
-        names[name] = _NESTED.get(name)
+        if name not in HIDDEN_FIELDS:
+            names[name] = _NESTED.get(name)
     names.update(_EXTRA.get(model, {}))
     return names
 
@@ -242,7 +247,8 @@ def _value(value: Any, tz: ZoneInfo) -> Any:
     if isinstance(value, tuple | list):
         return [_value(v, tz) for v in value]
     if hasattr(value, "model_dump"):
-        return {name: _value(getattr(value, name), tz) for name in type(value).model_fields}
+        fields = type(value).model_fields
+        return {name: _value(getattr(value, name), tz) for name in fields if name not in HIDDEN_FIELDS}
     return value
 
 

@@ -216,6 +216,22 @@ def test_template_placeholders_are_checked_against_what_a_message_can_show() -> 
     ]
 
 
+def test_no_rule_reads_or_prints_a_persons_calendar_address() -> None:
+    text = (
+        "rules:\n"
+        "  - id: r\n"
+        "    trigger: {anchor: goal.deadline, offsets: [-3d]}\n"
+        "    when: person.calendar != null\n"
+        '    action: {kind: email, title: "{owner.calendar}", body: "{mentor.calendar.ics}"}\n'
+    )
+    _, errors = check_files([("t.yaml", text)])
+    assert [e.message for e in errors] == [
+        "when: unknown field 'person.calendar' in condition",
+        "unknown field 'owner.calendar' in title",
+        "unknown field 'mentor.calendar' in body",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [
