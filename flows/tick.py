@@ -12,6 +12,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from strides import engine
 from strides.config import Settings
+from strides.flows import progress
 from strides.flows.common import (
     THREADS,
     artifact,
@@ -98,15 +99,15 @@ def tick(
     # Planning runs as a handful of tasks, each a shard of about `plan_chunk` people's subjects,
     # all against the same basis (the organisation changes this tick plans with). One after
     # another: each shard records into the ledger in its own transaction.
+    progress.stage("reading the rules")
     basis = engine.plan_basis(store, load_rules_safely(config.rules_dir, config.state_dir).rules)
-    outcomes = (
-        [
-            plan_task(config, window, now, basis, shard)
-            for shard in engine.plan_shards(store, config.plan_chunk, window, basis)
-        ]
-        if window
-        else []
-    )
+    shards = engine.plan_shards(store, config.plan_chunk, window, basis) if window else []
+    progress.stage("planning", len(shards))
+    outcomes = []
+    for shard in shards:
+        assert window is not None  # shards only with a window
+        outcomes.append(plan_task(config, window, now, basis, shard))
+        progress.advance()
     planned = sum(o.planned for o in outcomes)
 
     def wave(tasks: int, chunks: int) -> list[engine.DeliveryOutcome]:
@@ -114,6 +115,7 @@ def tick(
         futures = [deliver_task.submit(config, now, chunks) for _ in range(tasks)]
         return [future.result() for future in futures]
 
+    progress.stage("delivering", engine.count_due(store, now, config.claim_timeout))
     helpers = delivery_helpers(config, store, now)
     try:
         delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave, stale_after=config.claim_timeout)

@@ -154,10 +154,13 @@ def run(
         except MassChange as exc:
             held_back = exc
             say(f"warning: {exc}", to_err=True)
+        from strides.cli.progress import TickProgress
         from strides.flows.environment import no_heartbeats
+        from strides.flows.progress import reporting
         from strides.flows.tick import tick
 
-        with no_heartbeats():
+        shown = TickProgress(err, settings.db_url, moment, settings.claim_timeout)
+        with no_heartbeats(), shown, reporting(shown):
             report = tick(now=moment, settings=settings.model_dump(mode="json"), since=aware(since))
     except StridesError as exc:
         raise fail(str(exc)) from None
