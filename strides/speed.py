@@ -8,6 +8,11 @@ docs/benchmark.md and docs/email.md):
   one. Planning is Python's work, and threads of one process take turns at Python's lock: a second
   core plans only in a second process. A prepared 100,000-person steady day: PostgreSQL 2.13 s in
   one process to 1.74 s in two, SQLite 1.87 to 1.01 s.
+- **delivery helpers** (`forked`): a tick with more than a chunk due forks `deliver_processes - 1`
+  processes from the flow's own thread, before its delivery tasks start, each draining the ledger
+  beside the tasks (`strides.flows.common.delivery_helpers`): building a message is Python's work,
+  and the tasks' threads take turns at Python's lock. Measured by bench/first_day.py (figures in
+  docs/orchestration.md, "A first day delivered").
 - **threads** (`rule_runner`): on PostgreSQL two rules are planned at once in threads, one
   planning while the other waits for the server's answer (which does not hold Python's lock). On
   SQLite, which runs in this process, two threads measured slower (a prepared 100,000-person
