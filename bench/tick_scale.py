@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/tick_scale.py --people 10000 [--rounds 3] [--minutes 15]
 
+Also timed, unless --catch-up: a steady whole day (08:45 to 08:45) planned from the same primed
+store as a day's tick plans it, the yardstick the quarter hour's tick is compared with.
+
 A steady-state tick: the organisation is stored in a fresh SQLite store, everything up to
 08:45 UTC on Monday 2026-11-30 is planned and marked sent (so the tick does what a tick every
 15 minutes does, not a first tick's catch-up), and that store is copied for each run. Then,
@@ -208,6 +211,26 @@ def direct(settings: Settings, since: datetime) -> tuple[float, dict[str, float]
     }
 
 
+def whole_day(settings: Settings, since: datetime) -> tuple[float, int]:
+    """A steady whole day planned from the same store, as a tick of a day's window plans it (the
+    basis, then shard by shard in `plan_processes` processes): the yardstick a quarter hour's tick
+    is measured against (at most an eighth of it). Nothing is delivered."""
+    from strides.integrations.rule_files import load_rules
+
+    began = time.perf_counter()
+    store = Store(settings.db_url)
+    rules = load_rules(settings.rules_dir)
+    window = Window(since, since + timedelta(days=1))
+    basis = engine.plan_basis(store, rules)
+    planned = 0
+    for shard in engine.plan_shards(store, settings.plan_chunk, window, basis):
+        outcome = engine.plan_window(
+            store, rules, window, window.end, basis=basis, shard=shard, processes=settings.plan_processes
+        )
+        planned += outcome.planned
+    return time.perf_counter() - began, planned
+
+
 def through_prefect(settings: Settings, since: datetime) -> tuple[float, float, int, dict[str, float]]:
     from strides.flows.environment import no_heartbeats
     from strides.flows.tick import tick
@@ -271,6 +294,12 @@ def main() -> None:
                             f"inside tasks {inside:.2f} s {result}",
                             flush=True,
                         )
+            days = []
+            if not args.catch_up:
+                for round_ in range(args.rounds):
+                    wall, planned = whole_day(copy_state(primed, root / f"day-{round_}", args.chunk), since)
+                    days.append(wall)
+                    print(f"round {round_ + 1} steady whole day planned: {wall:.2f} s, {planned} messages")
         best_flow = min(flows)
         best_direct = min(directs)
         wall, inside, runs, result = best_flow
@@ -283,6 +312,11 @@ def main() -> None:
         print(
             f"flow wall time outside strides' functions, per round: {outside} s (best {min(outside):.2f} s)"
         )
+        if days:
+            print(
+                f"best tick {wall:.2f} s against the best steady whole day {min(days):.2f} s: "
+                f"{wall / min(days):.3f} of it (goal: at most 1/8 = 0.125)"
+            )
         print(
             f"best flow {wall:.2f} s, best direct {best_direct:.2f} s: "
             f"paired difference {wall - best_direct:+.2f} s; "
