@@ -9,10 +9,12 @@ no further than `within` either side of it:
    their busy intervals (other meetings, their own calendars), and not before `earliest` (the
    notice an invite needs). The fitting start closest to the intended one wins; of two equally
    close, the earlier.
-2. Else, under `otherwise: least-bad`: the start that is never at night (22:00-07:00 local) for
-   anyone, overlaps no busy interval and is not before `earliest`, with the fewest minutes
-   outside working hours summed over the attendees (a day off counts whole), then the fewest
-   minutes inside pauses, then closest to the intended start, then earlier.
+2. Else, under `otherwise: least-bad`: of the starts that are never at night (22:00-07:00 local)
+   for anyone, on a working day (not a public holiday) of everyone, overlapping no busy interval
+   and not before `earliest`, the one with the fewest minutes outside working hours summed over
+   the attendees (how far each one's working day would have to stretch to hold the meeting),
+   then the least stretch for any one of them (so it is shared), then the fewest minutes inside
+   pauses, then the closest to the intended start (as in 1).
 3. Else no start: the caller records a skip with cause `no-slot`.
 
 Every choice depends on the inputs only, never on their order (busy intervals are sets), so the
@@ -22,18 +24,64 @@ same occurrence is placed the same way in any tick, shard or process.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from strides.domain.model import Person
 from strides.domain.schema import Calendar, Otherwise, Slot
 from strides.rules.calendar import is_business_day, local_moment
+from strides.rules.intents import Intent, Meeting
 
 Span = tuple[datetime, datetime]
 
 # Night for everyone: a least-bad slot never touches these local hours.
 NIGHT = (time(22, 0), time(7, 0))
+
+
+@dataclass(frozen=True)
+class Booked:
+    """Time a person is not free: a meeting strides sent (its `uid`), busy time known from their
+    own calendar (no uid), or a pause of their mail (`paused`)."""
+
+    person: str
+    start: datetime
+    end: datetime
+    uid: str | None = None
+    paused: bool = False
+
+
+class Bookings(Protocol):
+    """Where the planner learns what people are already booked for (the store, calendars)."""
+
+    def booked(self, people: Collection[str], low: datetime, high: datetime) -> Iterable[Booked]:
+        """Everything of these people that overlaps [low, high), in any order."""
+        ...
+
+
+class NoBookings:
+    """Nobody is booked for anything: an organisation in memory, before any tick."""
+
+    def booked(self, people: Collection[str], low: datetime, high: datetime) -> Iterable[Booked]:
+        return ()
+
+
+class PlannedBookings:
+    """The meetings of intents planned before, as bookings: what a preview's or a rule test's
+    ticks have planned stands in for the store's meetings (the last planned of each UID)."""
+
+    def __init__(self, intents: Iterable[Intent]) -> None:
+        latest: dict[str, Meeting] = {}
+        for intent in intents:
+            if intent.meeting is not None and intent.meeting.method == "REQUEST":
+                latest[intent.meeting.uid] = intent.meeting
+        self.meetings = list(latest.values())
+
+    def booked(self, people: Collection[str], low: datetime, high: datetime) -> Iterable[Booked]:
+        for m in self.meetings:
+            if m.start < high and low < m.end:
+                yield from (Booked(a, m.start, m.end, m.uid) for a in m.attendees if a in people)
 
 
 @dataclass(frozen=True)
@@ -73,6 +121,8 @@ class _Frame:
     high: datetime
     duration: timedelta
     working: list[list[Span]] = field(default_factory=list)
+    # Per attendee, their working days in range less public holidays, as [start, end) in UTC.
+    days: list[list[Span]] = field(default_factory=list)
     night: list[list[Span]] = field(default_factory=list)
     blocked: list[list[Span]] = field(default_factory=list)
     paused: list[list[Span]] = field(default_factory=list)
@@ -131,6 +181,7 @@ def _frame(
     for attendee in attendees:
         person, hours = attendee.person, attendee.person.working_hours
         working: list[Span] = []
+        days: list[Span] = []
         night: list[Span] = []
         quiet_spans: list[Span] = []
         for day in _days(frame, person):
@@ -139,6 +190,8 @@ def _frame(
                 quiet_spans.append(_local_span(day, quiet.start, quiet.end, person))
             if is_business_day(day, person, calendar):
                 working.append(_local_span(day, hours.start, hours.end, person))
+                days.append(_local_span(day, time(0), time(0), person))
+        frame.days.append(days)
         working = _subtract(working, [*quiet_spans, *attendee.paused])
         frame.working.append(working)
         frame.night.append(night)
@@ -214,7 +267,7 @@ def _stretch(start: datetime, end: datetime, working: Sequence[Span]) -> timedel
 
 
 def _least_bad(frame: _Frame, grid: _Grid, earliest: datetime) -> int | None:
-    """The least-bad start (the module's order), if any is not at night and not busy."""
+    """The least-bad start (the module's order), if any is not at night, busy or a day off."""
     best: tuple[timedelta, timedelta, timedelta, tuple[int, int, timedelta, int]] | None = None
     first = math.ceil((max(frame.low, earliest) - grid.intended) / grid.step)
     last = math.floor((frame.high - frame.duration - grid.intended) / grid.step)
@@ -222,11 +275,13 @@ def _least_bad(frame: _Frame, grid: _Grid, earliest: datetime) -> int | None:
         start = grid.start(k)
         end = start + frame.duration
         total = most = paused = timedelta()
-        for working, night, blocked, pauses in zip(
-            frame.working, frame.night, frame.blocked, frame.paused, strict=True
+        for working, days, night, blocked, pauses in zip(
+            frame.working, frame.days, frame.night, frame.blocked, frame.paused, strict=True
         ):
             if _overlap(start, end, night) or _overlap(start, end, blocked):
                 break
+            if _overlap(start, end, days) < frame.duration:
+                break  # a day off or a public holiday
             stretch = _stretch(start, end, working)
             total, most = total + stretch, max(most, stretch)
             paused += _overlap(start, end, pauses)

@@ -109,10 +109,15 @@ def test_invites_go_out_ahead_and_late_ones_still_go_until_the_meeting(org, rule
     cara = [i for i in ahead.intents if i.recipient == "cara"]
     assert len(cara) == 1 and cara[0].meeting is not None
     assert cara[0].meeting.start == friday and cara[0].meeting.end - friday == timedelta(minutes=15)
-    # The engine was down when the invite was due: it still goes, before the meeting...
-    late = plan(review, org, Window(friday - timedelta(hours=2), friday - timedelta(hours=1)))
+    # The engine was down when the invite was due: it still goes, with a day's notice (min_notice)...
+    two_days = friday - timedelta(days=2)
+    late = plan(review, org, Window(two_days, two_days + timedelta(hours=1)))
     assert [i.key for i in late.intents if i.recipient == "cara"] == [cara[0].key]
-    # ...but never for a meeting that has begun.
+    # ...an hour ahead, there is no working day within reach a day later: skipped, and why...
+    hour = plan(review, org, Window(friday - timedelta(hours=2), friday - timedelta(hours=1)))
+    assert not [i for i in hour.intents if i.recipient == "cara"]
+    assert [s.cause for s in hour.skips if s.subject == "person:cara"] == ["min-notice"]
+    # ...and never for a meeting that has begun.
     after = plan(review, org, Window(friday, friday + timedelta(hours=1)))
     assert not [i for i in after.intents if i.recipient == "cara" and i.meeting and i.meeting.start == friday]
 

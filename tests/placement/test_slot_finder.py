@@ -215,3 +215,15 @@ def test_too_little_notice_is_its_own_cause() -> None:
         eleven, timedelta(minutes=30), [Attendee(mentee)], Calendar(), eleven + timedelta(hours=1)
     )
     assert placed.start == eleven + timedelta(hours=1) and placed.moved == ("min notice",)
+
+
+@settings(max_examples=80, deadline=None)
+@given(meetings)
+def test_a_least_bad_slot_is_on_a_working_day_of_everyone_off_their_holidays(m: dict) -> None:
+    intended, duration, attendees, calendar = build(m)
+    placed = find_slot(intended, duration, attendees, calendar)
+    if placed.start is not None:
+        for attendee in attendees:
+            who = attendee.person
+            for moment in (placed.start, placed.start + duration - timedelta(minutes=1)):
+                assert is_business_day(moment.astimezone(who.tz).date(), who, calendar)

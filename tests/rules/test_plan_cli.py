@@ -35,8 +35,10 @@ def test_against_other_rules_shows_what_moves_and_what_is_added() -> None:
     messages = _plan("--days", "7", "--person", "p001", "--against", str(CHANGED))["messages"]
     changes = sorted((m["change"], m["rule"], m["local_time"]) for m in messages)
     # The folder given is the proposed change: it moves the self-review to Thursdays and drops
-    # the digest.
+    # the digest. A goal review p001 attends on Friday 4 December was placed after their
+    # self-review (16:00-16:15 CET); with the self-review on Thursday it takes its own time.
     assert changes == [
+        ("moved", "deadline-review-meeting", "2026-12-04 16:00 CET"),
         ("moved", "weekly-self-review", "2026-12-03 16:00 CET"),
         ("moved", "weekly-self-review", "2026-12-10 16:00 CET"),
         ("removed", "weekly-digest", "2026-12-07 08:00 CET"),
@@ -57,7 +59,7 @@ def test_against_other_rules_shows_what_moves_and_what_is_added() -> None:
             str(CHANGED),
         ],
     ).stdout
-    assert "weekly-digest: 1 removed\nweekly-self-review: 2 moved\n" in text
+    assert "deadline-review-meeting: 1 moved\nweekly-digest: 1 removed\nweekly-self-review: 2 moved\n" in text
 
 
 def test_ics_holds_one_event_per_planned_meeting(tmp_path: Path) -> None:
