@@ -489,8 +489,9 @@ class Otherwise(StrEnum):
 class Slot(_Strict):
     """Where a meeting may move to fit its attendees' calendars (rules/placement.py)."""
 
-    # How far either side of the intended start the meeting may move.
-    within: Duration = timedelta(days=2)
+    # How far either side of the intended start the meeting may move: three days reach past a
+    # weekend with a public holiday on either side of it (Christmas, Easter).
+    within: Duration = timedelta(days=3)
     # The grid of candidate starts, counted from the intended start.
     step: Duration = timedelta(minutes=15)
     # No slot fits everyone: the least-bad one (never at night), or skip with cause `no-slot`.
