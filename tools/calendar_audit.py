@@ -73,7 +73,9 @@ def _read(path: Path) -> Received | None:
     part = next((p for p in message.walk() if p.get_content_type() == "text/calendar"), None)
     if part is None:
         return None
-    calendar = Calendar.from_ical(part.get_payload(decode=True))
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    calendar = Calendar.from_ical(payload)
     [event] = calendar.walk("VEVENT")
     return Received(
         uid=str(event["UID"]),
