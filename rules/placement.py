@@ -244,13 +244,19 @@ class _Grid:
             day += timedelta(days=1)
 
 
-def _fitting(frame: _Frame, grid: _Grid, earliest: datetime) -> int | None:
-    """The best-ranked fitting start."""
+def _free(frame: _Frame) -> list[Span]:
+    """Where everyone is in working hours and free, over the range."""
     free: list[Span] = [(frame.low, frame.high)]
     for working, blocked in zip(frame.working, frame.blocked, strict=True):
         free = _intersect(free, _subtract(working, blocked))
         if not free:
-            return None
+            return []
+    return free
+
+
+def _fitting(frame: _Frame, grid: _Grid, earliest: datetime) -> int | None:
+    """The best-ranked fitting start."""
+    free = _free(frame)
     best: int | None = None
     for a, b in free:
         k = grid.best_in(max(a, frame.low, earliest), b - frame.duration)
@@ -319,20 +325,48 @@ def _why(
     return found
 
 
+def _days_away(moment: datetime, intended: datetime) -> int:
+    return abs((moment.astimezone(intended.tzinfo).date() - intended.date()).days)
+
+
+def _keeps(frame: _Frame, keep: datetime, earliest: datetime) -> bool:
+    """Does `keep` still fit (in range, in everyone's hours, clear of their other bookings)?"""
+    start = _utc(keep)
+    if start < max(frame.low, earliest) or start + frame.duration > frame.high:
+        return False
+    return any(a <= start and start + frame.duration <= b for a, b in _free(frame))
+
+
 def find_slot(
     intended: datetime,
     duration: timedelta,
     attendees: Sequence[Attendee],
     calendar: Calendar,
     earliest: datetime | None = None,
+    keep: datetime | None = None,
 ) -> Placement:
-    """Where a meeting intended at `intended` goes (the module's order); never before `earliest`."""
+    """Where a meeting intended at `intended` goes (the module's order); never before `earliest`.
+
+    `keep`: where the meeting already is (sent before). It stays there while that still fits and
+    is on as near a day as the best start now, so meetings placed on one day do not swap places
+    when they are placed again in another order; a moved rule time or a conflict moves it.
+    """
     slot: Slot = calendar.slot
     intended_utc = _utc(intended)
     floor = _utc(earliest) if earliest is not None else intended_utc - slot.within - timedelta(days=1)
     frame = _frame(intended_utc, duration, attendees, calendar)
     grid = _Grid(intended, slot.step)
     k = _fitting(frame, grid, floor)
+    if (
+        keep is not None
+        and k is not None
+        and _days_away(keep, intended) <= _days_away(grid.start(k), intended)
+        and _keeps(frame, keep, floor)
+    ):
+        moved = (
+            () if _utc(keep) == intended_utc else tuple(_why(frame, attendees, calendar, intended_utc, floor))
+        )
+        return Placement(intended, keep.astimezone(intended.tzinfo), moved)
     if k == 0:
         return Placement(intended, intended)
     why = tuple(_why(frame, attendees, calendar, intended_utc, floor))

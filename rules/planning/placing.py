@@ -7,9 +7,12 @@ before, busy times, pauses) and against the meetings placed before it in this pl
 does not depend on how the rules were run, so the same plan places the same way; the engine
 plans shards one after another, so a shard sees what the shards before it recorded.
 
-A meeting already sent keeps its start once it is within the rule's `freeze` of the window's start, and when
-no slot is found for it any more; a new one is never placed earlier than its notice allows
-(`min_notice`, at most the lead), and is skipped (`no-slot`, `min-notice`) when nothing fits.
+A meeting already sent keeps its start while it still fits on as near a day (`find_slot`'s
+`keep`), so placing everything again reproduces what was placed tick by tick; one that has
+taken place is not planned again. It keeps its start, too, once it is within the rule's
+`freeze` of the window's start, and when no slot is found for it any more. A new one is never
+placed earlier than its notice allows (`min_notice`, at most the lead), and is skipped
+(`no-slot`, `min-notice`) when nothing fits.
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ def _place(
     action = rule.action
     # A late invite goes out at the window's start: the notice it gives counts from there.
     now = planner.window.start
+    if sent is not None and sent <= now:
+        # Placed earlier than the rule's time, it has taken place: nothing more to plan.
+        return None
     emit: tuple[datetime, tuple[str, ...]]
     if sent is not None and now < sent < now + action.freeze:
         # Too close to its start to move: it stays where the attendees have it.
@@ -98,9 +104,8 @@ def _place(
         attendees = [
             Attendee(p, tuple(busy.get(p.id, ())), tuple(paused.get(p.id, ()))) for p in meeting.people
         ]
-        placed = find_slot(
-            meeting.intended, action.duration, attendees, _calendar(rule.calendar), now + notice
-        )
+        calendar = _calendar(rule.calendar)
+        placed = find_slot(meeting.intended, action.duration, attendees, calendar, now + notice, sent)
         if placed.start is not None:
             moved = placed.moved + (("least bad",) if placed.least_bad else ())
             emit = placed.start, moved

@@ -130,7 +130,8 @@ class Planner:
         if rule.action.kind is not Kind.INVITE:
             return EVERYONE if low < self.window.end and high >= self.window.start else NOBODY
         lead = rule.action.lead
-        ahead = rule.calendar.slot.within + rule.action.duration
+        # A meeting already sent may have been placed later than its moment.
+        ahead = rule.calendar.slot.within + rule.action.duration if self.known_subjects else timedelta(0)
         if high + ahead <= self.window.start or low - lead - timing.WALL_LEAD >= self.window.end:
             return NOBODY
         if self.settled is None or high - lead + timing.WALL_LEAD >= self.settled:
@@ -149,8 +150,10 @@ class Planner:
         low, high = self.window.start, self.window.end
         if rule.action.kind is Kind.INVITE:
             lead = rule.action.lead
-            # Placement may move a meeting later than its moment: it is still ahead.
-            low -= rule.calendar.slot.within + rule.action.duration
+            if self.known_subjects:
+                # Placement may have moved a meeting already sent later than its moment: it is
+                # still ahead, and wanted.
+                low -= rule.calendar.slot.within + rule.action.duration
             if self.settled is not None:
                 low = max(low, self.settled + lead - timing.WALL_LEAD)
             high += lead + timing.WALL_LEAD
