@@ -23,6 +23,7 @@ same occurrence is placed the same way in any tick, shard or process.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from strides.rules.intents import Intent, Meeting
 
 Span = tuple[datetime, datetime]
 
+_MINUTE = timedelta(minutes=1)
 # Night for everyone: a least-bad slot never touches these local hours.
 NIGHT = (time(22, 0), time(7, 0))
 
@@ -206,13 +208,15 @@ class _Grid:
     the intended time of day on that day, then the earlier."""
 
     def __init__(self, intended: datetime, step: timedelta) -> None:
-        self.intended, self.step = intended, step
+        # Steps are counted in UTC: adding to a zone's wall clock would skip or repeat an hour
+        # where its clocks change.
+        self.intended, self.step = intended.astimezone(UTC), step
         self.tz = intended.tzinfo
         self.day = intended.date()
         self.at = intended.timetz().replace(tzinfo=None)
 
     def start(self, k: int) -> datetime:
-        return (self.intended + k * self.step).astimezone(UTC)
+        return self.intended + k * self.step
 
     def rank(self, k: int) -> tuple[int, int, timedelta, int]:
         start = self.start(k)
@@ -265,33 +269,51 @@ def _fitting(frame: _Frame, grid: _Grid, earliest: datetime) -> int | None:
     return best
 
 
-def _stretch(start: datetime, end: datetime, working: Sequence[Span]) -> timedelta:
-    """How far someone's working hours would have to stretch to hold [start, end): 0 inside them."""
+def _stretch(start: int, end: int, working: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:
+    """How many minutes someone's working hours would have to stretch to hold [start, end) (in
+    minutes from the intended start): 0 inside them. (`starts`: the spans' starts, in order.)"""
     if not working:
-        return timedelta(days=30)
-    return min(max(timedelta(0), w0 - start) + max(timedelta(0), end - w1) for w0, w1 in working)
+        return 30 * 24 * 60
+    at = bisect.bisect_right(starts, start)
+    return min(max(0, w0 - start) + max(0, end - w1) for w0, w1 in working[max(0, at - 2) : at + 2])
+
+
+def _minutes(spans: Iterable[Span], origin: datetime) -> list[tuple[int, int]]:
+    return sorted((int((a - origin) // _MINUTE), int((b - origin) // _MINUTE)) for a, b in spans)
+
+
+def _allowed(frame: _Frame) -> list[Span]:
+    """Where a least-bad start may lie: on everyone's working day, off their nights and bookings."""
+    allowed: list[Span] = [(frame.low, frame.high)]
+    for days, night, blocked in zip(frame.days, frame.night, frame.blocked, strict=True):
+        allowed = _intersect(allowed, _subtract(days, [*night, *blocked]))
+        if not allowed:
+            return []
+    return allowed
 
 
 def _least_bad(frame: _Frame, grid: _Grid, earliest: datetime) -> int | None:
     """The least-bad start (the module's order), if any is not at night, busy or a day off."""
-    best: tuple[timedelta, timedelta, timedelta, tuple[int, int, timedelta, int]] | None = None
-    first = math.ceil((max(frame.low, earliest) - grid.intended) / grid.step)
-    last = math.floor((frame.high - frame.duration - grid.intended) / grid.step)
-    for k in range(first, last + 1):
-        start = grid.start(k)
-        end = start + frame.duration
-        total = most = paused = timedelta()
-        for working, days, night, blocked, pauses in zip(
-            frame.working, frame.days, frame.night, frame.blocked, frame.paused, strict=True
-        ):
-            if _overlap(start, end, night) or _overlap(start, end, blocked):
-                break
-            if _overlap(start, end, days) < frame.duration:
-                break  # a day off or a public holiday
-            stretch = _stretch(start, end, working)
-            total, most = total + stretch, max(most, stretch)
-            paused += _overlap(start, end, pauses)
-        else:
+    best: tuple[int, int, int, tuple[int, int, timedelta, int]] | None = None
+    step, intended = grid.step, grid.intended
+    # In whole minutes from the intended start: integers are much cheaper than datetimes here.
+    origin, length, every = _utc(intended), int(frame.duration // _MINUTE), int(step // _MINUTE)
+    working = [_minutes(spans, origin) for spans in frame.working]
+    starts = [[w0 for w0, _ in spans] for spans in working]
+    pauses = [_minutes(spans, origin) for spans in frame.paused]
+    for a, b in _allowed(frame):
+        first = math.ceil((max(a, earliest) - intended) / step)
+        last = math.floor((b - frame.duration - intended) / step)
+        for k in range(first, last + 1):
+            start = k * every
+            end = start + length
+            total = most = paused = 0
+            for spans, firsts, breaks in zip(working, starts, pauses, strict=True):
+                stretch = _stretch(start, end, spans, firsts)
+                total, most = total + stretch, max(most, stretch)
+                paused += sum(min(end, p1) - max(start, p0) for p0, p1 in breaks if p0 < end and start < p1)
+            if best is not None and (total, most, paused) > best[:3]:
+                continue
             score = (total, most, paused, grid.rank(k))
             if best is None or score < best:
                 best = score
@@ -325,6 +347,31 @@ def _why(
     return found
 
 
+def _fits_as_intended(
+    start: datetime,
+    duration: timedelta,
+    attendees: Sequence[Attendee],
+    calendar: Calendar,
+    earliest: datetime,
+) -> bool:
+    """Does the intended start fit everyone (the same test as the whole range's, for one start)?"""
+    if start < earliest or calendar.quiet_hours is not None:
+        return False
+    end = start + duration
+    for attendee in attendees:
+        person = attendee.person
+        day = start.astimezone(person.tz).date()
+        if not is_business_day(day, person, calendar):
+            return False
+        hours = person.working_hours
+        low, high = _local_span(day, hours.start, hours.end, person)
+        if start < low or high < end:
+            return False
+        if _overlap(start, end, attendee.busy) or _overlap(start, end, attendee.paused):
+            return False
+    return True
+
+
 def _days_away(moment: datetime, intended: datetime) -> int:
     return abs((moment.astimezone(intended.tzinfo).date() - intended.date()).days)
 
@@ -354,6 +401,10 @@ def find_slot(
     slot: Slot = calendar.slot
     intended_utc = _utc(intended)
     floor = _utc(earliest) if earliest is not None else intended_utc - slot.within - timedelta(days=1)
+    if (keep is None or _utc(keep) == intended_utc) and _fits_as_intended(
+        intended_utc, duration, attendees, calendar, floor
+    ):
+        return Placement(intended, intended)  # most meetings: checked without the whole range
     frame = _frame(intended_utc, duration, attendees, calendar)
     grid = _Grid(intended, slot.step)
     k = _fitting(frame, grid, floor)

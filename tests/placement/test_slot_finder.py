@@ -7,7 +7,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from strides.domain.model import Person, WorkingHours
@@ -68,9 +68,10 @@ def at_night(start: datetime, duration: timedelta, who: Person) -> bool:
 
 
 def candidates(intended: datetime, slot: Slot, duration: timedelta) -> list[datetime]:
+    """The grid, counted in UTC (steps on a wall clock would skip or repeat a DST hour)."""
+    base = intended.astimezone(UTC)
     steps = int(slot.within / slot.step)
-    found = [intended + k * slot.step for k in range(-steps, steps + 1)]
-    return [s for s in found if s + duration <= intended + slot.within + duration]
+    return [base + k * slot.step for k in range(-steps, steps + 1)]
 
 
 meetings = st.fixed_dictionaries(
@@ -94,6 +95,19 @@ meetings = st.fixed_dictionaries(
 )
 
 
+# Los Angeles moves its clocks on 14 March 2027: a grid counted on its wall clock once put a
+# Tokyo meeting at 06:30 there.
+SPRING_FORWARD = {
+    "day": date(2027, 3, 12),
+    "at": time(0, 0),
+    "zone": "America/Los_Angeles",
+    "duration": timedelta(minutes=15),
+    "people": [(("Asia/Tokyo", "JP", None), (time(7, 30), time(16, 0)), (1, 2, 3))],
+    "busy": [],
+    "within": timedelta(days=3),
+}
+
+
 def build(m: dict) -> tuple[datetime, timedelta, list[Attendee], Calendar]:
     intended = datetime.combine(m["day"], m["at"], ZoneInfo(m["zone"]))
     people = [person(f"p{n}", *spec) for n, spec in enumerate(m["people"])]
@@ -108,6 +122,7 @@ def build(m: dict) -> tuple[datetime, timedelta, list[Attendee], Calendar]:
 
 @settings(max_examples=120, deadline=None)
 @given(meetings)
+@example(SPRING_FORWARD)
 def test_a_slot_that_fits_everyone_is_taken_whenever_one_exists(m: dict) -> None:
     intended, duration, attendees, calendar = build(m)
     placed = find_slot(intended, duration, attendees, calendar)
@@ -130,6 +145,7 @@ def test_a_slot_that_fits_everyone_is_taken_whenever_one_exists(m: dict) -> None
 
 @settings(max_examples=120, deadline=None)
 @given(meetings)
+@example(SPRING_FORWARD)
 def test_never_at_night_for_anyone_and_never_double_booked(m: dict) -> None:
     intended, duration, attendees, calendar = build(m)
     placed = find_slot(intended, duration, attendees, calendar)
@@ -138,7 +154,8 @@ def test_never_at_night_for_anyone_and_never_double_booked(m: dict) -> None:
             assert not at_night(placed.start, duration, attendee.person)
             end = placed.start + duration
             assert not any(a < end and placed.start < b for a, b in attendee.busy)
-        assert abs(placed.start - intended) <= calendar.slot.within
+        # In UTC: two datetimes of one zone subtract on the wall clock.
+        assert abs(placed.start.astimezone(UTC) - intended.astimezone(UTC)) <= calendar.slot.within
 
 
 @settings(max_examples=60, deadline=None)
