@@ -19,7 +19,6 @@ from strides.rules.calendar import local_moment, local_time
 from strides.rules.intents import Intent
 
 LEFT = "recipient left the organisation"
-BEGUN = "the meeting has begun: an invite is never sent after its start"
 
 
 @dataclass(frozen=True)
@@ -98,16 +97,11 @@ def verdict(
     `timezone`: the recipient's when they are a person of the organisation; None for a fixed
     address (a rule's `to: [team@example.com]`) or for someone who left. `hold`: the person's
     opt-out or pause for the intent's kind; `suppression`: the recipient's address's, if any.
-    The first that applies decides: left the organisation, then an invite to a meeting that has
-    begun, then a hold (a pause under a
+    The first that applies decides: left the organisation, then a hold (a pause under a
     `pause: shift` rule shifts the message, anything else refuses it), then the suppression.
     """
     if timezone is None and "@" not in intent.recipient:
         return Refuse(LEFT)
-    meeting = intent.meeting
-    if meeting is not None and meeting.method == "REQUEST" and meeting.start <= now:
-        # An invite is never sent for a meeting that has begun (a tick after an outage).
-        return Refuse(BEGUN)
     if hold is not None:
         if hold.paused and timezone is not None and intent.on_pause == PausePolicy.SHIFT.value:
             tz = zone(timezone)
