@@ -94,6 +94,9 @@ class Attendee:
     person: Person
     busy: tuple[Span, ...] = ()
     paused: tuple[Span, ...] = ()
+    # Of `busy`, what a meeting already placed must still keep clear of (busy times from their
+    # own calendar); other strides meetings do not move it: new ones go around it.
+    firm: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -376,12 +379,16 @@ def _days_away(moment: datetime, intended: datetime) -> int:
     return abs((moment.astimezone(intended.tzinfo).date() - intended.date()).days)
 
 
-def _keeps(frame: _Frame, keep: datetime, earliest: datetime) -> bool:
-    """Does `keep` still fit (in range, in everyone's hours, clear of their other bookings)?"""
+def _keeps(frame: _Frame, attendees: Sequence[Attendee], keep: datetime, earliest: datetime) -> bool:
+    """Does `keep` still fit (in range, in everyone's hours, clear of their firm busy times)?"""
     start = _utc(keep)
-    if start < max(frame.low, earliest) or start + frame.duration > frame.high:
+    end = start + frame.duration
+    if start < max(frame.low, earliest) or end > frame.high:
         return False
-    return any(a <= start and start + frame.duration <= b for a, b in _free(frame))
+    for attendee, working in zip(attendees, frame.working, strict=True):
+        if _overlap(start, end, working) < frame.duration or _overlap(start, end, attendee.firm):
+            return False
+    return True
 
 
 def find_slot(
@@ -394,9 +401,10 @@ def find_slot(
 ) -> Placement:
     """Where a meeting intended at `intended` goes (the module's order); never before `earliest`.
 
-    `keep`: where the meeting already is (sent before). It stays there while that still fits and
-    is on as near a day as the best start now, so meetings placed on one day do not swap places
-    when they are placed again in another order; a moved rule time or a conflict moves it.
+    `keep`: where the meeting already is (sent before). It stays there while that is in everyone's
+    working hours, clear of their firm busy times and on as near a day as the best start now, so
+    meetings do not swap places when they are placed again in another order, and another strides
+    meeting never bumps one already sent; a rule time moved to another day moves it.
     """
     slot: Slot = calendar.slot
     intended_utc = _utc(intended)
@@ -412,7 +420,7 @@ def find_slot(
         keep is not None
         and k is not None
         and _days_away(keep, intended) <= _days_away(grid.start(k), intended)
-        and _keeps(frame, keep, floor)
+        and _keeps(frame, attendees, keep, floor)
     ):
         moved = (
             () if _utc(keep) == intended_utc else tuple(_why(frame, attendees, calendar, intended_utc, floor))

@@ -8,9 +8,10 @@ does not depend on how the rules were run, so the same plan places the same way;
 plans shards one after another, so a shard sees what the shards before it recorded.
 
 A meeting already sent keeps its start while it still fits on as near a day (`find_slot`'s
-`keep`), so placing everything again reproduces what was placed tick by tick; one that has
-taken place is not planned again. It keeps its start, too, once it is within the rule's
-`freeze` of the window's start, and when no slot is found for it any more. A new one is never
+`keep`; other strides meetings never bump it, new ones go around it), so placing everything
+again reproduces what was placed tick by tick; one that has taken place is not planned again.
+It keeps its start, too, once it is within the rule's `freeze` of the window's start, and when
+no slot is found for it any more. A new one is never
 placed earlier than its notice allows (`min_notice`, at most the lead), and is skipped
 (`no-slot`, `min-notice`) when nothing fits.
 """
@@ -62,6 +63,8 @@ def place_meetings(planner: Planner) -> None:
     sent: dict[str, datetime] = {}
     busy: defaultdict[str, list[Span]] = defaultdict(list)
     paused: defaultdict[str, list[Span]] = defaultdict(list)
+    # Busy times from people's own calendars: a meeting already sent moves off them too.
+    firm: defaultdict[str, list[Span]] = defaultdict(list)
     for booked in _read(planner, pending):
         if booked.uid is not None and booked.uid in placing:
             # Being placed again here: its earlier start is no one's busy time.
@@ -70,8 +73,10 @@ def place_meetings(planner: Planner) -> None:
             paused[booked.person].append((booked.start, booked.end))
         else:
             busy[booked.person].append((booked.start, booked.end))
+            if booked.uid is None:
+                firm[booked.person].append((booked.start, booked.end))
     for meeting in pending:
-        start = _place(planner, meeting, sent.get(meeting.uid), busy, paused)
+        start = _place(planner, meeting, sent.get(meeting.uid), busy, paused, firm)
         if start is None:
             continue
         end = start + meeting.occasion.rule.action.duration
@@ -85,6 +90,7 @@ def _place(
     sent: datetime | None,
     busy: dict[str, list[Span]],
     paused: dict[str, list[Span]],
+    firm: dict[str, list[Span]],
 ) -> datetime | None:
     """One meeting's start, its invites planned; None when it is not planned (a skip says why)."""
     occasion = meeting.occasion
@@ -102,7 +108,8 @@ def _place(
     else:
         notice = action.freeze if sent is not None else min(action.min_notice, action.lead)
         attendees = [
-            Attendee(p, tuple(busy.get(p.id, ())), tuple(paused.get(p.id, ()))) for p in meeting.people
+            Attendee(p, tuple(busy.get(p.id, ())), tuple(paused.get(p.id, ())), tuple(firm.get(p.id, ())))
+            for p in meeting.people
         ]
         calendar = _calendar(rule.calendar)
         placed = find_slot(meeting.intended, action.duration, attendees, calendar, now + notice, sent)
