@@ -64,6 +64,7 @@ from strides.rules.planning.kinds import cadence
 from strides.rules.reconcile import reconcile
 from strides.speed import at_once, collector_paused, mapped_reads
 from strides.store import Store, invites, ledger, records, snapshot
+from strides.store.bookings import StoreBookings
 from strides.store.shards import WHOLE, Shard
 from strides.store.tables import GoalRow, MilestoneRow, PersonRow
 from tools.scan_view import ScanView
@@ -160,8 +161,14 @@ def naive(store: Store, rules: RuleSet, org: Organisation, window: Window) -> tu
             session, window.start - timedelta(days=1), window.end + engine.lookahead(rules), notices=True
         )
         known = {m.uid: m for m in invites.upcoming(session, after=window.start)}
+        # Meetings are placed against what their attendees are booked for, as the engine does.
         result = plan(
-            rules, ScanView(org), window, already, known={uid: m.subject for uid, m in known.items()}
+            rules,
+            ScanView(org),
+            window,
+            already,
+            known={uid: m.subject for uid, m in known.items()},
+            bookings=StoreBookings(session),
         )
         wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
         sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]

@@ -52,6 +52,9 @@ class Meeting:
     # Who organises it: a person's id or a fixed address; None for the configured sender. When
     # it is someone, they are among the attendees too (their calendar holds the meeting).
     organiser: str | None = None
+    # Placement (rules/placement.py): the rule's time, and why the meeting is not there.
+    intended: datetime | None = None
+    moved: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ _CAUSES = (
     ("later than max_lateness", "late"),
     ("condition ", "condition"),
     ("no overlap of working hours", "no-overlap"),
+    ("no slot in the calendars", "no-slot"),
+    ("too little notice", "min-notice"),
     ("empty digest", "empty-digest"),
     ("opted out of this optional rule", "opted-out"),
     (" has no ", "missing"),
@@ -151,7 +156,8 @@ class Skip:
 
     @property
     def cause(self) -> str:
-        """The kind of reason: missing, late, inhibited, no-overlap, empty-digest, opted-out, condition."""
+        """The kind of reason: missing, late, inhibited, no-overlap, no-slot, min-notice, empty-digest,
+        opted-out, condition."""
         return next((cause for text, cause in _CAUSES if text in self.reason), "other")
 
 

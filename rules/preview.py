@@ -15,6 +15,7 @@ from strides.domain.model import Organisation
 from strides.domain.parse import RuleSet
 from strides.rules import Intent, Plan, Window, plan
 from strides.rules.intents import Skip
+from strides.rules.placement import PlannedBookings
 from strides.rules.planning.view import memory_view
 
 # A deployment's tick (the `tick_every` default of deploy/prefect.yaml and `strides serve`).
@@ -40,7 +41,9 @@ def ticked(
     moment, settled, done = window.start, None, 0
     while moment < window.end:
         end = min(moment + step, window.end)
-        result = plan(rules, view, Window(moment, end), planned, settled=settled)
+        # What earlier ticks planned stands in for the store's meetings, as the engine places against.
+        booked = PlannedBookings(planned.values())
+        result = plan(rules, view, Window(moment, end), planned, settled=settled, bookings=booked)
         for intent in result.intents:
             planned.setdefault(intent.key, intent)
         for skip in result.skips:
@@ -79,12 +82,17 @@ class Row:
             "key": i.key,
         }
         if i.meeting is not None:
-            data["meeting"] = {
+            meeting: dict[str, object] = {
                 "uid": i.meeting.uid,
                 "start": i.meeting.start.isoformat(),
                 "end": i.meeting.end.isoformat(),
                 "attendees": list(i.meeting.attendees),
             }
+            if i.meeting.intended is not None:
+                # Placement: the rule's time, and why the meeting is elsewhere (empty: it is not).
+                meeting["intended"] = i.meeting.intended.isoformat()
+                meeting["moved"] = list(i.meeting.moved)
+            data["meeting"] = meeting
         if self.change:
             data["change"] = self.change
         if self.before is not None:

@@ -27,6 +27,7 @@ from strides.domain.yamltext import YamlError
 from strides.domain.yamltext import load as load_yaml
 from strides.rules.events import Event
 from strides.rules.intents import Intent, Skip, Window
+from strides.rules.placement import PlannedBookings
 from strides.rules.planning import plan, plan_event
 
 
@@ -154,10 +155,14 @@ def simulate(rules: RuleSet, org: Organisation, case: Case) -> tuple[list[Intent
             event = Event(
                 injected.kind, injected.at, injected.goal, injected.milestone, injected.previous_deadline
             )
-            result = plan_event(rules, org, event, injected.at, planned)
+            result = plan_event(rules, org, event, injected.at, planned, PlannedBookings(planned.values()))
             planned.update((i.key, i) for i in result.intents)
             skips.extend(result.skips)
-        result = plan(rules, org, Window(moment, end), planned)
+        # As the engine's first ticks: every meeting planned so far is known (sent) and booked.
+        known = {i.meeting.uid: i.subject for i in planned.values() if i.meeting is not None}
+        result = plan(
+            rules, org, Window(moment, end), planned, known, bookings=PlannedBookings(planned.values())
+        )
         planned.update((i.key, i) for i in result.intents)
         skips.extend(result.skips)
         moment = end

@@ -100,6 +100,15 @@ def test_an_empty_digest_is_not_sent(org, rules):
     assert [s.reason for s in result.skips] == ["cara: empty digest"]
 
 
+def _with_slot(rules: RuleSet, within: timedelta) -> RuleSet:
+    """The same rules with another placement range."""
+    changed = []
+    for rule in rules.rules:
+        slot = rule.calendar.slot.model_copy(update={"within": within})
+        changed.append(rule.model_copy(update={"calendar": rule.calendar.model_copy(update={"slot": slot})}))
+    return RuleSet(tuple(changed))
+
+
 def test_invites_go_out_ahead_and_late_ones_still_go_until_the_meeting(org, rules):
     review = only(rules, "weekly-self-review")
     friday = datetime(2026, 12, 11, 16, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
@@ -109,10 +118,20 @@ def test_invites_go_out_ahead_and_late_ones_still_go_until_the_meeting(org, rule
     cara = [i for i in ahead.intents if i.recipient == "cara"]
     assert len(cara) == 1 and cara[0].meeting is not None
     assert cara[0].meeting.start == friday and cara[0].meeting.end - friday == timedelta(minutes=15)
-    # The engine was down when the invite was due: it still goes, before the meeting...
-    late = plan(review, org, Window(friday - timedelta(hours=2), friday - timedelta(hours=1)))
+    # The engine was down when the invite was due: it still goes, with a day's notice (min_notice)...
+    two_days = friday - timedelta(days=2)
+    late = plan(review, org, Window(two_days, two_days + timedelta(hours=1)))
     assert [i.key for i in late.intents if i.recipient == "cara"] == [cara[0].key]
-    # ...but never for a meeting that has begun.
+    # ...an hour ahead, it moves to the nearest slot a day's notice allows: Monday, same time...
+    hour = plan(review, org, Window(friday - timedelta(hours=2), friday - timedelta(hours=1)))
+    [moved] = [i.meeting for i in hour.intents if i.recipient == "cara"]
+    assert moved is not None and moved.start == friday + timedelta(days=3) and moved.moved == ("min notice",)
+    # ...or, with no slot in reach, is skipped and says why...
+    near = only(_with_slot(rules, within=timedelta(days=1)), "weekly-self-review")
+    hour = plan(near, org, Window(friday - timedelta(hours=2), friday - timedelta(hours=1)))
+    assert not [i for i in hour.intents if i.recipient == "cara"]
+    assert [s.cause for s in hour.skips if s.subject == "person:cara"] == ["min-notice"]
+    # ...and never for a meeting that has begun.
     after = plan(review, org, Window(friday, friday + timedelta(hours=1)))
     assert not [i for i in after.intents if i.recipient == "cara" and i.meeting and i.meeting.start == friday]
 

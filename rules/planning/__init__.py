@@ -19,9 +19,11 @@ from strides.domain.parse import RuleSet
 from strides.domain.schema import Kind, Rule
 from strides.rules.events import Event, event_kinds
 from strides.rules.intents import Plan, Skip, Window
+from strides.rules.placement import Bookings, NoBookings
 from strides.rules.planning import messages
 from strides.rules.planning.kinds import kind_of
 from strides.rules.planning.kinds.event import derived_events, plan_events
+from strides.rules.planning.placing import place_meetings
 from strides.rules.planning.planner import Planner
 from strides.rules.planning.view import OrgView, memory_view
 
@@ -93,6 +95,7 @@ def _reopens(rules: RuleSet) -> frozenset[str]:
 
 
 def _finish(planner: Planner) -> Plan:
+    place_meetings(planner)
     # Sorted by instants as numbers: comparing aware datetimes asks their timezones each time.
     # Two intents of one key (one rule, subject, occurrence and recipient: two rungs of a ladder
     # that a business-day shift brought to one day, say) keep the one last in this order, not
@@ -127,6 +130,7 @@ def plan(
     settled: datetime | None = None,
     changed: Iterable[str] = (),
     run_rules: RuleRunner = one_by_one,
+    bookings: Bookings | None = None,
 ) -> Plan:
     """Every message the enabled rules want sent in `window` that `already` does not hold.
 
@@ -148,6 +152,9 @@ def plan(
     answers are worked out before (`Planner.settle`) and the rest are caches of equal values,
     and the plan is put in one order whatever order its parts found it in.
 
+    Every invite's meeting is placed in its attendees' calendars (rules/planning/placing.py)
+    against `bookings` (what they are already booked for: meetings sent, busy times, pauses).
+
     Events the state itself records in the window (goal created or completed, milestone
     completed or overdue) drive the event rules too; the rest come through `plan_event`.
     """
@@ -164,6 +171,7 @@ def plan(
         settled=settled,
         changed=frozenset(changed),
         reopens=_reopens(rules),
+        bookings=bookings or NoBookings(),
     )
     if run_rules is one_by_one:
         for rule in rules.enabled:
@@ -185,8 +193,10 @@ def plan_event(
     event: Event,
     now: datetime,
     already: Container[str] = frozenset(),
+    bookings: Bookings | None = None,
 ) -> Plan:
     """The messages the event rules want for one event, planned at `now` (some may be for later)."""
-    planner = Planner(rules, _view(org), Window(now, now + timedelta(days=3660)), already, now=now)
+    window = Window(now, now + timedelta(days=3660))
+    planner = Planner(rules, _view(org), window, already, now=now, bookings=bookings or NoBookings())
     plan_events(planner, [event])
     return _finish(planner)

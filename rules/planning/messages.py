@@ -1,7 +1,7 @@
 """From an occasion to intended messages: whether it applies, who gets it, when, and what it says.
 
-Invites become one meeting for all attendees (placed in everyone's working hours when the rule asks
-for an overlap); notices and digests arrive at the local time of whoever receives them.
+Invites become one meeting for all attendees (placed in their calendars afterwards: `placing`);
+notices and digests arrive at the local time of whoever receives them.
 Conditions see `now` as the planner's (the window's end, or an event's moment), and one CEL context
 is built per record (person, goal, milestone) and reused by every rule's condition.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Container, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from strides.domain.conditions import (
@@ -22,13 +22,12 @@ from strides.domain.conditions import (
     person_view,
 )
 from strides.domain.model import GoalStatus, Person
-from strides.domain.schema import Kind, NoOverlap, Role
+from strides.domain.schema import Kind, Role
 from strides.domain.templates import names, render_text
-from strides.rules.calendar import local_moment, meeting_slot
 from strides.rules.digest import compose_digest
 from strides.rules.intents import Meeting, Skip, inhibited_by, opted_out, planned
 from strides.rules.keys import meeting_uid, message_key
-from strides.rules.planning.occasions import Occasion
+from strides.rules.planning.occasions import Occasion, PendingMeeting
 from strides.rules.planning.planner import Planner
 from strides.rules.recipients import organiser_of, resolve
 
@@ -204,16 +203,17 @@ def add(
 
 
 def plan_invite(planner: Planner, occasion: Occasion) -> None:
-    """One meeting for every attendee, sent `lead` before it starts (or at once when late)."""
+    """One meeting for every attendee, sent `lead` before the rule's time (or at once when late);
+    placed in the attendees' calendars with every other meeting of the plan (`placing`)."""
     rule, owner, view, window = occasion.rule, occasion.owner, planner.view, planner.window
     start = planner.moment(occasion, owner)
     send_at = start - rule.action.lead
     uid = meeting_uid(rule.id, occasion.subject, occasion.slot)
-    # A working-hours overlap may move the start later that day: judge by the day's end
-    # first, by the meeting's own start once it is known (below).
+    # Placement may move a meeting already sent by up to `slot.within`: judge it by the latest it
+    # may be first, by its own start once placed. A new one whose time has passed is not planned.
     latest = start
-    if rule.calendar.overlap is not None:
-        latest = local_moment(start.astimezone(owner.tz).date() + timedelta(days=1), time(0), owner.tz)
+    if uid in planner.known:
+        latest += rule.calendar.slot.within + rule.action.duration
     if not planner.invite_due(occasion.subject, uid, latest, send_at):
         return
     if not applies(planner, occasion, start):
@@ -226,50 +226,46 @@ def plan_invite(planner: Planner, occasion: Occasion) -> None:
         return
     for note in resolved.fallbacks:
         planner.fallbacks.append(Skip(rule.id, occasion.subject, start, note))
-    people, addresses = list(resolved.people), list(resolved.addresses)
+    people, addresses = tuple(resolved.people), tuple(resolved.addresses)
     if rule.optional and any(rule.id in p.declined for p in people):
         # A meeting is between its attendees: one who turned the rule off means no meeting.
         if window.contains(send_at):
             for person in people:
                 _declined(planner, occasion, person, start)
         return
-    if rule.calendar.overlap is not None and len(people) > 1:
-        slot = meeting_slot(
-            start.astimezone(owner.tz).date(),
-            start.astimezone(owner.tz).time(),
-            rule.action.duration,
-            owner,
-            [p for p in people if p.id != owner.id],
-        )
-        if slot is None and rule.calendar.overlap is NoOverlap.SKIP:
-            who = ", ".join(p.id for p in people)
-            planner.skips.append(
-                Skip(rule.id, occasion.subject, start, f"no overlap of working hours ({who})")
-            )
-            return
-        start = slot or start
-    if not planner.invite_due(occasion.subject, uid, start, send_at):
-        return
     if (inhibitor := planner.held_back.inhibitor(occasion, start)) is not None:
         planner.skips.append(Skip(rule.id, occasion.subject, start, inhibited_by(inhibitor)))
         return
-    texts = Texts(planner, occasion, start)
-    attendees = tuple(p.id for p in people) + tuple(addresses)
+    attendees = tuple(p.id for p in people) + addresses
     organiser, instead = organiser_of(view, owner, rule.action.organiser)
     if instead is not None and window.contains(send_at):
         planner.fallbacks.append(Skip(rule.id, occasion.subject, start, instead))
     if organiser is not None and organiser not in attendees:
         attendees += (organiser,)  # the organiser's own calendar holds the meeting too
+        if organiser in view.people:
+            people += (view.people[organiser],)
+    planner.pending.append(PendingMeeting(occasion, start, send_at, uid, people, attendees, organiser))
+
+
+def emit_invite(planner: Planner, pending: PendingMeeting, start: datetime, moved: tuple[str, ...]) -> None:
+    """The placed meeting's invite to each of its attendees."""
+    occasion = pending.occasion
+    rule = occasion.rule
     meeting = Meeting(
-        uid=uid,
+        uid=pending.uid,
         start=start,
         end=start + rule.action.duration,
-        timezone=owner.timezone,
-        attendees=attendees,
-        organiser=organiser,
+        timezone=occasion.owner.timezone,
+        attendees=pending.attendees,
+        organiser=pending.organiser,
+        intended=pending.intended,
+        moved=moved,
     )
-    for attendee in attendees:
-        add(planner, occasion, attendee, start, max(send_at, window.start), texts, meeting)
+    texts = Texts(planner, occasion, start)
+    # Moved earlier, it goes out `lead` before its new start (or at once): never with less notice.
+    send_at = max(min(pending.send_at, start - rule.action.lead), planner.window.start)
+    for attendee in pending.attendees:
+        add(planner, occasion, attendee, start, send_at, texts, meeting)
 
 
 # -- notices and digests ---------------------------------------------------------------------------

@@ -38,3 +38,21 @@ class Occasion:
         if self.offset_days is not None:
             return occurrence_name(offset_days=self.offset_days, business=self.business)
         return occurrence_name(day=self.moment_day)
+
+
+@dataclass(slots=True)
+class PendingMeeting:
+    """An invite's meeting before placement: its occasion, the rule's time, who attends."""
+
+    occasion: Occasion
+    intended: datetime
+    send_at: datetime
+    uid: str
+    people: tuple[Person, ...]
+    attendees: tuple[str, ...]
+    organiser: str | None
+
+    @property
+    def order(self) -> tuple[float, str, str, str]:
+        """The canonical order meetings are placed in, whatever order they were planned in."""
+        return (self.intended.timestamp(), self.occasion.rule.id, self.occasion.subject, self.uid)

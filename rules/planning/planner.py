@@ -29,10 +29,11 @@ from strides.domain.parse import RuleSet
 from strides.domain.schema import Kind, Role, Rule
 from strides.rules.calendar import into_working_hours, local_moment, out_of_quiet_hours, shift_day
 from strides.rules.intents import Intent, Skip, Window
+from strides.rules.placement import Bookings, NoBookings
 from strides.rules.planning import timing
 from strides.rules.planning.facts import FactsOf
 from strides.rules.planning.held_back import HeldBack
-from strides.rules.planning.occasions import Occasion
+from strides.rules.planning.occasions import Occasion, PendingMeeting
 from strides.rules.planning.view import UNMENTORED_MANAGERS, OrgView
 
 # Whom a cadence day in one timezone concerns: nobody, the reopened subjects, or everyone.
@@ -63,7 +64,11 @@ class Planner:
     # The subject kinds ("goal", "milestone", "person") whose reopened subjects invite rules plan
     # in full (each kind says which of its rules do).
     reopens: frozenset[str] = frozenset({"person"})
+    # What people are already booked for: meetings strides sent, busy times, pauses.
+    bookings: Bookings = field(default_factory=NoBookings)
     intents: list[Intent] = field(default_factory=list)
+    # Invites' meetings found so far, placed together once every rule is planned (`placing`).
+    pending: list[PendingMeeting] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     fallbacks: list[Skip] = field(default_factory=list)
     # Rules given up in this plan (over their budget, or failed): rule id to why.
@@ -125,7 +130,9 @@ class Planner:
         if rule.action.kind is not Kind.INVITE:
             return EVERYONE if low < self.window.end and high >= self.window.start else NOBODY
         lead = rule.action.lead
-        if high <= self.window.start or low - lead - timing.WALL_LEAD >= self.window.end:
+        # A meeting already sent may have been placed later than its moment.
+        ahead = rule.calendar.slot.within + rule.action.duration if self.known_subjects else timedelta(0)
+        if high + ahead <= self.window.start or low - lead - timing.WALL_LEAD >= self.window.end:
             return NOBODY
         if self.settled is None or high - lead + timing.WALL_LEAD >= self.settled:
             return EVERYONE
@@ -143,8 +150,10 @@ class Planner:
         low, high = self.window.start, self.window.end
         if rule.action.kind is Kind.INVITE:
             lead = rule.action.lead
-            if rule.calendar.overlap is not None:
-                low -= timedelta(days=2)
+            if self.known_subjects:
+                # Placement may have moved a meeting already sent later than its moment: it is
+                # still ahead, and wanted.
+                low -= rule.calendar.slot.within + rule.action.duration
             if self.settled is not None:
                 low = max(low, self.settled + lead - timing.WALL_LEAD)
             high += lead + timing.WALL_LEAD

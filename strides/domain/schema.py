@@ -428,6 +428,11 @@ class Action(_Strict):
     missing: MissingPolicy = MissingPolicy.SKIP
     # Due inside the recipient's pause: skipped, or sent once at the first moment after it.
     pause: PausePolicy = PausePolicy.SKIP
+    # Invites only: a new invite goes out at least this long before its meeting (the lead, when
+    # shorter); a meeting too close moves later or is skipped (`min-notice`).
+    min_notice: Duration = timedelta(hours=24)
+    # Invites only: a meeting already sent is never moved once it is this close to its start.
+    freeze: Duration = timedelta(hours=20)
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Action:
@@ -437,6 +442,8 @@ class Action(_Strict):
             raise ValueError(
                 "a title is one line of text (no line breaks or control characters), 500 at most"
             )
+        if self.min_notice < timedelta(0) or self.freeze < timedelta(0):
+            raise ValueError("min_notice and freeze must not be negative")
         if self.duration <= timedelta(0) or self.lead < timedelta(0):
             raise ValueError("duration must be positive and lead must not be negative")
         for text in (self.title, self.body):
@@ -472,6 +479,33 @@ class QuietHours(_Strict):
     end: LocalTime
 
 
+class Otherwise(StrEnum):
+    """What placement does when no slot in the search range fits every attendee."""
+
+    LEAST_BAD = "least-bad"
+    SKIP = "skip"
+
+
+class Slot(_Strict):
+    """Where a meeting may move to fit its attendees' calendars (rules/placement.py)."""
+
+    # How far either side of the intended start the meeting may move: three days reach past a
+    # weekend with a public holiday on either side of it (Christmas, Easter).
+    within: Duration = timedelta(days=3)
+    # The grid of candidate starts, counted from the intended start.
+    step: Duration = timedelta(minutes=15)
+    # No slot fits everyone: the least-bad one (never at night), or skip with cause `no-slot`.
+    otherwise: Otherwise = Otherwise.LEAST_BAD
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Slot:
+        if self.within < timedelta(0) or self.within > timedelta(days=14):
+            raise ValueError("slot.within is from 0m to 14d")
+        if self.step < timedelta(minutes=5) or self.step > timedelta(days=1):
+            raise ValueError("slot.step is from 5m to 1d")
+        return self
+
+
 class Calendar(_Strict):
     """Time awareness: business days, public holidays, working and quiet hours, meeting overlap."""
 
@@ -487,6 +521,8 @@ class Calendar(_Strict):
     # Invites with several people: place the meeting inside the overlap of everyone's working
     # hours on that day; this says what happens when there is no overlap.
     overlap: NoOverlap | None = None
+    # Invites: how a meeting is placed in its attendees' calendars (every invite is).
+    slot: Slot = Slot()
 
 
 class Effective(_Strict):

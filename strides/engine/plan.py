@@ -25,6 +25,7 @@ from strides.rules.intents import Intent, Plan
 from strides.rules.planning import RuleRunner, one_by_one
 from strides.rules.reconcile import Decision, reconcile
 from strides.store import Session, Store, invites, ledger, skips, snapshot
+from strides.store.bookings import StoreBookings
 from strides.store.shards import BUCKETS, WHOLE, Shard
 from strides.store.tables import TickRow
 from strides.store.window import StoreView
@@ -156,6 +157,7 @@ def _decide(
             settled=settled,
             changed=changed or (),
             run_rules=runner,
+            bookings=StoreBookings(session),
         )
     finally:
         view.close()

@@ -20,6 +20,7 @@ from strides.rules.events import Event, event_rule_ids
 from strides.rules.reactions import Change, goal_subjects, replan_goal
 from strides.rules.reconcile import reconcile
 from strides.store import Session, Store, invites, ledger, skips, slices, snapshot
+from strides.store.bookings import StoreBookings
 
 
 @dataclass
@@ -49,7 +50,7 @@ def record_event(
     and a tick that reads the same completion from the state plans the same keys and UIDs.
     `org` may be a slice that holds the goal, its owner and the people rules address about them.
     """
-    result = plan_event(rules, org, event, now)
+    result = plan_event(rules, org, event, now, bookings=StoreBookings(session))
     notices = [i for i in result.intents if i.meeting is None]
     wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
     subject, mine = event_subject(event), event_rule_ids(rules, event.kind)

@@ -83,10 +83,13 @@ def test_an_event_rule_invite_is_sent_once_and_the_same_event_again_sends_nothin
     ]
     with small_store.session() as session:
         (meeting,) = invites.meetings(session)
+    # Placed: 10:00 in New York (Ben) is midnight in Tokyo (Cara, his mentor), and their working
+    # hours never overlap, so the meeting takes the least-bad slot on a working day of both,
+    # shared at the edge of their days: 17:45 Thursday in New York, 07:45 Friday in Tokyo.
     assert (meeting.subject, meeting.sequence, meeting.start) == (
         "milestone:m-outline",
         0,
-        at("2026-12-04 15:00"),
+        at("2026-12-03 22:45"),
     )
 
 

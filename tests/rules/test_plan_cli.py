@@ -28,6 +28,12 @@ def test_json_lists_every_message_of_the_horizon_for_one_person() -> None:
     assert {m["recipient"] for m in messages} == {"p001"}
     reviews = [m["local_time"] for m in messages if m["rule"] == "weekly-self-review"]
     assert reviews == ["2026-12-04 16:00 CET", "2026-12-11 16:00 CET"]
+    # A goal review p001 holds with a report in New York is due on Saturday 5 December at 10:00
+    # there: placement brings it to Friday, the nearest working day of both, after p001's
+    # self-review (16:00-16:15 CET), and says so.
+    [review] = [m["meeting"] for m in messages if m["local_time"] == "2026-12-04 16:15 CET"]
+    assert review["intended"] == "2026-12-05T10:00:00-05:00"
+    assert review["moved"] == ["day off: p007", "day off: p001"]
     assert all(m["meeting"]["attendees"] == ["p001"] for m in messages if m["rule"] == "weekly-self-review")
 
 
@@ -35,8 +41,10 @@ def test_against_other_rules_shows_what_moves_and_what_is_added() -> None:
     messages = _plan("--days", "7", "--person", "p001", "--against", str(CHANGED))["messages"]
     changes = sorted((m["change"], m["rule"], m["local_time"]) for m in messages)
     # The folder given is the proposed change: it moves the self-review to Thursdays and drops
-    # the digest.
+    # the digest. With Friday's self-review gone, the goal review placed after it on Friday
+    # (16:15 CET) takes the time nearest its own: 16:00 CET, 10:00 in New York.
     assert changes == [
+        ("moved", "deadline-review-meeting", "2026-12-04 16:00 CET"),
         ("moved", "weekly-self-review", "2026-12-03 16:00 CET"),
         ("moved", "weekly-self-review", "2026-12-10 16:00 CET"),
         ("removed", "weekly-digest", "2026-12-07 08:00 CET"),
@@ -57,7 +65,7 @@ def test_against_other_rules_shows_what_moves_and_what_is_added() -> None:
             str(CHANGED),
         ],
     ).stdout
-    assert "weekly-digest: 1 removed\nweekly-self-review: 2 moved\n" in text
+    assert "deadline-review-meeting: 1 moved\nweekly-digest: 1 removed\nweekly-self-review: 2 moved\n" in text
 
 
 def test_ics_holds_one_event_per_planned_meeting(tmp_path: Path) -> None:
