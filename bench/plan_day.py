@@ -55,7 +55,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import SERVER, throwaway_postgres
 from strides import engine
-from strides.config import Settings
 from strides.domain.model import Goal, GoalStatus, Milestone, Organisation, Person
 from strides.domain.parse import RuleSet
 from strides.integrations.rule_files import load_rules
@@ -428,9 +427,9 @@ def main() -> int:
     parser.add_argument(
         "--processes",
         type=int,
-        default=Settings.model_fields["plan_processes"].default,
+        default=2,
         help="processes the planner plans the day in at once, as a tick with `plan_processes` "
-        "(default: that setting's default); the one-process planner is measured too",
+        "that many (default 2); the one-process planner is measured too",
     )
     parser.add_argument(
         "--database",

@@ -72,10 +72,12 @@ class Settings(BaseSettings):
         default=5000, ge=1, description="People per planning task: a tick plans in shards of about this many"
     )
     plan_processes: int = Field(
-        default=2,
+        default=1,
         ge=1,
         le=64,
-        description="Processes planning a shard at once (forked, Linux only; 1: in the task's own)",
+        description="Processes planning a shard at once (forked, Linux only). Above 1 a large window "
+        "plans faster, but the parts place meetings without seeing each other's, so a person may "
+        "rarely get two meetings at one time",
     )
     deliver_processes: int = Field(
         default=2,
