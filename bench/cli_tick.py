@@ -15,7 +15,10 @@ round by round so all see the same load:
   migrates) a temporary server of its own in a home of its own, as every command did before the
   server was kept.
 
-Reported: the median and best of each, kept ÷ floor, and peer ÷ kept.
+- with `--version-peer STRIDES`: another version's `strides run --now T` (an earlier commit's
+  virtualenv), against a kept server and state folder of its own, after its own first tick.
+
+Reported: the median and best of each, kept ÷ floor, peer ÷ kept, and kept ÷ the other version.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command")
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
+    parser.add_argument("--version-peer", type=Path, help="another version's strides to time beside this one")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="strides-bench-cli-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "STRIDES_"))}
@@ -66,9 +70,14 @@ def main() -> None:
         # A home of its own: the kept server holds the state folder's Prefect database.
         "peer": ([sys.executable, "-c", PEER], {**env, "PREFECT_HOME": str(scratch / "peer-prefect")}),
     }
+    other_env = {**env, "STRIDES_STATE_DIR": str(scratch / "other-state")}
+    if args.version_peer:
+        commands["other version"] = ([str(args.version_peer), "run", "--now", NOW], other_env)
     try:
         first = once([STRIDES, "run", "--now", NOW], env)
         print(f"first tick (starts the server, sends the day's mail): {first:.2f} s")
+        if args.version_peer:
+            once([str(args.version_peer), "run", "--now", NOW], other_env)
         times: dict[str, list[float]] = {name: [] for name in commands}
         for round_ in range(args.runs):
             order = list(commands) if round_ % 2 == 0 else list(reversed(commands))
@@ -77,6 +86,9 @@ def main() -> None:
                 times[name].append(once(command, command_env))
     finally:
         subprocess.run([STRIDES, "server", "stop"], env=env, stdout=subprocess.DEVNULL, check=False)
+        if args.version_peer:
+            stop = [str(args.version_peer), "server", "stop"]
+            subprocess.run(stop, env=other_env, stdout=subprocess.DEVNULL, check=False)
     print(f"load average (1, 5, 15 min): {os.getloadavg()}; {args.runs} runs each")
     results: dict[str, dict[str, float]] = {}
     for name, values in times.items():
@@ -84,6 +96,10 @@ def main() -> None:
         print(f"{name + ':':7} median {statistics.median(values):6.2f} s, best {min(values):6.2f} s")
     kept, floor, peer = (results[n]["median_s"] for n in ("kept", "floor", "peer"))
     print(f"kept ÷ floor: {kept / floor:.2f}; peer ÷ kept: {peer / kept:.2f}")
+    if "other version" in results:
+        ratio = kept / results["other version"]["median_s"]
+        print(f"kept ÷ the other version's kept tick: {ratio:.2f}")
+        results["kept_to_other_version"] = {"ratio": ratio}
     if args.out:
         payload = {"runs": args.runs, "first_s": first, "load": os.getloadavg(), **results}
         payload |= {"kept_to_floor": kept / floor, "peer_to_kept": peer / kept}
