@@ -51,9 +51,10 @@ BATCH = 900
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    # WAL lets readers and one writer work at once; busy_timeout waits instead of failing.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # busy_timeout waits instead of failing, first: switching a new database to WAL takes a lock
+    # that processes starting together contend for. WAL lets readers and one writer work at once.
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL is durable across application crashes (not power loss) and far faster.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -179,15 +180,16 @@ class Store:
             raise StoreError(f"cannot migrate {self.safe_url}: {exc.orig}") from exc
 
     def at_head(self) -> bool:
-        """Whether the schema is at `HEAD_REVISION` already (False for a new or older store)."""
+        """Whether the schema is at `HEAD_REVISION` already (False for a new or older store, or
+        when it cannot tell: migrating, under the store's lock, then decides and says why)."""
         try:
             with self.engine.connect() as connection:
                 if not self.engine.dialect.has_table(connection, "alembic_version"):
                     return False
                 found = connection.execute(text("SELECT version_num FROM alembic_version"))
                 revisions = list(found.scalars())
-        except OperationalError as exc:
-            raise StoreError(f"cannot migrate {self.safe_url}: {exc.orig}") from exc
+        except OperationalError:
+            return False
         return revisions == [HEAD_REVISION]
 
     def _check_made_by_us(self, connection: Connection, config: Config) -> None:
