@@ -87,24 +87,7 @@ def sendgrid_api_key(settings: Settings) -> str:
 
 def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.DeliveryOutcome:
     """Deliver what is due through the configured transport, chunk by chunk, then say so to Prefect."""
-    # The key is resolved only when SendGrid is the configured transport.
-    transport = build_transport(settings, sendgrid_api_key=lambda: sendgrid_api_key(settings))
-    try:
-        outcome = engine.drain(
-            Store(settings.db_url),
-            transport,
-            sender(settings),
-            now,
-            settings.chunk_size,
-            settings.claim_timeout,
-            max_chunks,
-            settings.max_message_bytes,
-            Retry(lifetime=settings.retry_lifetime),
-        )
-    finally:
-        close = getattr(transport, "close", None)
-        if close is not None:
-            close()
+    outcome = drain_everything(settings, now, max_chunks)
     if settings.notification_events:
         from strides.flows.events import emit_sent
 
@@ -112,9 +95,12 @@ def send_due(settings: Settings, now: datetime, max_chunks: int = 1) -> engine.D
     return outcome
 
 
-def drain_everything(settings: Settings, now: datetime) -> engine.DeliveryOutcome:
-    """Deliver chunk after chunk until nothing due is left to claim, without telling Prefect (a
-    helper process of the tick's: `delivery_helpers`)."""
+def drain_everything(
+    settings: Settings, now: datetime, max_chunks: int = 1_000_000
+) -> engine.DeliveryOutcome:
+    """Deliver chunk after chunk until nothing due is left to claim (or `max_chunks` were done),
+    without telling Prefect: a helper process of the tick's (`delivery_helpers`) uses nothing of it."""
+    # The key is resolved only when SendGrid is the configured transport.
     transport = build_transport(settings, sendgrid_api_key=lambda: sendgrid_api_key(settings))
     try:
         return engine.drain(
@@ -124,9 +110,9 @@ def drain_everything(settings: Settings, now: datetime) -> engine.DeliveryOutcom
             now,
             settings.chunk_size,
             settings.claim_timeout,
-            max_chunks=1_000_000,
-            max_bytes=settings.max_message_bytes,
-            retry=Retry(lifetime=settings.retry_lifetime),
+            max_chunks,
+            settings.max_message_bytes,
+            Retry(lifetime=settings.retry_lifetime),
         )
     finally:
         close = getattr(transport, "close", None)

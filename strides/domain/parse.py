@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from strides.domain import schema
 from strides.domain.errors import RuleError, RuleSetError
+from strides.domain.rule_calendar import RuleModel
 from strides.domain.schema import Rule, RuleFile
 from strides.domain.yamltext import LocatedDict, Location, YamlError
 from strides.domain.yamltext import load as load_yaml
@@ -20,7 +21,7 @@ from strides.domain.yamltext import load as load_yaml
 _MODELS = [
     getattr(schema, name)
     for name in dir(schema)
-    if isinstance(getattr(schema, name), type) and issubclass(getattr(schema, name), schema._Strict)
+    if isinstance(getattr(schema, name), type) and issubclass(getattr(schema, name), RuleModel)
 ]
 
 
