@@ -22,7 +22,8 @@ import pytest
 from caldav.davclient import DAVClient
 
 from strides import engine
-from strides.domain.model import Organisation
+from strides.config import Settings
+from strides.domain.model import CalendarSource, Organisation
 from strides.engine.calendars import CalendarBookings
 from strides.integrations.compose import Sender
 from strides.integrations.org_files import load_organisation
@@ -32,7 +33,7 @@ from strides.rules.placement import NoBookings
 from strides.store import Store, snapshot
 from tools.calendar_audit import Received, calendars
 
-from ..conftest import FIXTURES
+from ..conftest import FIXTURES, at
 from .conftest import CALENDARS, PASSWORDS, TESS_PATH, TOKEN, IcsServer
 
 START = datetime(2026, 11, 30, tzinfo=UTC)
@@ -220,3 +221,25 @@ def test_a_ticks_shards_share_one_read_of_each_calendar(org: Organisation, ics_s
     assert guild == [(time(10, 45), time(11, 45))] * 2
     assert all(b.person == "tess" and b.uid is None for b in monday + week)
     assert first.warnings == second.warnings == []
+
+
+@pytest.mark.flow
+def test_the_tick_flow_reports_unreadable_calendars_and_sends_everything(
+    prefect_harness: None, settings: Settings, sample_org: Organisation, ics_server: IcsServer
+) -> None:
+    from strides.flows.tick import tick
+
+    # Everyone's published address answers 404.
+    gone = CalendarSource(ics=ics_server.address(f"/gone/{TOKEN}/basic.ics"))
+    people = {pid: p.model_copy(update={"calendar": gone}) for pid, p in sample_org.people.items()}
+    org = sample_org.model_copy(update={"people": people})
+    store = Store(settings.db_url)
+    store.migrate()
+    with store.session() as session:
+        snapshot.save_organisation(session, org)
+    report = tick(
+        now=at("2026-12-01 00:00"), settings=settings.model_dump(mode="json"), since=at("2026-11-30 00:00")
+    )
+    assert report["planned"] > 0 and report["sent"] > 0 and report["failed"] == 0
+    unread = report["calendars_unread"]
+    assert unread and all(w.startswith("person ") and "HTTP 404" in w and TOKEN not in w for w in unread)
