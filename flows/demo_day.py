@@ -39,7 +39,15 @@ def demo_day(
         now = utc(moment)
         window = engine.next_window(store, now, config.first_window, since if index == 0 else None)
         basis = engine.plan_basis(store, rules)
-        planned = engine.plan_window(store, rules, window, now, basis=basis) if window else None
+        planned = (
+            engine.plan_window(
+                store, rules, window, now, basis=basis, calendars=engine.Calendars(config.calendar_timeout)
+            )
+            if window
+            else None
+        )
+        for warning in planned.calendar_warnings if planned else ():
+            print(f"WARNING: {warning}")
         delivery = send_due(config, now, max_chunks=1000)
         engine.record_tick(store, now, window, planned.planned if planned else 0, delivery, basis)
         report["planned"] += planned.planned if planned else 0

@@ -37,6 +37,7 @@ def plan_task(
     now: datetime,
     basis: engine.PlanBasis | None = None,
     shard: Shard = WHOLE,
+    calendars: engine.Calendars | None = None,
 ) -> engine.PlanOutcome:
     """Plan one shard of the window (a range of subject buckets): a few thousand people's worth."""
     loaded = load_rules_safely(settings.rules_dir, settings.state_dir)
@@ -50,7 +51,11 @@ def plan_task(
         basis=basis,
         shard=shard,
         processes=settings.plan_processes,
+        calendars=calendars,
     )
+    # A calendar that could not be read: the person's busy times were not known to this plan.
+    for warning in outcome.calendar_warnings:
+        print(f"WARNING: {warning}")
     # Skipped messages (missing relationship, later than max_lateness, inhibited) are reported.
     for skip in outcome.skips[:200]:
         print(
@@ -104,9 +109,11 @@ def tick(
     shards = engine.plan_shards(store, config.plan_chunk, window, basis) if window else []
     progress.stage("planning", len(shards))
     outcomes = []
+    # Each person's calendar is read once for the tick, whichever shards place their meetings.
+    calendars = engine.Calendars(config.calendar_timeout)
     for shard in shards:
         assert window is not None  # shards only with a window
-        outcomes.append(plan_task(config, window, now, basis, shard))
+        outcomes.append(plan_task(config, window, now, basis, shard, calendars))
         progress.advance()
     planned = sum(o.planned for o in outcomes)
 
@@ -144,9 +151,16 @@ def tick(
         {f"{s.rule_id}: {s.reason}" for o in outcomes for s in o.skips if s.cause == "rule-failed"}
     )
     counts = f"Planned {planned}, skipped {skipped} ({new_skips} new; `strides skips` lists them)."
+    unread = sorted({w for o in outcomes for w in o.calendar_warnings})
     artifact(
         "strides-tick",
-        sent_markdown(title, [span, counts], delivery.sent, len(delivery.failed), len(delivery.held_back)),
+        sent_markdown(
+            title,
+            [span, counts, *(f"WARNING: {w}" for w in unread)],
+            delivery.sent,
+            len(delivery.failed),
+            len(delivery.held_back),
+        ),
         "What the tick sent",
     )
     return {
@@ -159,4 +173,5 @@ def tick(
         "skipped": skipped,
         "skipped_new": new_skips,
         "rules_given_up": given_up,
+        "calendars_unread": unread,
     }

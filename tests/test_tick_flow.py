@@ -54,6 +54,7 @@ def test_a_tick_plans_delivers_and_a_second_tick_sends_nothing(prefect_harness, 
         "skipped": first["skipped"],
         "skipped_new": 0,
         "rules_given_up": [],
+        "calendars_unread": [],
     }
     assert sorted(settings.outbox.glob("*.eml")) == files
     with store.session() as session:

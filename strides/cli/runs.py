@@ -183,6 +183,9 @@ def run(
         )
     for line in report.get("rules_given_up", []):
         say(f"warning: rule {line}", to_err=True)
+    # A calendar that could not be read: planned without that person's busy times, not a failure.
+    for line in report.get("calendars_unread", []):
+        say(f"warning: {line}", to_err=True)
     if held_back is not None:
         raise fail(str(held_back))
     if report.get("retrying"):

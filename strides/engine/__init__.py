@@ -3,8 +3,9 @@
 Flows call these; tests call them directly. Each module is one kind of work:
 `plan` (a window into the ledger, and the tick's bookkeeping), `deliver` (claim, build, send,
 record), `report` (what the ledger holds, summed up), `react` (one event's messages),
-`intake` (the organisation from its source) and `busy` (people's busy times from their own
-calendars for a tick; imported where used, as it loads the CalDAV and HTTP clients). Nothing here
+`intake` (the organisation from its source), `calendars` (what placement sees people booked
+for: the store's meetings and their own calendars' busy times) and `busy` (reading those
+calendars; imported where used, as it loads the CalDAV and HTTP clients). Nothing here
 imports Prefect.
 """
 
@@ -15,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from strides.engine.calendars import Calendars
     from strides.engine.deliver import (
         DeliveryOutcome,
         Sent,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from strides.engine.report import SummaryLine, kind_label, summarise
 
 _HOME = {
+    "Calendars": "calendars",
     "DeliveryOutcome": "deliver",
     "PlanBasis": "plan",
     "PlanOutcome": "plan",
@@ -79,6 +82,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Calendars",
     "DeliveryOutcome",
     "PlanBasis",
     "PlanOutcome",

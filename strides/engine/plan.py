@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from strides import speed
 from strides.domain.parse import RuleSet
 from strides.domain.schema import Kind
+from strides.engine.calendars import CalendarBookings, Calendars
 from strides.engine.deliver import DeliveryOutcome
 from strides.rules import Skip, Window, plan
 from strides.rules.events import event_rule_ids
@@ -39,12 +40,24 @@ class PlanOutcome:
     skips: tuple[Skip, ...] = ()
     # Skips recorded for the first time (strides.store.skips; `strides skips` lists them).
     new_skips: int = 0
+    # People's calendars that could not be read ("person ada: calendar ics https://…: HTTP 404"):
+    # their busy times were not known to this plan, which went on without them.
+    calendar_warnings: tuple[str, ...] = ()
 
 
 def lookahead(rules: RuleSet) -> timedelta:
     """How far past a window the ledger may already hold messages for it (invite lead times)."""
     leads = [r.action.lead for r in rules.enabled if r.action.kind is Kind.INVITE]
     return max(leads, default=timedelta(0)) + timedelta(days=2)
+
+
+def calendar_span(rules: RuleSet, window: Window) -> tuple[datetime, datetime]:
+    """What a tick reads of people's calendars: as far as the meetings it may place can move."""
+    reach = max(
+        (r.calendar.slot.within + r.action.duration for r in rules.enabled if r.action.kind is Kind.INVITE),
+        default=timedelta(0),
+    )
+    return window.start - reach - timedelta(days=1), window.end + lookahead(rules) + reach
 
 
 def rules_digest(rules: RuleSet) -> str:
@@ -89,6 +102,8 @@ class WindowPlan:
     decisions: list[Decision]
     # Subjects planned again because their records changed; None when everything was planned.
     changed: frozenset[str] | None
+    # People's calendars that could not be read (`CalendarBookings.warnings`).
+    calendar_warnings: tuple[str, ...] = ()
 
 
 def decide(
@@ -100,6 +115,7 @@ def decide(
     shard: Shard = WHOLE,
     *,
     one_rule_at_a_time: bool = False,
+    calendars: Calendars | None = None,
 ) -> WindowPlan:
     """Plan `window` for one shard from the store's window queries; nothing is written.
 
@@ -113,10 +129,14 @@ def decide(
     two rules at once in threads is for. Two processes on a prepared 100,000-person PostgreSQL
     steady day, four rounds each: best 1.74 s and median 1.76 one rule at a time in each,
     against 1.80 and 1.92 two at once in each (one process, two at once: 2.13 and 2.34).
+
+    Meetings are placed around what their attendees are booked for in the store and around the
+    busy times of their own calendars, read through `calendars` (a tick's, shared by its
+    shards; without it, this call's own, with the default timeout).
     """
     runner = one_by_one if one_rule_at_a_time else speed.rule_runner(session)
     with speed.planning(session):
-        return _decide(session, rules, window, now, basis, shard, runner)
+        return _decide(session, rules, window, now, basis, shard, runner, calendars or Calendars())
 
 
 def _decide(
@@ -127,8 +147,10 @@ def _decide(
     basis: PlanBasis,
     shard: Shard,
     runner: RuleRunner,
+    calendars: Calendars,
 ) -> WindowPlan:
     view = StoreView(session, shard)
+    bookings = CalendarBookings(StoreBookings(session), view.people, calendars, calendar_span(rules, window))
     changed = None
     if basis.seen is not None:
         changed = view.changed_subjects(snapshot.changes_after(session, basis.seen, basis.upto))
@@ -157,7 +179,7 @@ def _decide(
             settled=settled,
             changed=changed or (),
             run_rules=runner,
-            bookings=StoreBookings(session),
+            bookings=bookings,
         )
     finally:
         view.close()
@@ -167,7 +189,7 @@ def _decide(
     # ones updated, unwanted ones cancelled.
     sent = [*known.values(), *invites.load(session, wanted.keys() - known.keys())]
     decisions = reconcile(wanted.values(), sent, window, now)
-    return WindowPlan(view, result, notices, decisions, changed)
+    return WindowPlan(view, result, notices, decisions, changed, tuple(bookings.warnings))
 
 
 def plan_window(
@@ -179,6 +201,7 @@ def plan_window(
     basis: PlanBasis | None = None,
     shard: Shard = WHOLE,
     processes: int = 1,
+    calendars: Calendars | None = None,
 ) -> PlanOutcome:
     """Plan `window` (one shard of it) and record what is new in the ledger, in one transaction.
 
@@ -188,12 +211,19 @@ def plan_window(
     core at most. Shards plan disjoint messages, and planning again records nothing twice, so
     should one of them fail (raised once the others have finished), a retry plans the window
     again.
+
+    `calendars`: the tick's reads of people's calendars (`Calendars(calendar_timeout)`), shared
+    by the shards it plans; a calendar that cannot be read is a warning in the outcome, never a
+    failure.
     """
     basis = basis or plan_basis(store, rules)
+    calendars = calendars or Calendars()
     parts = shard.split(processes) if processes > 1 and speed.can_fork() else [shard]
     if len(parts) == 1:
-        return _record_plan(store, rules, window, now, basis, shard)
-    jobs = [functools.partial(_plan_part, store.url, rules, window, now, basis, part) for part in parts]
+        return _record_plan(store, rules, window, now, basis, shard, calendars=calendars)
+    jobs = [
+        functools.partial(_plan_part, store.url, rules, window, now, basis, part, calendars) for part in parts
+    ]
     return _merged(window, speed.at_once(jobs))
 
 
@@ -206,23 +236,55 @@ def _record_plan(
     shard: Shard,
     *,
     one_rule_at_a_time: bool = False,
+    calendars: Calendars | None = None,
 ) -> PlanOutcome:
     with speed.fewer_collections(), store.session() as session:
-        decided = decide(session, rules, window, now, basis, shard, one_rule_at_a_time=one_rule_at_a_time)
+        decided = decide(
+            session,
+            rules,
+            window,
+            now,
+            basis,
+            shard,
+            one_rule_at_a_time=one_rule_at_a_time,
+            calendars=calendars,
+        )
         new = ledger.record(session, decided.notices, decided.view, now)
         new += invites.apply(session, decided.decisions, decided.view, now)
         new_skips = skips.record(session, decided.result.skips, decided.view, now)
-        outcome = PlanOutcome(window, new, len(decided.result.intents), decided.result.skips, new_skips)
+        outcome = PlanOutcome(
+            window,
+            new,
+            len(decided.result.intents),
+            decided.result.skips,
+            new_skips,
+            decided.calendar_warnings,
+        )
         del decided  # the plan goes before the collector gets its objects back
     return outcome
 
 
 def _plan_part(
-    url: str, rules: RuleSet, window: Window, now: datetime, basis: PlanBasis, part: Shard
+    url: str,
+    rules: RuleSet,
+    window: Window,
+    now: datetime,
+    basis: PlanBasis,
+    part: Shard,
+    calendars: Calendars,
 ) -> PlanOutcome:
     """One part, here or in a forked process (its own connections: strides.store.db lets the
     parent's go there), beside the others."""
-    return _record_plan(Store(url), rules, window, now, basis, part, one_rule_at_a_time=True)
+    return _record_plan(
+        Store(url),
+        rules,
+        window,
+        now,
+        basis,
+        part,
+        one_rule_at_a_time=True,
+        calendars=calendars,
+    )
 
 
 def _merged(window: Window, outcomes: Sequence[PlanOutcome]) -> PlanOutcome:
@@ -232,6 +294,7 @@ def _merged(window: Window, outcomes: Sequence[PlanOutcome]) -> PlanOutcome:
         sum(o.considered for o in outcomes),
         tuple(s for o in outcomes for s in o.skips),
         sum(o.new_skips for o in outcomes),
+        tuple(dict.fromkeys(w for o in outcomes for w in o.calendar_warnings)),
     )
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from strides.domain.model import Organisation
 from strides.domain.parse import RuleSet
 from strides.domain.schema import EventKind, Kind
+from strides.engine.calendars import CalendarBookings, Calendars
 from strides.engine.plan import PlanOutcome
 from strides.integrations.events import StridesEvent
 from strides.rules import Window, plan_event
@@ -40,7 +41,12 @@ def event_subject(event: Event) -> str:
 
 
 def record_event(
-    session: Session, rules: RuleSet, org: Organisation, event: Event, now: datetime
+    session: Session,
+    rules: RuleSet,
+    org: Organisation,
+    event: Event,
+    now: datetime,
+    calendars: Calendars | None = None,
 ) -> PlanOutcome:
     """What the event rules want for one event, recorded in the caller's transaction.
 
@@ -49,8 +55,10 @@ def record_event(
     event's subject, and only those can be cancelled. So the same event twice records nothing new,
     and a tick that reads the same completion from the state plans the same keys and UIDs.
     `org` may be a slice that holds the goal, its owner and the people rules address about them.
+    Meetings are placed around the attendees' own calendars too, read through `calendars`.
     """
-    result = plan_event(rules, org, event, now, bookings=StoreBookings(session))
+    bookings = CalendarBookings(StoreBookings(session), org.people, calendars or Calendars())
+    result = plan_event(rules, org, event, now, bookings=bookings)
     notices = [i for i in result.intents if i.meeting is None]
     wanted = {i.meeting.uid: i for i in result.intents if i.meeting is not None}
     subject, mine = event_subject(event), event_rule_ids(rules, event.kind)
@@ -60,7 +68,7 @@ def record_event(
     new = ledger.record(session, notices, org, now)
     new += invites.apply(session, reconcile(wanted.values(), sent, window, now), org, now)
     new_skips = skips.record(session, result.skips, org, now)
-    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips)
+    return PlanOutcome(window, new, len(result.intents), result.skips, new_skips, tuple(bookings.warnings))
 
 
 def plan_event_window(store: Store, rules: RuleSet, event: Event, now: datetime) -> PlanOutcome:

@@ -1,7 +1,8 @@
 """What people are already booked for, as the planner's placement asks it (rules/placement.py).
 
 Meetings strides sent (active ones, by attendee through `invite_attendees`) and paused mail
-(`strides email pause`). Busy times from people's own calendars join here when they are read.
+(`strides email pause`). Busy times from people's own calendars are added to these by the
+engine (strides/engine/calendars.py), which reads them.
 """
 
 from __future__ import annotations

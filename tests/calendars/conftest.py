@@ -22,7 +22,8 @@ CALENDARS = FIXTURES / "calendars"
 # The secret part of a published address, as Google spells it: it must never show in a message.
 TOKEN = "private-5f3a9c0e4b7d2a1f"
 ADA_PATH = f"/calendar/ical/ada%40example.com/{TOKEN}/basic.ics"
-PASSWORDS = {"ada": "ada-Secret-Pass-1", "boss": "boss-Secret-Pass-2"}
+TESS_PATH = f"/calendar/ical/tess%40example.com/{TOKEN}/basic.ics"
+PASSWORDS = {"ada": "ada-Secret-Pass-1", "boss": "boss-Secret-Pass-2", "mara": "mara-Secret-Pass-3"}
 
 
 def free_port() -> int:
@@ -70,10 +71,12 @@ class _Publisher(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def ics_server() -> Iterator[IcsServer]:
-    """Published calendars on 127.0.0.1: Ada's, a sign-in page instead of a calendar, a slow one."""
+    """Published calendars on 127.0.0.1: Ada's, Tess's, a sign-in page instead of a calendar, a
+    slow one; any other path answers 404."""
     ada = (CALENDARS / "ada.ics").read_bytes()
     routes = {
         ADA_PATH: (200, ada, 0.0),
+        TESS_PATH: (200, (CALENDARS / "tess.ics").read_bytes(), 0.0),
         f"/garbage/{TOKEN}/basic.ics": (200, (CALENDARS / "garbage.ics").read_bytes(), 0.0),
         f"/slow/{TOKEN}/basic.ics": (200, ada, 3.0),
         f"/refused/{TOKEN}/basic.ics": (403, f"Forbidden: {TOKEN}".encode(), 0.0),
