@@ -120,8 +120,8 @@ def drain_everything(
             close()
 
 
-def delivery_helpers(settings: Settings, store: Store, now: datetime) -> speed.Forked | None:
-    """With more than a chunk due and `deliver_processes` above one, that many processes less one
+def delivery_helpers(settings: Settings, due: int, now: datetime) -> speed.Forked | None:
+    """With more than a chunk `due` and `deliver_processes` above one, that many processes less one
     forked to deliver beside the tick's tasks (None otherwise): building messages is Python's work,
     and a process builds on one core at most. The ledger's claims keep them all apart.
 
@@ -131,7 +131,7 @@ def delivery_helpers(settings: Settings, store: Store, now: datetime) -> speed.F
     if settings.deliver_processes < 2 or not speed.can_fork() or settings.transport == "sendgrid":
         # SendGrid's key may be a Prefect Secret block, which a forked child cannot read.
         return None
-    if engine.count_due(store, now, settings.claim_timeout) <= settings.chunk_size:
+    if due <= settings.chunk_size:
         return None
     job = functools.partial(drain_everything, settings, now)
     return speed.forked([job] * (settings.deliver_processes - 1))

@@ -122,8 +122,9 @@ def tick(
         futures = [deliver_task.submit(config, now, chunks) for _ in range(tasks)]
         return [future.result() for future in futures]
 
-    progress.stage("delivering", engine.count_due(store, now, config.claim_timeout))
-    helpers = delivery_helpers(config, store, now)
+    due = engine.count_due(store, now, config.claim_timeout)
+    progress.stage("delivering", due)
+    helpers = delivery_helpers(config, due, now)
     try:
         delivery, _ = deliver_in_waves(store, now, config.chunk_size, wave, stale_after=config.claim_timeout)
     except BaseException:
