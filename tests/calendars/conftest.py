@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -17,6 +14,7 @@ from caldav.davclient import DAVClient
 from icalendar import Calendar
 
 from ..conftest import FIXTURES
+from ..tools import radicale_server
 
 CALENDARS = FIXTURES / "calendars"
 # The secret part of a published address, as Google spells it: it must never show in a message.
@@ -24,12 +22,6 @@ TOKEN = "private-5f3a9c0e4b7d2a1f"
 ADA_PATH = f"/calendar/ical/ada%40example.com/{TOKEN}/basic.ics"
 TESS_PATH = f"/calendar/ical/tess%40example.com/{TOKEN}/basic.ics"
 PASSWORDS = {"ada": "ada-Secret-Pass-1", "boss": "boss-Secret-Pass-2", "mara": "mara-Secret-Pass-3"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -126,49 +118,17 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("radicale")
     (folder / "users").write_text("".join(f"{user}:{password}\n" for user, password in PASSWORDS.items()))
     (folder / "rights").write_text(RIGHTS)
-    port = free_port()
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "radicale",
-            "--config",
-            "",
-            "--server-hosts",
-            f"127.0.0.1:{port}",
-            "--storage-filesystem-folder",
-            str(folder / "collections"),
-            "--auth-type",
-            "htpasswd",
-            "--auth-htpasswd-filename",
-            str(folder / "users"),
-            "--auth-htpasswd-encryption",
-            "plain",
-            "--rights-type",
-            "from_file",
-            "--rights-file",
-            str(folder / "rights"),
-            "--logging-level",
-            "warning",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"Radicale did not start: {(folder / 'server.log').read_text()}")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+    access = ["--auth-type", "htpasswd", "--auth-htpasswd-filename", str(folder / "users")]
+    access += [
+        "--auth-htpasswd-encryption",
+        "plain",
+        "--rights-type",
+        "from_file",
+        "--rights-file",
+        str(folder / "rights"),
+    ]
+    with radicale_server(folder, *access) as url:
+        yield url
 
 
 def _resources(calendar: Calendar) -> dict[str, str]:

@@ -95,7 +95,7 @@ def test_a_calendar_that_cannot_be_read_is_a_located_error_without_its_secret(
 
 
 def test_a_server_that_is_not_there_is_a_located_error(ics_server: IcsServer):
-    from .conftest import free_port
+    from ..tools import free_port
 
     address = f"https://127.0.0.1:{free_port()}/calendar/{TOKEN}/basic.ics"
     with pytest.raises(CalendarReadError) as caught:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +24,7 @@ from strides.store import Store, snapshot
 from strides.store.tables import MessageRow
 
 from ..conftest import at
+from ..tools import uvicorn_serving
 
 SENDER = Sender("growth@strides.example", "strides")
 
@@ -112,20 +110,5 @@ class Client:
 @contextmanager
 def serve(app: object) -> Iterator[Client]:
     """Run `app` with uvicorn on a free port of 127.0.0.1 for the duration of the block."""
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield Client(f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with uvicorn_serving(app) as base:
+        yield Client(base)

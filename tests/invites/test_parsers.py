@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from base64 import b64encode
@@ -26,7 +23,7 @@ from strides.store import ledger
 from strides.store.tables import MessageRow
 
 from ..conftest import FIXTURES, ROOT, at
-from ..tools import node_module, require
+from ..tools import node_module, radicale_server, require
 from .conftest import SENDER, Simulation
 
 
@@ -136,57 +133,15 @@ def test_icaljs_accepts_every_message(lifecycle, tmp_path):
         assert result["utc"].replace(".000Z", "+00:00") == row.occurrence.isoformat()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def radicale(tmp_path_factory):
     """A real CalDAV server on 127.0.0.1, storing into a temporary folder."""
     import importlib.util
 
     require(importlib.util.find_spec("radicale"), "Radicale (pip install radicale)")
-    port = _free_port()
     folder = tmp_path_factory.mktemp("radicale")
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "radicale",
-            "--config",
-            "",
-            "--server-hosts",
-            f"127.0.0.1:{port}",
-            "--storage-filesystem-folder",
-            str(folder / "collections"),
-            "--auth-type",
-            "none",
-            "--rights-type",
-            "owner_only",
-            "--logging-level",
-            "warning",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"Radicale did not start: {(folder / 'server.log').read_text()}")
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+    with radicale_server(folder, "--auth-type", "none", "--rights-type", "owner_only") as url:
+        yield url.rstrip("/")
 
 
 def _dav(method: str, url: str, body: bytes = b"") -> tuple[int, str]:

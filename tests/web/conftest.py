@@ -4,17 +4,14 @@ axe-core injected into the pages."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from ..tools import node_module, require
+from ..tools import node_module, require, uvicorn_serving
 
 # Chromium as this machine's closed network needs it (no sandbox as root, nothing fetched at start).
 CHROMIUM_ARGS = [
@@ -28,30 +25,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def serve(app: Any, port: int) -> Iterator[str]:
+def serve(app: Any, port: int) -> AbstractContextManager[str]:
     """Run `app` with uvicorn on 127.0.0.1:`port` for the block; yields its base URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return uvicorn_serving(app, port, ws="none")
 
 
 class Clock:

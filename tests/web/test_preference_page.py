@@ -27,7 +27,8 @@ from strides.store import Store, ledger, preferences, snapshot
 from strides.store.tables import SkipRow
 
 from ..conftest import FIXTURES, ROOT
-from .conftest import Clock, free_port, serious_violations, serve
+from ..tools import free_port
+from .conftest import Clock, serious_violations, serve
 
 ORG = FIXTURES / "org-small"
 RULES = FIXTURES / "rules-preferences"
